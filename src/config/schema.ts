@@ -1,0 +1,298 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { ConfigError, formatPath, type ConfigIssue } from './errors.js';
+import { DEFAULT_EVENT_PATTERNS, DEFAULT_EXTENSIONS, type CameraConfig, type RetentionConfig } from './types.js';
+
+export { ConfigError, formatIssue, type ConfigIssue } from './errors.js';
+
+// ---------------------------------------------------------------------------------------------
+// Field schemas. config.schema.json mirrors these; test/config.test.ts fails when they drift.
+// ---------------------------------------------------------------------------------------------
+
+/** Relative paths would depend on the directory Homebridge happens to start in. */
+const absolutePath = () =>
+  z
+    .string()
+    .refine((p) => path.isAbsolute(p), 'must be an absolute path')
+    .overwrite((p) => path.resolve(p));
+
+const CRON_FIELD = /^[0-9A-Za-z*,\-/?]+$/;
+
+/** A shape check only: the scheduler reports what it cannot run, this catches typos at load time. */
+function isCronExpression(expression: string): boolean {
+  const fields = expression.trim().split(/\s+/);
+  return (fields.length === 5 || fields.length === 6) && fields.every((field) => CRON_FIELD.test(field));
+}
+
+/** Intl's own spelling ("europe/paris" → "Europe/Paris"), or undefined when Intl does not know the zone. */
+function canonicalTimeZone(timeZone: string): string | undefined {
+  try {
+    return new Intl.DateTimeFormat(undefined, { timeZone }).resolvedOptions().timeZone;
+  } catch {
+    return undefined;
+  }
+}
+
+const extension = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .overwrite((e) => e.replace(/^\./, ''))
+  .min(1);
+
+export const cameraSchema = z.object({
+  name: z.string().trim().min(1),
+  path: absolutePath(),
+  retentionDays: z.number().positive(),
+  eventRetentionDays: z.number().positive().optional(),
+  storageQuotaGB: z.number().positive().optional(),
+  eventPatterns: z.array(z.string().min(1)).default(() => [...DEFAULT_EVENT_PATTERNS]),
+  extensions: z.array(extension).default(() => [...DEFAULT_EXTENSIONS]),
+  protectSwitch: z.boolean().default(true),
+});
+
+/**
+ * The fields of the platform block. Unknown keys (`platform`, `_bridge`, ...) are stripped, not
+ * refused. Parsing this alone skips the folder safety checks: use parsePlatformConfig(Strict).
+ */
+export const platformSchema = z.object({
+  name: z.string().trim().min(1).default('NVR Retention'),
+  cameras: z.array(cameraSchema).optional(),
+  maxTotalGB: z.number().positive().optional(),
+  minFreeGB: z.number().positive().optional(),
+  minAgeSeconds: z.number().int().min(0).default(120),
+  protectHours: z.number().positive().default(24),
+  schedule: z
+    .string()
+    .trim()
+    .refine(isCronExpression, 'must be a cron expression of 5 or 6 fields, e.g. "0 * * * *" for every hour')
+    .default('0 * * * *'),
+  timezone: z
+    .string()
+    .refine((tz) => canonicalTimeZone(tz) !== undefined, 'must be a time zone name such as "Europe/Berlin" or "UTC"')
+    .overwrite((tz) => canonicalTimeZone(tz) ?? tz)
+    .optional(),
+  sweepOnStartup: z.boolean().default(true),
+  databasePath: absolutePath().optional(),
+  exportPath: absolutePath().optional(),
+});
+
+/**
+ * The block is parsed without its cameras, and each camera on its own, so that one bad entry
+ * disables that camera only.
+ */
+const settingsSchema = platformSchema.omit({ cameras: true });
+const cameraListSchema = z.array(z.unknown()).optional();
+
+// ---------------------------------------------------------------------------------------------
+// Messages. Zod's defaults ("Invalid input: expected number, received string") are for developers.
+// ---------------------------------------------------------------------------------------------
+
+const EXPECTED_WORDS: Record<string, string> = {
+  number: 'a number',
+  int: 'a whole number',
+  string: 'text',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'an object',
+};
+
+function plainMessage(issue: z.core.$ZodRawIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      if (issue.input === undefined) return 'is required';
+      return `must be ${EXPECTED_WORDS[issue.expected] ?? issue.expected}`;
+    case 'too_small':
+      if (issue.origin === 'string' || issue.origin === 'array') return 'must not be empty';
+      if (!issue.inclusive) return `must be greater than ${issue.minimum}`;
+      return issue.minimum === 0 ? 'must be 0 or more' : `must be at least ${issue.minimum}`;
+    case 'too_big':
+      return issue.inclusive ? `must be at most ${issue.maximum}` : `must be less than ${issue.maximum}`;
+    default:
+      return 'is not valid';
+  }
+}
+
+function safeParse<T extends z.ZodType>(schema: T, value: unknown, at: PropertyKey[]) {
+  const result = schema.safeParse(value, { error: plainMessage });
+  const issues: ConfigIssue[] = result.success
+    ? []
+    : result.error.issues.map((i) => ({ path: formatPath([...at, ...i.path]), message: i.message }));
+  return { data: result.data as z.output<T> | undefined, issues };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Folder relations: pure string checks on resolved paths, so a missing or unmounted folder cannot
+// make a dangerous config look safe.
+// ---------------------------------------------------------------------------------------------
+
+/** macOS and Windows volumes are case-insensitive by default: there /Cams and /cams are one folder. */
+const FOLD_CASE = process.platform === 'darwin' || process.platform === 'win32';
+const comparable = (p: string) => (FOLD_CASE ? p.toLowerCase() : p);
+
+function isSameOrInside(child: string, parent: string): boolean {
+  const c = comparable(child);
+  const p = comparable(parent);
+  return c === p || c.startsWith(p.endsWith(path.sep) ? p : p + path.sep);
+}
+
+function storageConflict(folder: string, storagePath: string): string | undefined {
+  if (folder === path.parse(folder).root) return 'must not be the root folder of the disk';
+  if (comparable(folder) === comparable(storagePath)) return `must not be the Homebridge storage folder (${storagePath})`;
+  if (isSameOrInside(storagePath, folder)) return `must not contain the Homebridge storage folder (${storagePath})`;
+  if (isSameOrInside(folder, storagePath)) return `must not be inside the Homebridge storage folder (${storagePath})`;
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing
+// ---------------------------------------------------------------------------------------------
+
+interface CameraCheck {
+  index: number;
+  /** Valid name, when the name field alone is valid: duplicates are found even in broken entries. */
+  name?: string;
+  /** Resolved folder, when the path field is valid and clear of the storage folder. */
+  folder?: string;
+  camera?: CameraConfig;
+  issues: ConfigIssue[];
+}
+
+interface Analysis {
+  /** Issues that concern the whole block: the plugin cannot run with any of them. */
+  blockIssues: ConfigIssue[];
+  settings?: Omit<RetentionConfig, 'cameras'>;
+  cameras: CameraCheck[];
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A null left by hand editing or by a form means "not set": the field's default or absence applies. */
+const withoutNulls = (v: Record<string, unknown>) => Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null));
+
+function checkCamera(raw: unknown, index: number, storagePath: string): CameraCheck {
+  const at = ['cameras', index];
+  const entry = isRecord(raw) ? withoutNulls(raw) : raw;
+  const { data, issues } = safeParse(cameraSchema, entry, at);
+  const fields = isRecord(entry) ? entry : {};
+  const check: CameraCheck = {
+    index,
+    issues,
+    name: cameraSchema.shape.name.safeParse(fields.name).data,
+  };
+
+  const folder = cameraSchema.shape.path.safeParse(fields.path).data;
+  const conflict = folder === undefined ? undefined : storageConflict(folder, storagePath);
+  if (conflict) issues.push({ path: formatPath([...at, 'path']), message: conflict });
+  else check.folder = folder;
+
+  if (data) {
+    check.camera = {
+      name: data.name,
+      path: data.path,
+      retentionDays: data.retentionDays,
+      eventRetentionDays: data.eventRetentionDays ?? 3 * data.retentionDays,
+      ...(data.storageQuotaGB !== undefined && { storageQuotaGB: data.storageQuotaGB }),
+      eventPatterns: data.eventPatterns,
+      extensions: data.extensions,
+      protectSwitch: data.protectSwitch,
+    };
+  }
+  return check;
+}
+
+/**
+ * Both cameras of an overlapping pair are refused: either one would index, and then delete, the
+ * other's files. Entries that are broken for other reasons still take part, so that fixing a typo
+ * never silently enables an overlap.
+ */
+function refuseOverlaps(cameras: CameraCheck[]): void {
+  for (const a of cameras) {
+    for (const b of cameras) {
+      if (a === b || a.folder === undefined || b.folder === undefined) continue;
+      const other = `cameras[${b.index}] (${b.folder})`;
+      let message: string | undefined;
+      if (comparable(a.folder) === comparable(b.folder)) message = `must not be the same folder as ${other}`;
+      else if (isSameOrInside(a.folder, b.folder)) message = `must not be inside the folder of ${other}`;
+      else if (isSameOrInside(b.folder, a.folder)) message = `must not contain the folder of ${other}`;
+      if (message) a.issues.push({ path: `cameras[${a.index}].path`, message });
+    }
+  }
+}
+
+/** Names identify HomeKit switches and CLI arguments; "Front" and "front" are too easily confused. */
+function refuseDuplicateNames(cameras: CameraCheck[]): void {
+  for (const a of cameras) {
+    for (const b of cameras) {
+      if (a === b || a.name === undefined || b.name === undefined) continue;
+      if (a.name.toLowerCase() !== b.name.toLowerCase()) continue;
+      a.issues.push({ path: `cameras[${a.index}].name`, message: `must be unique: cameras[${b.index}] is also named "${b.name}"` });
+    }
+  }
+}
+
+/** A folder of ours (index, exports) inside a camera folder would be scanned, and exports deleted, as recordings. */
+function refuseInsideCameras(field: string, target: string, why: string, cameras: CameraCheck[], issues: ConfigIssue[]): void {
+  for (const camera of cameras) {
+    if (camera.folder !== undefined && isSameOrInside(target, camera.folder)) {
+      issues.push({ path: field, message: `must not be inside the folder of cameras[${camera.index}] (${camera.folder}): ${why}` });
+    }
+  }
+}
+
+function analyse(raw: unknown, options: { storagePath: string }): Analysis {
+  if (!isRecord(raw)) return { blockIssues: [{ path: '', message: 'must be an object' }], cameras: [] };
+
+  const storagePath = path.resolve(options.storagePath);
+  const block = withoutNulls(raw);
+  const { data: settings, issues: blockIssues } = safeParse(settingsSchema, block, []);
+  const { data: entries = [], issues: listIssues } = safeParse(cameraListSchema, block.cameras, ['cameras']);
+  blockIssues.push(...listIssues);
+
+  const cameras = entries.map((entry, index) => checkCamera(entry, index, storagePath));
+  refuseOverlaps(cameras);
+  refuseDuplicateNames(cameras);
+
+  // Checked from the field alone, so the answer does not depend on unrelated mistakes in the block.
+  const databasePath =
+    settingsSchema.shape.databasePath.safeParse(block.databasePath).data ?? path.join(storagePath, 'nvr-retention', 'index.db');
+  refuseInsideCameras('databasePath', databasePath, 'the index must not live among the recordings', cameras, blockIssues);
+  const exportPath = settingsSchema.shape.exportPath.safeParse(block.exportPath).data;
+  if (exportPath !== undefined) {
+    refuseInsideCameras('exportPath', exportPath, 'exported copies would be treated as recordings and deleted', cameras, blockIssues);
+  }
+
+  if (!settings || blockIssues.length > 0) return { blockIssues, cameras };
+  return { blockIssues, cameras, settings: { ...settings, databasePath } };
+}
+
+const everyIssue = (a: Analysis) => [...a.blockIssues, ...a.cameras.flatMap((c) => c.issues)];
+
+export interface ParsedConfig {
+  config: RetentionConfig;
+  disabledCameras: { index: number; name?: string; issues: ConfigIssue[] }[];
+}
+
+/** Plugin semantics: a bad camera entry disables that camera only (reported in disabledCameras); a bad top-level field or a non-object block throws ConfigError. */
+export function parsePlatformConfig(raw: unknown, options: { storagePath: string }): ParsedConfig {
+  const analysis = analyse(raw, options);
+  // The error lists camera issues too, so the user can fix everything in one go.
+  if (!analysis.settings) throw new ConfigError(everyIssue(analysis));
+  return {
+    config: {
+      ...analysis.settings,
+      cameras: analysis.cameras.flatMap((c) => (c.camera && c.issues.length === 0 ? [c.camera] : [])),
+    },
+    disabledCameras: analysis.cameras
+      .filter((c) => c.issues.length > 0)
+      .map((c) => ({ index: c.index, ...(c.name !== undefined && { name: c.name }), issues: c.issues })),
+  };
+}
+
+/** CLI semantics: any issue at all, camera-level included, throws ConfigError listing every issue. */
+export function parsePlatformConfigStrict(raw: unknown, options: { storagePath: string }): RetentionConfig {
+  const analysis = analyse(raw, options);
+  const issues = everyIssue(analysis);
+  if (issues.length > 0 || !analysis.settings) throw new ConfigError(issues);
+  return { ...analysis.settings, cameras: analysis.cameras.map((c) => c.camera as CameraConfig) };
+}
