@@ -1,0 +1,113 @@
+import type { CameraConfig, RecordingClass } from '../config/types.js';
+
+/** Thumbnails may carry a recording extension (`x.thumb.jpg`) and still belong to a recording. */
+const IMAGE_EXTENSIONS = new Set(['jpg', 'jpeg', 'png', 'webp']);
+
+/** Sidecar JSON triggers that make a recording an event clip (SPEC §1). */
+const EVENT_TRIGGERS = new Set(['motion', 'detection', 'event', 'alert', 'manual']);
+
+/**
+ * Turns a glob into a case-insensitive RegExp over '/'-separated relative paths: `**` spans folders,
+ * `*` and `?` stay inside one name, and a leading `**\/` also matches at the top level.
+ */
+export function globToRegExp(glob: string): RegExp {
+  let source = '';
+  for (let i = 0; i < glob.length; i++) {
+    const char = glob[i];
+    if (char === '*' && glob[i + 1] === '*') {
+      const slashFollows = glob[i + 2] === '/';
+      source += slashFollows ? '(?:.*/)?' : '.*';
+      i += slashFollows ? 2 : 1;
+    } else if (char === '*') {
+      source += '[^/]*';
+    } else if (char === '?') {
+      source += '[^/]';
+    } else {
+      source += char.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+    }
+  }
+  return new RegExp(`^${source}$`, 'i');
+}
+
+export interface Classifier {
+  isRecordingName(name: string): boolean;
+  classOf(relPath: string, sidecarTrigger?: string): RecordingClass;
+}
+
+export function makeClassifier(camera: Pick<CameraConfig, 'extensions' | 'eventPatterns'>): Classifier {
+  const extensions = new Set(camera.extensions.map((ext) => ext.toLowerCase()));
+  const patterns = camera.eventPatterns.map(globToRegExp);
+  return {
+    isRecordingName: (name) => !name.startsWith('.') && extensions.has(extensionOf(name)),
+    classOf: (relPath, sidecarTrigger) =>
+      patterns.some((pattern) => pattern.test(relPath)) || (sidecarTrigger !== undefined && EVENT_TRIGGERS.has(sidecarTrigger.toLowerCase()))
+        ? 'event'
+        : 'continuous',
+  };
+}
+
+export function extensionOf(name: string): string {
+  const dot = name.lastIndexOf('.');
+  return dot <= 0 ? '' : name.slice(dot + 1).toLowerCase();
+}
+
+export interface FolderGroup {
+  /** Recording name → the names of its sidecars. */
+  recordings: Map<string, string[]>;
+}
+
+/**
+ * Splits the plain files of one folder into recordings and their sidecars. A file `B.rest` is a
+ * sidecar of recording `B.ext` when `rest` is not itself a recording extension and the file is not
+ * a video of its own; the longest matching base wins. When unsure a file stays a recording of its own:
+ * a misread sidecar is deleted on its own schedule, a misread recording would go with another one.
+ */
+export function groupFolder(names: string[], classifier: Classifier, recordingExtensions: string[]): FolderGroup {
+  const extensions = new Set(recordingExtensions.map((ext) => ext.toLowerCase()));
+  const recordingBases = new Map<string, string>();
+  for (const name of names) {
+    if (classifier.isRecordingName(name)) {
+      recordingBases.set(name.slice(0, name.lastIndexOf('.')), name);
+    }
+  }
+  const recordings = new Map<string, string[]>();
+  const sidecarOf = (name: string): string | undefined => {
+    const ownExtension = extensionOf(name);
+    if (extensions.has(ownExtension) && !IMAGE_EXTENSIONS.has(ownExtension)) {
+      return undefined;
+    }
+    // Try the longest base first: "a.b.mp4" owns "a.b.json" before "a.mp4" could.
+    for (let dot = name.lastIndexOf('.'); dot > 0; dot = name.lastIndexOf('.', dot - 1)) {
+      const base = name.slice(0, dot);
+      const rest = name.slice(dot + 1).toLowerCase();
+      const owner = recordingBases.get(base);
+      if (owner && owner !== name && !extensions.has(rest)) {
+        return owner;
+      }
+    }
+    return undefined;
+  };
+  const sidecars: [string, string][] = [];
+  for (const name of names) {
+    if (name.startsWith('.')) {
+      continue;
+    }
+    const owner = sidecarOf(name);
+    if (owner) {
+      sidecars.push([owner, name]);
+    } else if (classifier.isRecordingName(name)) {
+      recordings.set(name, recordings.get(name) ?? []);
+    }
+  }
+  for (const [owner, sidecar] of sidecars) {
+    // The owner may itself have been read as a sidecar (x.jpg beside x.mp4 is not: jpg is a recording extension).
+    const list = recordings.get(owner);
+    if (list) {
+      list.push(sidecar);
+    }
+  }
+  for (const list of recordings.values()) {
+    list.sort();
+  }
+  return { recordings };
+}

@@ -1,0 +1,486 @@
+import { lstatSync, realpathSync, rmdirSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
+import { dirname, join, sep } from 'node:path';
+import { scanCamera, type ScanResult } from '../catalog/scan.js';
+import type { CameraConfig, RecordingClass, RetentionConfig } from '../config/types.js';
+import type { EventRow, Recording, Store } from '../store/store.js';
+import type { DiskProbe } from './disk.js';
+import { formatBytes, formatDuration } from './format.js';
+import { type BatchOutcome, type CameraPolicy, type Deletion, type FilesystemFigures, type PlanEvent, planSweep, type Reason, REASONS } from './plan.js';
+
+const DAY_MS = 86_400_000;
+const GB = 1_000_000_000;
+/** Unlinks in flight at once: a NAS answers several requests in parallel, a local disk does not mind. */
+export const DEFAULT_UNLINK_CONCURRENCY = 8;
+/** How often a long sweep says how far it got. */
+const PROGRESS_INTERVAL_MS = 5000;
+/** Event-log rows are kept this long (and at least the last 1,000). */
+const EVENT_RETENTION_MS = 30 * DAY_MS;
+
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+  debug(message: string): void;
+}
+
+export interface EngineContext {
+  store: Store;
+  config: RetentionConfig;
+  disk: DiskProbe;
+  log: Logger;
+}
+
+export interface SweepOptions {
+  dryRun?: boolean;
+  /** Who asked: "schedule", "startup", "cli", "settings UI". */
+  trigger?: string;
+  /** Polled between recordings; true makes the sweep stop at the next safe point. */
+  shouldStop?: () => boolean;
+  onProgress?: (progress: SweepProgress) => void;
+  /** Cameras whose missing files a person confirmed gone (SPEC §3.1). */
+  acceptMissing?: string[];
+  /** The Pause switch: only the floor deletes. */
+  floorOnly?: boolean;
+  batchSize?: number;
+  unlinkConcurrency?: number;
+}
+
+export interface SweepProgress {
+  deletedCount: number;
+  deletedBytes: number;
+  failures: number;
+  phase: Reason;
+}
+
+export interface Tally {
+  count: number;
+  bytes: number;
+}
+
+export interface ReportEvent {
+  kind: string;
+  camera: string | null;
+  severity: 'info' | 'warning' | 'error';
+  message: string;
+  [detail: string]: unknown;
+}
+
+export interface PlannedDeletion {
+  camera: string;
+  path: string;
+  reason: Reason;
+  class: RecordingClass;
+  size: number;
+  endTime: string;
+}
+
+export interface SweepReport {
+  dryRun: boolean;
+  trigger: string;
+  status: 'done' | 'stopped' | 'failed';
+  startedAt: string;
+  durationMs: number;
+  deleted: Tally;
+  byReason: Record<Reason, Tally>;
+  byCamera: Record<string, Tally>;
+  byClass: Record<RecordingClass, Tally>;
+  spared: { protected: number };
+  failures: { path: string; error: string }[];
+  events: ReportEvent[];
+  cameras: { name: string; available: boolean; reason?: string; added: number; removed: number; missing: number }[];
+  /** The recordings a dry run would delete, in order. */
+  deletions?: PlannedDeletion[];
+  error?: string;
+}
+
+function emptyTally(): Tally {
+  return { count: 0, bytes: 0 };
+}
+
+function addTo(tally: Tally, bytes: number): void {
+  tally.count++;
+  tally.bytes += bytes;
+}
+
+export function cameraPolicy(camera: CameraConfig, id: number, available: boolean, filesystem: string): CameraPolicy {
+  return {
+    id, name: camera.name, available, filesystem,
+    retentionMs: camera.retentionDays * DAY_MS,
+    eventRetentionMs: camera.eventRetentionDays * DAY_MS,
+    quotaBytes: camera.storageQuotaGB === undefined ? undefined : camera.storageQuotaGB * GB,
+  };
+}
+
+/**
+ * One sweep (SPEC §3): reconcile, then the planner's phases carried out batch by batch, then
+ * housekeeping. The caller must not hold the sweep lock; this takes it for the whole run.
+ */
+export async function runSweep(ctx: EngineContext, options: SweepOptions = {}): Promise<SweepReport> {
+  const { store, log } = ctx;
+  const dryRun = options.dryRun ?? false;
+  const trigger = options.trigger ?? 'manual';
+  const started = Date.now();
+  store.lock.acquire(dryRun ? `dry run (${trigger})` : `sweep (${trigger})`, started);
+  const report: SweepReport = {
+    dryRun, trigger, status: 'done', startedAt: new Date(started).toISOString(), durationMs: 0,
+    deleted: emptyTally(), byReason: { age: emptyTally(), quota: emptyTally(), cap: emptyTally(), floor: emptyTally() },
+    byCamera: {}, byClass: { continuous: emptyTally(), event: emptyTally() }, spared: { protected: 0 }, failures: [], events: [], cameras: [],
+    deletions: dryRun ? [] : undefined,
+  };
+  const runId = store.startSweepRun(started, dryRun, trigger);
+  const raise = (event: Omit<EventRow, 'time'>) => {
+    report.events.push({ kind: event.kind, camera: event.camera, severity: event.severity, message: event.message, ...event.details });
+    if (!dryRun) {
+      store.addEvent({ ...event, time: Date.now() });
+    }
+    const line = event.camera ? `[${event.camera}] ${event.message}` : event.message;
+    if (event.severity === 'error') {
+      log.error(line);
+    } else if (event.severity === 'warning') {
+      log.warn(line);
+    } else {
+      log.info(line);
+    }
+  };
+
+  try {
+    if (!dryRun) {
+      finishInterruptedDeletes(ctx);
+    }
+    const scans = reconcile(ctx, options, raise);
+    report.cameras = scans.map((scan) => ({ name: scan.camera.name, available: scan.available, reason: scan.reason, added: scan.added, removed: scan.removed, missing: scan.missing }));
+    await carryOutPlan(ctx, options, scans, report, raise);
+    if (!dryRun) {
+      store.expireExportLocks(Date.now());
+      store.pruneEvents(Date.now() - EVENT_RETENTION_MS, 1000);
+      store.optimize();
+    }
+    if (options.shouldStop?.()) {
+      report.status = 'stopped';
+    }
+  } catch (error) {
+    report.status = 'failed';
+    report.error = (error as Error).message;
+    raise({ kind: 'sweep_failed', camera: null, severity: 'error', message: `sweep failed: ${(error as Error).message}` });
+  } finally {
+    report.durationMs = Date.now() - started;
+    store.finishSweepRun(runId, Date.now(), report.status, { count: report.deleted.count, bytes: report.deleted.bytes, failures: report.failures.length },
+      { ...report, deletions: undefined });
+    store.lock.release();
+  }
+  log.info(summaryLine(report));
+  return report;
+}
+
+/** SPEC §3: files that a crashed sweep had already unlinked are finished off, not mistaken for losses. */
+function finishInterruptedDeletes(ctx: EngineContext): void {
+  const { store, config, log } = ctx;
+  const interrupted = store.interruptedDeletes();
+  if (interrupted.length === 0) {
+    return;
+  }
+  const gone: number[] = [];
+  const present: number[] = [];
+  for (const recording of interrupted) {
+    const camera = store.camera(recording.cameraId);
+    const cameraConfig = config.cameras.find((c) => c.path === camera.path);
+    const exists = (() => {
+      try {
+        lstatSync(join(camera.path, recording.relPath));
+        return true;
+      } catch {
+        return false;
+      }
+    })();
+    (exists || !cameraConfig ? present : gone).push(recording.id);
+  }
+  store.transaction(() => {
+    store.deleteRecordings(gone);
+    store.clearDeleting(present);
+  });
+  log.info(`Finished ${gone.length} deletions that an interrupted sweep had started (${present.length} files were still there and stay indexed).`);
+}
+
+function reconcile(ctx: EngineContext, options: SweepOptions, raise: (event: Omit<EventRow, 'time'>) => void): ScanResult[] {
+  const { store, config, log } = ctx;
+  return config.cameras.map((camera) => {
+    const wasAvailable = store.cameraByPath(camera.path)?.available ?? true;
+    const scan = scanCamera(store, camera, { minAgeMs: config.minAgeSeconds * 1000, acceptMissing: options.acceptMissing?.includes(camera.name) });
+    if (!scan.available) {
+      raise({
+        kind: 'camera_unavailable', camera: camera.name, severity: 'warning',
+        message: `camera unavailable, nothing of it is deleted: ${scan.reason}. If the files are really gone, confirm with "nvr-retention scan --accept-missing '${camera.name}'"`,
+        details: { reason: scan.reason, missing: scan.missing },
+      });
+    } else if (!wasAvailable) {
+      raise({ kind: 'camera_available', camera: camera.name, severity: 'info', message: 'camera available again' });
+    }
+    log.debug(`[${camera.name}] scan: ${scan.added} new, ${scan.updated} changed, ${scan.removed} gone; ${scan.foldersRead} folders read, ${scan.foldersSkipped} unchanged`);
+    return scan;
+  });
+}
+
+async function carryOutPlan(ctx: EngineContext, options: SweepOptions, scans: ScanResult[], report: SweepReport, raise: (event: Omit<EventRow, 'time'>) => void): Promise<void> {
+  const { store, config, disk, log } = ctx;
+  const now = Date.now();
+  const minAgeMs = config.minAgeSeconds * 1000;
+  const filesystems = new Map<string, FilesystemFigures & { path: string }>();
+  const policies: CameraPolicy[] = [];
+  for (const [i, scan] of scans.entries()) {
+    const camera = config.cameras[i];
+    let filesystem = 'unknown';
+    if (scan.available) {
+      try {
+        filesystem = disk.filesystemOf(camera.path);
+        if (!filesystems.has(filesystem)) {
+          filesystems.set(filesystem, { id: filesystem, path: camera.path, ...measure(ctx, camera.path, raise) });
+        }
+      } catch (error) {
+        raise({ kind: 'statfs_failed', camera: camera.name, severity: 'warning', message: `cannot tell which disk holds the folder (${(error as Error).message}); the free-space floor is skipped for it` });
+      }
+    }
+    policies.push(cameraPolicy(camera, scan.camera.id, scan.available, filesystem));
+  }
+  const usage = new Map(policies.filter((p) => p.available).map((policy) => {
+    const held = store.heldBytes(policy.id, now, now - minAgeMs);
+    return [policy.id, { countedBytes: store.camera(policy.id).bytes - held.uncounted, undeletableBytes: held.undeletable }];
+  }));
+
+  const planner = planSweep({
+    now, minAgeMs, cameras: policies, usage, filesystems: [...filesystems.values()], source: store,
+    capBytes: config.maxTotalGB === undefined ? undefined : config.maxTotalGB * GB,
+    floorBytes: config.minFreeGB === undefined ? undefined : config.minFreeGB * GB,
+    floorOnly: options.floorOnly, batchSize: options.batchSize,
+  });
+  const cameraById = new Map(policies.map((policy, i) => [policy.id, config.cameras[i]]));
+  const touchedFolders = new Map<number, Set<string>>();
+  let lastProgress = Date.now();
+  let outcome: BatchOutcome | undefined;
+  for (;;) {
+    const step = planner.next(outcome);
+    if (step.done) {
+      for (const event of step.value.events) {
+        raise(planEventRow(event));
+      }
+      report.spared.protected = step.value.sparedIds.size;
+      break;
+    }
+    const batch = step.value;
+    if (report.dryRun) {
+      for (const deletion of batch) {
+        count(report, deletion, cameraById);
+        report.deletions!.push(describe(deletion, cameraById));
+      }
+      outcome = undefined;
+      continue;
+    }
+    if (options.shouldStop?.()) {
+      break;
+    }
+    store.lock.heartbeat();
+    const result = await deleteBatch(ctx, batch, cameraById, options);
+    for (const deletion of batch) {
+      if (result.deleted.has(deletion.recording.id)) {
+        count(report, deletion, cameraById);
+        const folders = touchedFolders.get(deletion.recording.cameraId) ?? new Set<string>();
+        folders.add(dirname(deletion.recording.relPath));
+        touchedFolders.set(deletion.recording.cameraId, folders);
+      }
+    }
+    for (const failure of result.failures) {
+      report.failures.push(failure);
+      raise({ kind: 'delete_failed', camera: failure.camera, severity: 'warning', message: `could not delete ${failure.path}: ${failure.error}; it stays and is tried again next sweep`, details: { path: failure.path, error: failure.error } });
+    }
+    outcome = { failedIds: result.failedIds, freeBytes: remeasure(ctx, filesystems) };
+    if (Date.now() - lastProgress >= PROGRESS_INTERVAL_MS) {
+      lastProgress = Date.now();
+      log.info(`Sweep in progress: ${report.deleted.count} recordings deleted (${formatBytes(report.deleted.bytes)}) so far, ${report.failures.length} failures`);
+    }
+    options.onProgress?.({ deletedCount: report.deleted.count, deletedBytes: report.deleted.bytes, failures: report.failures.length, phase: batch[0].reason });
+    if (result.stopped) {
+      break;
+    }
+  }
+  if (!report.dryRun) {
+    removeEmptiedFolders(ctx, touchedFolders, cameraById);
+  }
+}
+
+function measure(ctx: EngineContext, path: string, raise: (event: Omit<EventRow, 'time'>) => void): Partial<FilesystemFigures> {
+  try {
+    return ctx.disk.measure(path);
+  } catch (error) {
+    raise({ kind: 'statfs_failed', camera: null, severity: 'warning', message: `cannot measure free space at ${path} (${(error as Error).message}); the free-space floor is skipped for this sweep` });
+    return {};
+  }
+}
+
+function remeasure(ctx: EngineContext, filesystems: Map<string, FilesystemFigures & { path: string }>): Map<string, number> {
+  const free = new Map<string, number>();
+  for (const fs of filesystems.values()) {
+    if (fs.freeBytes === undefined) {
+      continue;
+    }
+    try {
+      free.set(fs.id, ctx.disk.measure(fs.path).freeBytes);
+    } catch {
+      // Keep the last figure: the planner then assumes nothing was freed, which only deletes less.
+    }
+  }
+  return free;
+}
+
+function planEventRow(event: PlanEvent): Omit<EventRow, 'time'> {
+  return { kind: event.kind, camera: event.camera, severity: event.severity, message: event.message, details: event.details };
+}
+
+function count(report: SweepReport, deletion: Deletion, cameraById: Map<number, CameraConfig>): void {
+  const { recording, reason } = deletion;
+  const name = cameraById.get(recording.cameraId)!.name;
+  addTo(report.deleted, recording.size);
+  addTo(report.byReason[reason], recording.size);
+  addTo(report.byClass[recording.cls], recording.size);
+  report.byCamera[name] ??= emptyTally();
+  addTo(report.byCamera[name], recording.size);
+}
+
+function describe(deletion: Deletion, cameraById: Map<number, CameraConfig>): PlannedDeletion {
+  const { recording, reason } = deletion;
+  return { camera: cameraById.get(recording.cameraId)!.name, path: recording.relPath, reason, class: recording.cls, size: recording.size, endTime: new Date(recording.endTime).toISOString() };
+}
+
+interface BatchResult {
+  deleted: Set<number>;
+  failedIds: number[];
+  failures: { camera: string; path: string; error: string }[];
+  stopped: boolean;
+}
+
+/**
+ * Deletes a batch: rows are marked first, files go, then the rows of the files that are gone, in
+ * one transaction. A file that could not be unlinked keeps its row (SPEC §3).
+ */
+async function deleteBatch(ctx: EngineContext, batch: Deletion[], cameraById: Map<number, CameraConfig>, options: SweepOptions): Promise<BatchResult> {
+  const { store } = ctx;
+  const ids = batch.map((deletion) => deletion.recording.id);
+  store.transaction(() => store.markDeleting(ids));
+  const result: BatchResult = { deleted: new Set(), failedIds: [], failures: [], stopped: false };
+  const safeFolders = new Map<string, boolean>();
+  const untried: number[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < batch.length) {
+      const deletion = batch[next++];
+      // A safe point: between recordings, never between a file and its row.
+      if (options.shouldStop?.()) {
+        result.stopped = true;
+        untried.push(deletion.recording.id);
+        continue;
+      }
+      const camera = cameraById.get(deletion.recording.cameraId)!;
+      const error = await deleteRecordingFiles(camera, deletion.recording, safeFolders);
+      if (error) {
+        result.failedIds.push(deletion.recording.id);
+        result.failures.push({ camera: camera.name, path: join(camera.path, deletion.recording.relPath), error });
+      } else {
+        result.deleted.add(deletion.recording.id);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, options.unlinkConcurrency ?? DEFAULT_UNLINK_CONCURRENCY) }, worker));
+  store.transaction(() => {
+    store.deleteRecordings([...result.deleted]);
+    store.clearDeleting([...result.failedIds, ...untried]);
+  });
+  return result;
+}
+
+/** Unlinks a recording and its sidecars; returns an error text when the recording stays. */
+async function deleteRecordingFiles(camera: CameraConfig, recording: Recording, safeFolders: Map<string, boolean>): Promise<string | undefined> {
+  const folder = dirname(recording.relPath);
+  let safe = safeFolders.get(folder);
+  if (safe === undefined) {
+    safe = isInsideCamera(camera.path, recording.relPath);
+    safeFolders.set(folder, safe);
+  }
+  if (!safe) {
+    return 'the path leads outside the camera folder (a link?); not deleted';
+  }
+  const absolute = join(camera.path, recording.relPath);
+  try {
+    await unlink(absolute);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') {
+      return `${code ?? 'error'}: ${(error as Error).message}`;
+    }
+  }
+  const folderPath = dirname(absolute);
+  for (const sidecar of recording.sidecars) {
+    try {
+      await unlink(join(folderPath, sidecar));
+    } catch {
+      // The recording is gone, so its row goes; a sidecar left behind is found again as a plain file.
+    }
+  }
+  return undefined;
+}
+
+/** True when the folder of `relPath`, links resolved, is still the same folder inside the camera's. */
+export function isInsideCamera(cameraPath: string, relPath: string): boolean {
+  if (relPath.startsWith('/') || relPath.split('/').some((part) => part === '..' || part === '.' || part === '')) {
+    return false;
+  }
+  try {
+    const root = realpathSync(cameraPath);
+    const folder = dirname(relPath);
+    const expected = folder === '.' ? root : join(root, folder);
+    return realpathSync(join(cameraPath, folder)) === expected && (expected === root || expected.startsWith(root + sep));
+  } catch {
+    return false;
+  }
+}
+
+/** SPEC §3.6: only folders this sweep emptied, walking up, never the camera folder itself. */
+function removeEmptiedFolders(ctx: EngineContext, touched: Map<number, Set<string>>, cameraById: Map<number, CameraConfig>): void {
+  for (const [cameraId, folders] of touched) {
+    const camera = cameraById.get(cameraId)!;
+    const deepestFirst = [...folders].sort((a, b) => b.split('/').length - a.split('/').length);
+    const removed = new Set<string>();
+    for (const start of deepestFirst) {
+      for (let folder = start; folder !== '.' && folder !== '' && !removed.has(folder); folder = dirname(folder)) {
+        try {
+          rmdirSync(join(camera.path, folder));
+          removed.add(folder);
+        } catch {
+          break; // not empty (or not ours to remove): its parents are not empty either
+        }
+      }
+    }
+    if (removed.size > 0) {
+      ctx.store.transaction(() => {
+        for (const folder of removed) {
+          ctx.store.deleteFolderTree(cameraId, folder);
+        }
+      });
+    }
+  }
+}
+
+export function summaryLine(report: SweepReport): string {
+  const what = report.dryRun ? 'Dry run: the sweep would delete' : 'Sweep deleted';
+  const reasons = REASONS.filter((reason) => report.byReason[reason].count > 0)
+    .map((reason) => `${reason} ${report.byReason[reason].count} (${formatBytes(report.byReason[reason].bytes)})`);
+  const parts = [`${what} ${report.deleted.count} recordings (${formatBytes(report.deleted.bytes)})${reasons.length ? `: ${reasons.join(', ')}` : ''}`];
+  parts.push(`${report.failures.length} failures`);
+  if (report.spared.protected > 0) {
+    parts.push(`${report.spared.protected} protected spared`);
+  }
+  const unavailable = report.cameras.filter((camera) => !camera.available).map((camera) => camera.name);
+  if (unavailable.length) {
+    parts.push(`unavailable: ${unavailable.join(', ')}`);
+  }
+  const status = report.status === 'done' ? '' : ` [${report.status}${report.error ? `: ${report.error}` : ''}]`;
+  return `${parts.join('; ')} in ${formatDuration(report.durationMs)}${status}`;
+}

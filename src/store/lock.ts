@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { DatabaseSync } from 'node:sqlite';
+import { inTransaction } from './database.js';
+
+/** A holder on another host that has not beaten its heart for this long is presumed dead. */
+const FOREIGN_HOLDER_STALE_MS = 10 * 60_000;
+
+export interface LockHolder {
+  pid: number;
+  host: string;
+  purpose: string;
+  acquiredAt: number;
+  heartbeatAt: number;
+}
+
+export class SweepLockHeldError extends Error {
+  constructor(readonly holder: LockHolder) {
+    super(`another sweep is running (${holder.purpose}, pid ${holder.pid} on ${holder.host}, since ${new Date(holder.acquiredAt).toISOString()})`);
+  }
+}
+
+/**
+ * The one-sweep-at-a-time lock, kept as a row in the shared index so that the Homebridge process,
+ * the settings UI's server and the CLI all see it. A holder whose process is gone (a crash, SIGKILL)
+ * is recognised and replaced, so a crash never leaves retention stuck.
+ */
+export class SweepLock {
+  private token: string | undefined;
+
+  constructor(private readonly db: DatabaseSync) {}
+
+  /** Takes the lock or throws SweepLockHeldError naming the holder. */
+  acquire(purpose: string, now = Date.now()): void {
+    inTransaction(this.db, () => {
+      const holder = this.holder();
+      if (holder && isAlive(holder, now)) {
+        throw new SweepLockHeldError(holder);
+      }
+      const token = randomUUID();
+      this.db.prepare('INSERT OR REPLACE INTO sweep_lock (id, token, pid, host, purpose, acquired_at, heartbeat_at) VALUES (1, ?, ?, ?, ?, ?, ?)')
+        .run(token, process.pid, hostname(), purpose, now, now);
+      this.token = token;
+    });
+  }
+
+  /** Waits up to `timeoutMs` for the lock, polling; throws SweepLockHeldError if it never frees. */
+  async acquireWithin(purpose: string, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        this.acquire(purpose);
+        return;
+      } catch (error) {
+        if (!(error instanceof SweepLockHeldError) || Date.now() >= deadline) {
+          throw error;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  }
+
+  get held(): boolean {
+    return this.token !== undefined;
+  }
+
+  heartbeat(now = Date.now()): void {
+    if (this.token) {
+      this.db.prepare('UPDATE sweep_lock SET heartbeat_at = ? WHERE token = ?').run(now, this.token);
+    }
+  }
+
+  release(): void {
+    if (this.token) {
+      this.db.prepare('DELETE FROM sweep_lock WHERE token = ?').run(this.token);
+      this.token = undefined;
+    }
+  }
+
+  holder(): LockHolder | undefined {
+    const row = this.db.prepare('SELECT pid, host, purpose, acquired_at, heartbeat_at FROM sweep_lock WHERE id = 1').get() as
+      | { pid: number; host: string; purpose: string; acquired_at: number; heartbeat_at: number }
+      | undefined;
+    return row && { pid: row.pid, host: row.host, purpose: row.purpose, acquiredAt: row.acquired_at, heartbeatAt: row.heartbeat_at };
+  }
+}
+
+function isAlive(holder: LockHolder, now: number): boolean {
+  if (holder.host !== hostname()) {
+    return now - holder.heartbeatAt < FOREIGN_HOLDER_STALE_MS;
+  }
+  try {
+    process.kill(holder.pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to another user; it is alive.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

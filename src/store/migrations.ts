@@ -1,0 +1,136 @@
+/**
+ * Schema versions, applied in order by `migrate` and recorded in `PRAGMA user_version`.
+ * Never edit a released migration: add a new one.
+ *
+ * Ordering columns: "oldest" is (end_time, class, rel_path) with class 0 = continuous before
+ * 1 = event, so every sweep query is a range over one of the indexes below.
+ */
+export const MIGRATIONS: string[] = [
+  /* 1 */ `
+  CREATE TABLE cameras (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    available INTEGER NOT NULL DEFAULT 1,
+    unavailable_reason TEXT,
+    unavailable_since INTEGER,
+    last_scan_at INTEGER,
+    protect_switch_on INTEGER NOT NULL DEFAULT 0,
+    protect_switch_since INTEGER,
+    -- Totals kept by the triggers below, so that no sweep re-sums a million rows.
+    recording_count INTEGER NOT NULL DEFAULT 0,
+    bytes INTEGER NOT NULL DEFAULT 0,
+    protected_count INTEGER NOT NULL DEFAULT 0,
+    protected_bytes INTEGER NOT NULL DEFAULT 0,
+    event_count INTEGER NOT NULL DEFAULT 0,
+    event_bytes INTEGER NOT NULL DEFAULT 0
+  );
+
+  CREATE TABLE folders (
+    id INTEGER PRIMARY KEY,
+    camera_id INTEGER NOT NULL REFERENCES cameras(id) ON DELETE CASCADE,
+    rel_path TEXT NOT NULL,            -- '' is the camera folder itself
+    parent_id INTEGER REFERENCES folders(id) ON DELETE CASCADE,
+    -- NULL means "read this folder again on the next scan".
+    mtime_ms REAL,
+    UNIQUE (camera_id, rel_path)
+  );
+  CREATE INDEX folders_by_parent ON folders (parent_id);
+
+  CREATE TABLE recordings (
+    id INTEGER PRIMARY KEY,
+    camera_id INTEGER NOT NULL REFERENCES cameras(id) ON DELETE CASCADE,
+    folder_id INTEGER NOT NULL REFERENCES folders(id),
+    rel_path TEXT NOT NULL,
+    size INTEGER NOT NULL,             -- the file and its sidecars
+    file_size INTEGER NOT NULL,        -- the file alone, to notice a change
+    end_time REAL NOT NULL,            -- mtime in ms
+    class INTEGER NOT NULL,            -- 0 continuous, 1 event
+    sidecars TEXT,                     -- JSON array of sidecar file names in the same folder
+    protected INTEGER NOT NULL DEFAULT 0,
+    protected_by TEXT,
+    protected_at INTEGER,
+    keep_until INTEGER,
+    export_lock_until INTEGER,
+    export_lock_owner TEXT,
+    -- Set in the same transaction that precedes a batch of unlinks; a row still marked at start-up
+    -- belongs to a sweep that crashed between unlink and row delete.
+    deleting INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (camera_id, rel_path)
+  );
+  CREATE INDEX recordings_by_camera_class_age ON recordings (camera_id, class, end_time, rel_path);
+  CREATE INDEX recordings_by_camera_age ON recordings (camera_id, end_time, class, rel_path);
+  CREATE INDEX recordings_by_age ON recordings (end_time, class, rel_path);
+  CREATE INDEX recordings_by_folder ON recordings (folder_id);
+  CREATE INDEX recordings_protected ON recordings (camera_id, end_time) WHERE protected = 1;
+  CREATE INDEX recordings_keep_until ON recordings (keep_until) WHERE keep_until IS NOT NULL;
+  CREATE INDEX recordings_export_lock ON recordings (export_lock_until) WHERE export_lock_until IS NOT NULL;
+  CREATE INDEX recordings_deleting ON recordings (camera_id) WHERE deleting = 1;
+
+  CREATE TRIGGER recordings_count_insert AFTER INSERT ON recordings BEGIN
+    UPDATE cameras SET
+      recording_count = recording_count + 1,
+      bytes = bytes + NEW.size,
+      protected_count = protected_count + NEW.protected,
+      protected_bytes = protected_bytes + NEW.protected * NEW.size,
+      event_count = event_count + NEW.class,
+      event_bytes = event_bytes + NEW.class * NEW.size
+    WHERE id = NEW.camera_id;
+  END;
+  CREATE TRIGGER recordings_count_delete AFTER DELETE ON recordings BEGIN
+    UPDATE cameras SET
+      recording_count = recording_count - 1,
+      bytes = bytes - OLD.size,
+      protected_count = protected_count - OLD.protected,
+      protected_bytes = protected_bytes - OLD.protected * OLD.size,
+      event_count = event_count - OLD.class,
+      event_bytes = event_bytes - OLD.class * OLD.size
+    WHERE id = OLD.camera_id;
+  END;
+  CREATE TRIGGER recordings_count_update AFTER UPDATE OF size, protected, class ON recordings BEGIN
+    UPDATE cameras SET
+      bytes = bytes - OLD.size + NEW.size,
+      protected_count = protected_count - OLD.protected + NEW.protected,
+      protected_bytes = protected_bytes - OLD.protected * OLD.size + NEW.protected * NEW.size,
+      event_count = event_count - OLD.class + NEW.class,
+      event_bytes = event_bytes - OLD.class * OLD.size + NEW.class * NEW.size
+    WHERE id = NEW.camera_id;
+  END;
+
+  CREATE TABLE sweeps (
+    id INTEGER PRIMARY KEY,
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    dry_run INTEGER NOT NULL,
+    trigger TEXT NOT NULL,
+    status TEXT NOT NULL,              -- running, done, failed, stopped
+    deleted_count INTEGER NOT NULL DEFAULT 0,
+    deleted_bytes INTEGER NOT NULL DEFAULT 0,
+    failures INTEGER NOT NULL DEFAULT 0,
+    report TEXT                        -- the JSON report
+  );
+  CREATE INDEX sweeps_by_start ON sweeps (started_at);
+
+  CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    time INTEGER NOT NULL,
+    camera TEXT,
+    kind TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    message TEXT NOT NULL,
+    details TEXT
+  );
+  CREATE INDEX events_by_time ON events (time);
+
+  -- One row at most: the holder of the sweep lock, shared by every process that opens this file.
+  CREATE TABLE sweep_lock (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    token TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    acquired_at INTEGER NOT NULL,
+    heartbeat_at INTEGER NOT NULL
+  );
+  `,
+];

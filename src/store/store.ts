@@ -1,0 +1,556 @@
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import type { RecordingClass } from '../config/types.js';
+import { inTransaction, openDatabase } from './database.js';
+import { SweepLock } from './lock.js';
+
+/** Rows are read in pages of this many, so no query ever holds a million rows in memory. */
+export const PAGE_SIZE = 1000;
+
+export const CLASS_CODE: Record<RecordingClass, 0 | 1> = { continuous: 0, event: 1 };
+export const CLASS_NAME: RecordingClass[] = ['continuous', 'event'];
+
+export interface CameraRow {
+  id: number;
+  path: string;
+  name: string;
+  available: boolean;
+  unavailableReason: string | null;
+  unavailableSince: number | null;
+  lastScanAt: number | null;
+  protectSwitchOn: boolean;
+  protectSwitchSince: number | null;
+  recordingCount: number;
+  bytes: number;
+  protectedCount: number;
+  protectedBytes: number;
+  eventCount: number;
+  eventBytes: number;
+}
+
+/** What the planner and the sweeper need of a recording. */
+export interface Recording {
+  id: number;
+  cameraId: number;
+  relPath: string;
+  size: number;
+  endTime: number;
+  cls: RecordingClass;
+  protected: boolean;
+  keepUntil: number | null;
+  exportLockUntil: number | null;
+  sidecars: string[];
+}
+
+export interface RecordingDetail extends Recording {
+  protectedBy: string | null;
+  protectedAt: number | null;
+  exportLockOwner: string | null;
+  fileSize: number;
+}
+
+export interface FolderRow {
+  id: number;
+  relPath: string;
+  mtimeMs: number | null;
+}
+
+export interface IndexedFile {
+  id: number;
+  relPath: string;
+  fileSize: number;
+  size: number;
+  endTime: number;
+  cls: RecordingClass;
+  sidecars: string[];
+}
+
+export interface NewRecording {
+  cameraId: number;
+  folderId: number;
+  relPath: string;
+  size: number;
+  fileSize: number;
+  endTime: number;
+  cls: RecordingClass;
+  sidecars: string[];
+  protectedBy: string | null;
+  protectedAt: number | null;
+}
+
+export type Severity = 'info' | 'warning' | 'error';
+
+export interface EventRow {
+  time: number;
+  camera: string | null;
+  kind: string;
+  severity: Severity;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+export interface ListFilter {
+  cameraIds?: number[];
+  cls?: RecordingClass;
+  protectedOnly?: boolean;
+  since?: number;
+  until?: number;
+}
+
+/** Key of the "oldest first" order: end time, then continuous before event, then path. */
+export interface OrderKey {
+  endTime: number;
+  cls: 0 | 1;
+  relPath: string;
+}
+
+interface RawRecording {
+  id: number;
+  camera_id: number;
+  rel_path: string;
+  size: number;
+  file_size: number;
+  end_time: number;
+  class: 0 | 1;
+  protected: number;
+  protected_by: string | null;
+  protected_at: number | null;
+  keep_until: number | null;
+  export_lock_until: number | null;
+  export_lock_owner: string | null;
+  sidecars: string | null;
+}
+
+const RECORDING_COLUMNS = 'id, camera_id, rel_path, size, file_size, end_time, class, protected, protected_by, protected_at, keep_until, export_lock_until, export_lock_owner, sidecars';
+
+function toRecording(row: RawRecording): RecordingDetail {
+  return {
+    id: row.id,
+    cameraId: row.camera_id,
+    relPath: row.rel_path,
+    size: row.size,
+    fileSize: row.file_size,
+    endTime: row.end_time,
+    cls: CLASS_NAME[row.class],
+    protected: row.protected === 1,
+    protectedBy: row.protected_by,
+    protectedAt: row.protected_at,
+    keepUntil: row.keep_until,
+    exportLockUntil: row.export_lock_until,
+    exportLockOwner: row.export_lock_owner,
+    sidecars: row.sidecars ? (JSON.parse(row.sidecars) as string[]) : [],
+  };
+}
+
+function toCamera(row: Record<string, unknown>): CameraRow {
+  return {
+    id: row.id as number,
+    path: row.path as string,
+    name: row.name as string,
+    available: row.available === 1,
+    unavailableReason: row.unavailable_reason as string | null,
+    unavailableSince: row.unavailable_since as number | null,
+    lastScanAt: row.last_scan_at as number | null,
+    protectSwitchOn: row.protect_switch_on === 1,
+    protectSwitchSince: row.protect_switch_since as number | null,
+    recordingCount: row.recording_count as number,
+    bytes: row.bytes as number,
+    protectedCount: row.protected_count as number,
+    protectedBytes: row.protected_bytes as number,
+    eventCount: row.event_count as number,
+    eventBytes: row.event_bytes as number,
+  };
+}
+
+/** Splits an id list into chunks that fit SQLite's bound-parameter limit. */
+function chunks<T>(items: T[], size = 500): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) {
+    out.push(items.slice(i, i + size));
+  }
+  return out;
+}
+
+function placeholders(count: number): string {
+  return new Array(count).fill('?').join(',');
+}
+
+/**
+ * The recordings index: every SQL statement of the plugin lives here, so the rest of the engine
+ * reads as plain TypeScript and the queries can be checked against their indexes in one place.
+ */
+export class Store {
+  readonly lock: SweepLock;
+  private readonly statements = new Map<string, StatementSync>();
+
+  private constructor(readonly db: DatabaseSync, readonly path: string) {
+    this.lock = new SweepLock(db);
+  }
+
+  static open(path: string): Store {
+    return new Store(openDatabase(path), path);
+  }
+
+  close(): void {
+    this.lock.release();
+    this.statements.clear();
+    if (this.db.isOpen) {
+      this.db.close();
+    }
+  }
+
+  transaction<T>(work: () => T): T {
+    return inTransaction(this.db, work);
+  }
+
+  /** Prepared statements are cached: the sweep runs the same few thousands of times. */
+  private sql(text: string): StatementSync {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
+
+  // ---- cameras ----
+
+  /** Cameras are identified by folder path, so a renamed camera keeps its recordings and holds. */
+  ensureCamera(name: string, path: string): CameraRow {
+    this.sql('INSERT INTO cameras (path, name) VALUES (?, ?) ON CONFLICT (path) DO UPDATE SET name = excluded.name').run(path, name);
+    return this.cameraByPath(path)!;
+  }
+
+  cameraByPath(path: string): CameraRow | undefined {
+    const row = this.sql('SELECT * FROM cameras WHERE path = ?').get(path);
+    return row ? toCamera(row) : undefined;
+  }
+
+  camera(id: number): CameraRow {
+    return toCamera(this.sql('SELECT * FROM cameras WHERE id = ?').get(id)!);
+  }
+
+  setCameraAvailability(id: number, available: boolean, reason: string | null, now: number): void {
+    this.sql(`UPDATE cameras SET available = ?, unavailable_reason = ?,
+      unavailable_since = CASE WHEN ? THEN NULL ELSE COALESCE(unavailable_since, ?) END WHERE id = ?`)
+      .run(available ? 1 : 0, reason, available ? 1 : 0, now, id);
+  }
+
+  setLastScan(id: number, at: number): void {
+    this.sql('UPDATE cameras SET last_scan_at = ? WHERE id = ?').run(at, id);
+  }
+
+  setProtectSwitch(id: number, on: boolean, now: number): void {
+    this.sql('UPDATE cameras SET protect_switch_on = ?, protect_switch_since = ? WHERE id = ?').run(on ? 1 : 0, on ? now : null, id);
+  }
+
+  // ---- folders ----
+
+  folder(cameraId: number, relPath: string): FolderRow | undefined {
+    const row = this.sql('SELECT id, rel_path, mtime_ms FROM folders WHERE camera_id = ? AND rel_path = ?').get(cameraId, relPath) as
+      | { id: number; rel_path: string; mtime_ms: number | null }
+      | undefined;
+    return row && { id: row.id, relPath: row.rel_path, mtimeMs: row.mtime_ms };
+  }
+
+  ensureFolder(cameraId: number, relPath: string, parentId: number | null): FolderRow {
+    this.sql('INSERT INTO folders (camera_id, rel_path, parent_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(cameraId, relPath, parentId);
+    return this.folder(cameraId, relPath)!;
+  }
+
+  childFolders(folderId: number): FolderRow[] {
+    return (this.sql('SELECT id, rel_path, mtime_ms FROM folders WHERE parent_id = ?').all(folderId) as { id: number; rel_path: string; mtime_ms: number | null }[])
+      .map((row) => ({ id: row.id, relPath: row.rel_path, mtimeMs: row.mtime_ms }));
+  }
+
+  setFolderMtime(folderId: number, mtimeMs: number | null): void {
+    this.sql('UPDATE folders SET mtime_ms = ? WHERE id = ?').run(mtimeMs, folderId);
+  }
+
+  /** Forgets that a folder was read, so the next scan reads it again (a sweep changed it). */
+  invalidateFolders(cameraId: number, relPaths: Iterable<string>): void {
+    const statement = this.sql('UPDATE folders SET mtime_ms = NULL WHERE camera_id = ? AND rel_path = ?');
+    for (const relPath of relPaths) {
+      statement.run(cameraId, relPath);
+    }
+  }
+
+  /** Ids of the recordings in a folder and every folder below it. */
+  recordingIdsBelow(cameraId: number, relPath: string): number[] {
+    if (relPath === '') {
+      return (this.sql('SELECT id FROM recordings WHERE camera_id = ?').all(cameraId) as { id: number }[]).map((r) => r.id);
+    }
+    // '/' + 1 is '0': the half-open range [rel/, rel0) is exactly the subtree, and uses the unique index.
+    return (this.sql('SELECT id FROM recordings WHERE camera_id = ? AND (rel_path >= ? AND rel_path < ?)').all(cameraId, `${relPath}/`, `${relPath}0`) as { id: number }[])
+      .map((r) => r.id);
+  }
+
+  deleteFolderTree(cameraId: number, relPath: string): void {
+    if (relPath === '') {
+      return;
+    }
+    this.sql('DELETE FROM folders WHERE camera_id = ? AND (rel_path = ? OR (rel_path >= ? AND rel_path < ?))').run(cameraId, relPath, `${relPath}/`, `${relPath}0`);
+  }
+
+  // ---- recordings: catalog side ----
+
+  filesInFolder(folderId: number): IndexedFile[] {
+    return (this.sql('SELECT id, rel_path, file_size, size, end_time, class, sidecars FROM recordings WHERE folder_id = ?').all(folderId) as unknown as RawRecording[])
+      .map((row) => ({ id: row.id, relPath: row.rel_path, fileSize: row.file_size, size: row.size, endTime: row.end_time, cls: CLASS_NAME[row.class], sidecars: row.sidecars ? (JSON.parse(row.sidecars) as string[]) : [] }));
+  }
+
+  /** Files of a folder that were still young when last seen: a recorder may have grown them since. */
+  recentFilesInFolder(folderId: number, endAfter: number): IndexedFile[] {
+    return this.filesInFolder(folderId).filter((file) => file.endTime > endAfter);
+  }
+
+  insertRecording(recording: NewRecording): void {
+    this.sql(`INSERT INTO recordings (camera_id, folder_id, rel_path, size, file_size, end_time, class, sidecars, protected, protected_by, protected_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(recording.cameraId, recording.folderId, recording.relPath, recording.size, recording.fileSize, recording.endTime, CLASS_CODE[recording.cls],
+        recording.sidecars.length ? JSON.stringify(recording.sidecars) : null, recording.protectedBy ? 1 : 0, recording.protectedBy, recording.protectedAt);
+  }
+
+  updateRecordingFile(id: number, change: { size: number; fileSize: number; endTime: number; cls: RecordingClass; sidecars: string[] }): void {
+    this.sql('UPDATE recordings SET size = ?, file_size = ?, end_time = ?, class = ?, sidecars = ? WHERE id = ?')
+      .run(change.size, change.fileSize, change.endTime, CLASS_CODE[change.cls], change.sidecars.length ? JSON.stringify(change.sidecars) : null, id);
+  }
+
+  /** Removes rows in batches inside one transaction per call (the caller's, if one is open). */
+  deleteRecordings(ids: number[]): void {
+    for (const chunk of chunks(ids)) {
+      this.sql(`DELETE FROM recordings WHERE id IN (${placeholders(chunk.length)})`).run(...chunk);
+    }
+  }
+
+  markDeleting(ids: number[]): void {
+    for (const chunk of chunks(ids)) {
+      this.sql(`UPDATE recordings SET deleting = 1 WHERE id IN (${placeholders(chunk.length)})`).run(...chunk);
+    }
+  }
+
+  clearDeleting(ids: number[]): void {
+    for (const chunk of chunks(ids)) {
+      this.sql(`UPDATE recordings SET deleting = 0 WHERE id IN (${placeholders(chunk.length)})`).run(...chunk);
+    }
+  }
+
+  /** Rows left marked by a sweep that stopped between unlinks and row deletes. */
+  interruptedDeletes(): RecordingDetail[] {
+    return (this.sql(`SELECT ${RECORDING_COLUMNS} FROM recordings WHERE deleting = 1`).all() as unknown as RawRecording[]).map(toRecording);
+  }
+
+  // ---- recordings: retention side ----
+
+  /**
+   * One page of a camera's (or all given cameras') recordings, oldest first, after `after`.
+   * Keyset paging keeps every page an index range, and stays correct while rows before the
+   * cursor are being deleted.
+   */
+  oldestPage(cameraIds: number[], options: { cls?: RecordingClass; endBefore?: number; after?: OrderKey; limit?: number }): Recording[] {
+    const where: string[] = [];
+    const params: (number | string)[] = [];
+    if (cameraIds.length === 1) {
+      where.push('camera_id = ?');
+      params.push(cameraIds[0]);
+    } else {
+      where.push(`camera_id IN (${placeholders(cameraIds.length)})`);
+      params.push(...cameraIds);
+    }
+    if (options.cls !== undefined) {
+      where.push('class = ?');
+      params.push(CLASS_CODE[options.cls]);
+    }
+    if (options.endBefore !== undefined) {
+      where.push('end_time < ?');
+      params.push(options.endBefore);
+    }
+    if (options.after) {
+      where.push('(end_time, class, rel_path) > (?, ?, ?)');
+      params.push(options.after.endTime, options.after.cls, options.after.relPath);
+    }
+    params.push(options.limit ?? PAGE_SIZE);
+    const text = `SELECT ${RECORDING_COLUMNS} FROM recordings WHERE ${where.join(' AND ')} ORDER BY end_time, class, rel_path LIMIT ?`;
+    // Statements with IN lists vary in shape; only the common shapes are worth caching.
+    const statement = cameraIds.length === 1 ? this.sql(text) : this.db.prepare(text);
+    return (statement.all(...params) as unknown as RawRecording[]).map(toRecording);
+  }
+
+  /** Iterates `oldestPage` page by page. */
+  *oldest(cameraIds: number[], options: { cls?: RecordingClass; endBefore?: number } = {}): Generator<Recording> {
+    if (cameraIds.length === 0) {
+      return;
+    }
+    let after: OrderKey | undefined;
+    for (;;) {
+      const page = this.oldestPage(cameraIds, { ...options, after });
+      yield* page;
+      if (page.length < PAGE_SIZE) {
+        return;
+      }
+      const last = page[page.length - 1];
+      after = { endTime: last.endTime, cls: CLASS_CODE[last.cls], relPath: last.relPath };
+    }
+  }
+
+  /**
+   * Bytes of a camera that the quota and the cap do not count (export-locked or in progress), and
+   * the bytes that cannot be deleted but count (protected, or under keep-until).
+   */
+  heldBytes(cameraId: number, now: number, inProgressAfter: number): { uncounted: number; undeletable: number } {
+    // Every range here is small and indexed: live export locks, the last minutes of footage, holds.
+    const sum = (text: string, ...params: number[]) => (this.sql(`SELECT COALESCE(SUM(size), 0) AS bytes FROM recordings WHERE ${text}`).get(...params) as { bytes: number }).bytes;
+    const locked = sum('camera_id = ? AND export_lock_until > ?', cameraId, now);
+    const young = sum('camera_id = ? AND end_time > ? AND NOT COALESCE(export_lock_until > ?, 0)', cameraId, inProgressAfter, now);
+    const protectedUncounted = sum('camera_id = ? AND protected = 1 AND (COALESCE(export_lock_until > ?, 0) OR end_time > ?)', cameraId, now, inProgressAfter);
+    const keptUnprotected = sum('keep_until > ? AND camera_id = ? AND protected = 0 AND NOT COALESCE(export_lock_until > ?, 0) AND end_time <= ?', now, cameraId, now, inProgressAfter);
+    return { uncounted: locked + young, undeletable: this.camera(cameraId).protectedBytes - protectedUncounted + keptUnprotected };
+  }
+
+  // ---- recordings: by hand ----
+
+  recording(id: number): RecordingDetail | undefined {
+    const row = this.sql(`SELECT ${RECORDING_COLUMNS} FROM recordings WHERE id = ?`).get(id) as unknown as RawRecording | undefined;
+    return row && toRecording(row);
+  }
+
+  recordingByPath(cameraId: number, relPath: string): RecordingDetail | undefined {
+    const row = this.sql(`SELECT ${RECORDING_COLUMNS} FROM recordings WHERE camera_id = ? AND rel_path = ?`).get(cameraId, relPath) as unknown as RawRecording | undefined;
+    return row && toRecording(row);
+  }
+
+  /** Marks recordings protected; a recording already protected keeps its first protector. */
+  protect(ids: number[], by: string, now: number): number {
+    let changed = 0;
+    for (const chunk of chunks(ids)) {
+      changed += Number(this.sql(`UPDATE recordings SET protected = 1, protected_by = ?, protected_at = ? WHERE protected = 0 AND id IN (${placeholders(chunk.length)})`)
+        .run(by, now, ...chunk).changes);
+    }
+    return changed;
+  }
+
+  unprotect(ids: number[]): number {
+    let changed = 0;
+    for (const chunk of chunks(ids)) {
+      changed += Number(this.sql(`UPDATE recordings SET protected = 0, protected_by = NULL, protected_at = NULL WHERE protected = 1 AND id IN (${placeholders(chunk.length)})`)
+        .run(...chunk).changes);
+    }
+    return changed;
+  }
+
+  /** Protects a camera's recordings that ended after `since`, as `by`. */
+  protectSince(cameraId: number, since: number, by: string, now: number): number {
+    return Number(this.sql('UPDATE recordings SET protected = 1, protected_by = ?, protected_at = ? WHERE camera_id = ? AND end_time >= ? AND protected = 0')
+      .run(by, now, cameraId, since).changes);
+  }
+
+  /** Releases only the holds that `by` made (a switch never releases a hold made by hand). */
+  releaseHoldsBy(cameraId: number, by: string): number {
+    return Number(this.sql('UPDATE recordings SET protected = 0, protected_by = NULL, protected_at = NULL WHERE camera_id = ? AND protected = 1 AND protected_by = ?')
+      .run(cameraId, by).changes);
+  }
+
+  setKeepUntil(ids: number[], until: number | null): void {
+    for (const chunk of chunks(ids)) {
+      this.sql(`UPDATE recordings SET keep_until = ? WHERE id IN (${placeholders(chunk.length)})`).run(until, ...chunk);
+    }
+  }
+
+  /** Takes an export lease on recordings that are not leased by someone else; returns the ids leased. */
+  takeExportLock(ids: number[], owner: string, until: number, now: number): number[] {
+    return this.transaction(() => {
+      const taken: number[] = [];
+      const statement = this.sql('UPDATE recordings SET export_lock_until = ?, export_lock_owner = ? WHERE id = ? AND NOT (COALESCE(export_lock_until, 0) > ? AND export_lock_owner IS NOT ?)');
+      for (const id of ids) {
+        if (Number(statement.run(until, owner, id, now, owner).changes) === 1) {
+          taken.push(id);
+        }
+      }
+      return taken;
+    });
+  }
+
+  releaseExportLock(ids: number[], owner: string): void {
+    const statement = this.sql('UPDATE recordings SET export_lock_until = NULL, export_lock_owner = NULL WHERE id = ? AND export_lock_owner = ?');
+    for (const id of ids) {
+      statement.run(id, owner);
+    }
+  }
+
+  expireExportLocks(now: number): number {
+    return Number(this.sql('UPDATE recordings SET export_lock_until = NULL, export_lock_owner = NULL WHERE export_lock_until <= ?').run(now).changes);
+  }
+
+  /** A page of recordings for people (CLI list, settings UI), newest first. */
+  list(filter: ListFilter, page: { limit: number; offset: number }): RecordingDetail[] {
+    const where: string[] = ['1 = 1'];
+    const params: (number | string)[] = [];
+    if (filter.cameraIds?.length) {
+      where.push(`camera_id IN (${placeholders(filter.cameraIds.length)})`);
+      params.push(...filter.cameraIds);
+    }
+    if (filter.cls) {
+      where.push('class = ?');
+      params.push(CLASS_CODE[filter.cls]);
+    }
+    if (filter.protectedOnly) {
+      where.push('protected = 1');
+    }
+    if (filter.since !== undefined) {
+      where.push('end_time >= ?');
+      params.push(filter.since);
+    }
+    if (filter.until !== undefined) {
+      where.push('end_time < ?');
+      params.push(filter.until);
+    }
+    params.push(page.limit, page.offset);
+    return (this.db.prepare(`SELECT ${RECORDING_COLUMNS} FROM recordings WHERE ${where.join(' AND ')} ORDER BY end_time DESC, rel_path DESC LIMIT ? OFFSET ?`)
+      .all(...params) as unknown as RawRecording[]).map(toRecording);
+  }
+
+  oldestAndNewest(cameraId: number): { oldest: number | null; newest: number | null } {
+    const row = this.sql('SELECT MIN(end_time) AS oldest, MAX(end_time) AS newest FROM recordings WHERE camera_id = ?').get(cameraId) as { oldest: number | null; newest: number | null };
+    return row;
+  }
+
+  // ---- events and sweep runs ----
+
+  addEvent(event: EventRow): void {
+    this.sql('INSERT INTO events (time, camera, kind, severity, message, details) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(event.time, event.camera, event.kind, event.severity, event.message, event.details ? JSON.stringify(event.details) : null);
+  }
+
+  recentEvents(limit: number): EventRow[] {
+    return (this.sql('SELECT time, camera, kind, severity, message, details FROM events ORDER BY time DESC, id DESC LIMIT ?').all(limit) as Record<string, unknown>[])
+      .map((row) => ({
+        time: row.time as number, camera: row.camera as string | null, kind: row.kind as string, severity: row.severity as Severity,
+        message: row.message as string, details: row.details ? (JSON.parse(row.details as string) as Record<string, unknown>) : undefined,
+      }));
+  }
+
+  pruneEvents(olderThan: number, keepAtLeast: number): void {
+    this.sql('DELETE FROM events WHERE time < ? AND id <= (SELECT MAX(id) FROM events) - ?').run(olderThan, keepAtLeast);
+  }
+
+  startSweepRun(startedAt: number, dryRun: boolean, trigger: string): number {
+    return Number(this.sql("INSERT INTO sweeps (started_at, dry_run, trigger, status) VALUES (?, ?, ?, 'running')").run(startedAt, dryRun ? 1 : 0, trigger).lastInsertRowid);
+  }
+
+  finishSweepRun(id: number, finishedAt: number, status: string, totals: { count: number; bytes: number; failures: number }, report: unknown): void {
+    this.sql('UPDATE sweeps SET finished_at = ?, status = ?, deleted_count = ?, deleted_bytes = ?, failures = ?, report = ? WHERE id = ?')
+      .run(finishedAt, status, totals.count, totals.bytes, totals.failures, JSON.stringify(report), id);
+  }
+
+  lastSweepRun(options: { includeDryRuns?: boolean } = {}): { startedAt: number; finishedAt: number | null; status: string; dryRun: boolean; report: unknown } | undefined {
+    const row = this.sql(`SELECT started_at, finished_at, status, dry_run, report FROM sweeps ${options.includeDryRuns ? '' : 'WHERE dry_run = 0'} ORDER BY id DESC LIMIT 1`).get() as
+      | { started_at: number; finished_at: number | null; status: string; dry_run: number; report: string | null }
+      | undefined;
+    return row && { startedAt: row.started_at, finishedAt: row.finished_at, status: row.status, dryRun: row.dry_run === 1, report: row.report ? JSON.parse(row.report) : null };
+  }
+
+  /** Checkpoints the WAL and lets SQLite refresh its statistics; cheap, run after sweeps. */
+  optimize(): void {
+    this.db.exec('PRAGMA optimize');
+    this.db.exec('PRAGMA wal_checkpoint(PASSIVE)');
+  }
+}
