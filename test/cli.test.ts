@@ -1,0 +1,274 @@
+/**
+ * The `nvr-retention` CLI as a shell user runs it: the built dist/cli/main.js in a child process,
+ * on real files, with its real exit codes.
+ */
+import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+
+const CLI = resolve('dist/cli/main.js');
+const DAY = 86_400_000;
+
+let root: string;
+let cams: string;
+let configFile: string;
+
+function file(relPath: string, ageDays: number, size = 1000): string {
+  const path = join(cams, relPath);
+  mkdirSync(join(path, '..'), { recursive: true });
+  writeFileSync(path, Buffer.alloc(size, 1));
+  const time = new Date(Date.now() - ageDays * DAY);
+  utimesSync(path, time, time);
+  return path;
+}
+
+function writeConfig(block: Record<string, unknown>, asHomebridgeConfig = true): void {
+  const content = asHomebridgeConfig ? { bridge: { name: 'test' }, platforms: [{ platform: 'Other' }, { platform: 'NvrRetention', ...block }] } : block;
+  writeFileSync(configFile, JSON.stringify(content));
+}
+
+function cli(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [CLI, ...args, '--config', configFile], { cwd: root, encoding: 'utf8' });
+  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+function json(...args: string[]): Record<string, any> {
+  const result = cli(...args, '--json');
+  expect(result.stderr).not.toMatch(/Failed|Bad config/);
+  return JSON.parse(result.stdout);
+}
+
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'nvr-cli-'));
+  cams = join(root, 'cams');
+  mkdirSync(join(root, 'storage'));
+  configFile = join(root, 'storage', 'config.json');
+  mkdirSync(join(cams, 'front'), { recursive: true });
+  mkdirSync(join(cams, 'back'), { recursive: true });
+  writeConfig({
+    cameras: [
+      { name: 'Front', path: join(cams, 'front'), retentionDays: 7 },
+      { name: 'Back', path: join(cams, 'back'), retentionDays: 2, storageQuotaGB: 0.000003 },
+    ],
+  });
+});
+
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+describe('nvr-retention sweep', () => {
+  test('a dry run reports what would go and deletes nothing; the real sweep then deletes exactly that', () => {
+    const old = file('front/2026-01-01/old.mp4', 10);
+    file('front/2026-01-01/old.json', 10, 50);
+    const young = file('front/2026-01-09/young.mp4', 1);
+    const oldEvent = file('front/events/motion-1.mp4', 10);
+    const backFiles = [1, 2, 3, 4, 5].map((i) => file(`back/clip${i}.mp4`, 1.5 - i * 0.1));
+
+    const preview = json('sweep', '--dry-run');
+    expect(preview.dryRun).toBe(true);
+    expect(preview.deleted).toEqual({ count: 3, bytes: 3050 });
+    expect(preview.byReason.age).toEqual({ count: 1, bytes: 1050 });
+    expect(preview.byReason.quota).toEqual({ count: 2, bytes: 2000 });
+    expect(preview.byCamera).toEqual({ Front: { count: 1, bytes: 1050 }, Back: { count: 2, bytes: 2000 } });
+    expect(preview.spared).toEqual({ protected: 0 });
+    expect(preview.failures).toEqual([]);
+    expect(preview.deletions.map((d: { path: string }) => d.path)).toEqual(['2026-01-01/old.mp4', 'clip1.mp4', 'clip2.mp4']);
+    expect(existsSync(old)).toBe(true);
+
+    const sweep = json('sweep');
+    expect(sweep.dryRun).toBe(false);
+    expect(sweep.deleted).toEqual(preview.deleted);
+    expect(sweep.byReason).toEqual(preview.byReason);
+    expect(existsSync(old)).toBe(false);
+    expect(existsSync(join(cams, 'front/2026-01-01'))).toBe(false);
+    expect(existsSync(young)).toBe(true);
+    expect(existsSync(oldEvent)).toBe(true);
+    expect(backFiles.map(existsSync)).toEqual([false, false, true, true, true]);
+  });
+
+  test('the text output ends with one summary line naming the reasons', () => {
+    file('front/a.mp4', 10);
+    const result = cli('sweep');
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim().split('\n').at(-1)).toMatch(/^Sweep deleted 1 recordings \(1\.00 kB\): age 1 \(1\.00 kB\); 0 failures in \d/);
+  });
+
+  test('a camera whose folder is gone is reported unavailable in the events and keeps its rows', () => {
+    file('front/a.mp4', 1);
+    file('front/b.mp4', 1);
+    expect(cli('scan').code).toBe(0);
+    rmSync(join(cams, 'front'), { recursive: true });
+    const report = json('sweep');
+    expect(report.events).toContainEqual(expect.objectContaining({ kind: 'camera_unavailable', camera: 'Front', severity: 'warning' }));
+    const status = json('status');
+    expect(status.cameras[0]).toMatchObject({ name: 'Front', available: false, recordings: 2 });
+  });
+});
+
+describe('nvr-retention scan --accept-missing', () => {
+  test('an emptied camera stays unavailable until a person accepts the loss', () => {
+    file('front/a.mp4', 1);
+    file('front/b.mp4', 1);
+    file('front/c.mp4', 1);
+    expect(cli('scan').code).toBe(0);
+    for (const name of ['a', 'b', 'c']) {
+      rmSync(join(cams, `front/${name}.mp4`));
+    }
+    const refused = cli('scan');
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/Front: UNAVAILABLE, 3 of 3 indexed recordings are gone at once/);
+    expect(json('status').cameras[0].recordings).toBe(3);
+
+    const accepted = json('scan', '--accept-missing', 'Front');
+    expect(accepted.cameras[0]).toMatchObject({ name: 'Front', available: true, removed: 3, recordings: 0 });
+  });
+
+  test('naming a camera that does not exist is bad usage', () => {
+    const result = cli('scan', '--accept-missing', 'Garage');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/no camera named "Garage"/);
+  });
+});
+
+describe('nvr-retention protect / unprotect', () => {
+  test('a protected recording survives a sweep that would delete it; unprotected, it goes', () => {
+    const kept = file('front/evidence.mp4', 30);
+    const protect = cli('protect', 'cams/front/evidence.mp4');
+    expect(protect.code).toBe(0);
+    expect(protect.stdout).toMatch(/Protected 1 recordings/);
+
+    const sweep = json('sweep');
+    expect(sweep.deleted.count).toBe(0);
+    expect(sweep.spared.protected).toBe(1);
+    expect(existsSync(kept)).toBe(true);
+    const listed = json('list', '--protected');
+    expect(listed.recordings).toEqual([expect.objectContaining({ path: kept, protected: true, protectedBy: 'cli' })]);
+
+    expect(cli('unprotect', kept).code).toBe(0);
+    expect(json('sweep').deleted.count).toBe(1);
+    expect(existsSync(kept)).toBe(false);
+  });
+
+  test('--until keeps a recording until the date, then normal rules apply', () => {
+    const clip = file('front/clip.mp4', 30);
+    const until = new Date(Date.now() + DAY).toISOString();
+    expect(cli('protect', clip, '--until', until).code).toBe(0);
+    expect(json('sweep').deleted.count).toBe(0);
+    expect(existsSync(clip)).toBe(true);
+
+    expect(cli('protect', clip, '--until', new Date(Date.now() - 1000).toISOString()).code).toBe(0);
+    expect(json('sweep').deleted.count).toBe(1);
+  });
+
+  test('protect --camera --hours holds only that camera\'s recent footage', () => {
+    file('front/recent.mp4', 0.01);
+    file('front/older.mp4', 2);
+    file('back/recent.mp4', 0.01);
+    const result = json('protect', '--camera', 'Front', '--hours', '3');
+    expect(result.protected).toBe(1);
+    const listed = json('list', '--protected');
+    expect(listed.recordings.map((r: { path: string }) => r.path)).toEqual([join(cams, 'front/recent.mp4')]);
+  });
+
+  test('a path outside every camera folder is refused with exit 1 and nothing changes', () => {
+    writeFileSync(join(root, 'elsewhere.mp4'), 'x');
+    const result = cli('protect', join(root, 'elsewhere.mp4'));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/is not inside any camera folder/);
+  });
+});
+
+describe('nvr-retention list and status', () => {
+  test('list filters by camera, class and time, newest first, in pages', () => {
+    file('front/c1.mp4', 3);
+    file('front/c2.mp4', 2);
+    file('front/events/e1.mp4', 1);
+    file('back/b1.mp4', 0.5);
+    expect(json('list', '--camera', 'Front').recordings.map((r: { path: string }) => r.path.slice(cams.length + 1)))
+      .toEqual(['front/events/e1.mp4', 'front/c2.mp4', 'front/c1.mp4']);
+    expect(json('list', '--class', 'event').recordings).toHaveLength(1);
+    const page = json('list', '--limit', '2');
+    expect(page.recordings).toHaveLength(2);
+    expect(page.more).toBe(true);
+    expect(json('list', '--limit', '2', '--offset', '2').recordings).toHaveLength(2);
+    const since = new Date(Date.now() - 1.5 * DAY).toISOString();
+    expect(json('list', '--since', since).recordings).toHaveLength(2);
+  });
+
+  test('status gives per-camera counts and bytes, the disk with its floor, and the last sweep', () => {
+    file('front/c1.mp4', 10, 2000);
+    file('front/events/motion.mp4', 1, 500);
+    expect(cli('sweep').code).toBe(0);
+    const status = json('status');
+    expect(status.cameras[0]).toMatchObject({ name: 'Front', available: true, recordings: 1, bytes: 500, eventRecordings: 1, protectedRecordings: 0, quotaBytes: null });
+    expect(status.filesystems[0].freeBytes).toBeGreaterThan(0);
+    expect(status.filesystems[0].cameras).toEqual(['Front', 'Back']);
+    expect(status.lastSweep).toMatchObject({ status: 'done' });
+    expect(cli('status').stdout).toMatch(/Front \(.*\)\n {2}1 recordings, 500 B \(1 events\)/);
+  });
+});
+
+describe('nvr-retention export', () => {
+  test('copies a recording and its sidecar out, verified, leaving the original and no lock behind', () => {
+    const clip = file('front/2026-01-01/clip.mp4', 1, 4000);
+    file('front/2026-01-01/clip.json', 1, 20);
+    const out = join(root, 'out');
+    const result = cli('export', clip, '--to', out);
+    expect(result.code).toBe(0);
+    expect(readFileSync(join(out, 'Front/2026-01-01/clip.mp4'))).toEqual(readFileSync(clip));
+    expect(existsSync(join(out, 'Front/2026-01-01/clip.json'))).toBe(true);
+    expect(existsSync(clip)).toBe(true);
+    const db = new DatabaseSync(join(root, 'storage/nvr-retention/index.db'));
+    expect(db.prepare('SELECT COUNT(*) AS n FROM recordings WHERE export_lock_until IS NOT NULL').get()).toEqual({ n: 0 });
+    db.close();
+  });
+
+  test('without --to it is bad usage', () => {
+    const clip = file('front/clip.mp4', 1);
+    expect(cli('export', clip).code).toBe(2);
+  });
+});
+
+describe('exit codes and config errors', () => {
+  test('a bad camera field refuses the whole config with exit 2, naming the field', () => {
+    writeConfig({ cameras: [{ name: 'Front', path: join(cams, 'front'), retentionDays: 7 }, { name: 'Back', path: join(cams, 'back'), retentionDays: 0 }] });
+    const result = cli('sweep');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/cameras\[1\]\.retentionDays: must be greater than 0/);
+  });
+
+  test('a file holding just the platform block works as --config', () => {
+    writeConfig({ cameras: [{ name: 'Front', path: join(cams, 'front'), retentionDays: 7 }] }, false);
+    file('front/a.mp4', 8);
+    expect(json('sweep').deleted.count).toBe(1);
+  });
+
+  test('a Homebridge config without our platform, a missing file, unknown commands and flags are exit 2', () => {
+    writeFileSync(configFile, JSON.stringify({ platforms: [{ platform: 'Other' }] }));
+    expect(cli('status')).toMatchObject({ code: 2, stderr: expect.stringMatching(/no "NvrRetention" platform block/) });
+    expect(cli('frobnicate').code).toBe(2);
+    expect(cli('status', '--bogus').code).toBe(2);
+    expect(cli('list', '--class', 'sometimes').code).toBe(2);
+    rmSync(configFile);
+    expect(cli('status')).toMatchObject({ code: 2, stderr: expect.stringMatching(/cannot read/) });
+  });
+
+  test('a sweep while another process holds the sweep lock fails with exit 1 and names the holder', () => {
+    expect(cli('scan').code).toBe(0);
+    const db = new DatabaseSync(join(root, 'storage/nvr-retention/index.db'));
+    // The lock row of a live process (this test's own pid) on this host.
+    db.prepare("INSERT INTO sweep_lock (id, token, pid, host, purpose, acquired_at, heartbeat_at) VALUES (1, 't', ?, ?, 'sweep (schedule)', ?, ?)")
+      .run(process.pid, hostname(), Date.now(), Date.now());
+    db.close();
+    const result = cli('sweep');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/another sweep is running \(sweep \(schedule\), pid \d+/);
+  });
+
+  test('--help prints the usage and exits 0; no command is exit 2', () => {
+    expect(cli('--help')).toMatchObject({ code: 0, stdout: expect.stringMatching(/^Usage: nvr-retention/) });
+    expect(spawnSync(process.execPath, [CLI], { encoding: 'utf8' }).status).toBe(2);
+  });
+});
