@@ -35,6 +35,7 @@ function cli(...args: string[]): { code: number; stdout: string; stderr: string 
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed CLI output, checked field by field
 function json(...args: string[]): Record<string, any> {
   const result = cli(...args, '--json');
   expect(result.stderr).not.toMatch(/Failed|Bad config/);
