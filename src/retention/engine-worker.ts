@@ -1,0 +1,101 @@
+import { Worker } from 'node:worker_threads';
+import type { RetentionConfig } from '../config/types.js';
+import type { StatusReport } from './engine.js';
+import type { Logger, SweepProgress, SweepReport } from './sweep.js';
+import type { WorkerInit, WorkerMessage, WorkerRequest } from './worker.js';
+
+type Request = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+
+export class EngineWorkerError extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+/**
+ * The engine, run in a worker thread: what the Homebridge platform and the UI server hold. Calls are
+ * answered in order; `stop()` lets a running sweep finish its current recording, then closes the
+ * index and ends the thread.
+ */
+export class EngineWorker {
+  private readonly worker: Worker;
+  private readonly stopFlag = new SharedArrayBuffer(4);
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void; onProgress?: (progress: SweepProgress) => void }>();
+  private exited = false;
+
+  constructor(config: RetentionConfig, private readonly log: Logger, workerUrl = new URL('./worker.js', import.meta.url)) {
+    this.worker = new Worker(workerUrl, { workerData: { config, stopFlag: this.stopFlag } satisfies WorkerInit });
+    this.worker.on('message', (message: WorkerMessage) => this.receive(message));
+    this.worker.on('error', (error) => this.failAll(error));
+    this.worker.on('exit', (code) => {
+      this.exited = true;
+      this.failAll(new Error(`the retention engine stopped (exit code ${code})`));
+    });
+  }
+
+  sweep(options: { dryRun?: boolean; trigger?: string; floorOnly?: boolean; acceptMissing?: string[] }, onProgress?: (progress: SweepProgress) => void): Promise<SweepReport> {
+    return this.call({ op: 'sweep', options }, onProgress) as Promise<SweepReport>;
+  }
+
+  status(): Promise<StatusReport> {
+    return this.call({ op: 'status' }) as Promise<StatusReport>;
+  }
+
+  setProtectSwitch(camera: string, on: boolean): Promise<number> {
+    return this.call({ op: 'setProtectSwitch', camera, on }) as Promise<number>;
+  }
+
+  /** Stops a running sweep at its next safe point, closes the index, ends the thread. */
+  async stop(): Promise<void> {
+    if (this.exited) {
+      return;
+    }
+    Atomics.store(new Int32Array(this.stopFlag), 0, 1);
+    try {
+      await this.call({ op: 'close' });
+    } finally {
+      await this.worker.terminate();
+    }
+  }
+
+  private call(request: Request, onProgress?: (progress: SweepProgress) => void): Promise<unknown> {
+    if (this.exited) {
+      return Promise.reject(new Error('the retention engine is not running'));
+    }
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, onProgress });
+      this.worker.postMessage({ ...request, id } as WorkerRequest);
+    });
+  }
+
+  private receive(message: WorkerMessage): void {
+    if (message.type === 'log') {
+      this.log[message.level](message.message);
+      return;
+    }
+    const waiting = this.pending.get(message.id);
+    if (!waiting) {
+      return;
+    }
+    if (message.type === 'progress') {
+      waiting.onProgress?.(message.progress as SweepProgress);
+      return;
+    }
+    this.pending.delete(message.id);
+    if (message.type === 'result') {
+      waiting.resolve(message.result);
+    } else {
+      waiting.reject(new EngineWorkerError(message.name, message.message));
+    }
+  }
+
+  private failAll(error: Error): void {
+    for (const waiting of this.pending.values()) {
+      waiting.reject(error);
+    }
+    this.pending.clear();
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * The engine in a worker thread. node:sqlite and the scan are synchronous, so the Homebridge
+ * process (and the settings UI's server) run the engine here and keep their own event loop free.
+ * Messages: see engine-worker.ts, the only side that talks to this file.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { RetentionConfig } from '../config/types.js';
+import { RetentionEngine } from './engine.js';
+import type { Logger } from './sweep.js';
+
+export interface WorkerInit {
+  config: RetentionConfig;
+  /** One Int32: set to 1 by the parent to stop a sweep at its next safe point. */
+  stopFlag: SharedArrayBuffer;
+}
+
+export type WorkerRequest =
+  | { id: number; op: 'sweep'; options: { dryRun?: boolean; trigger?: string; floorOnly?: boolean; acceptMissing?: string[] } }
+  | { id: number; op: 'scan'; options: { acceptMissing?: string[] } }
+  | { id: number; op: 'status' }
+  | { id: number; op: 'setProtectSwitch'; camera: string; on: boolean }
+  | { id: number; op: 'close' };
+
+export type WorkerMessage =
+  | { type: 'result'; id: number; result: unknown }
+  | { type: 'error'; id: number; name: string; message: string }
+  | { type: 'progress'; id: number; progress: unknown }
+  | { type: 'log'; level: keyof Logger; message: string };
+
+const port = parentPort!;
+const init = workerData as WorkerInit;
+const stop = new Int32Array(init.stopFlag);
+const log: Logger = {
+  info: (message) => port.postMessage({ type: 'log', level: 'info', message } satisfies WorkerMessage),
+  warn: (message) => port.postMessage({ type: 'log', level: 'warn', message } satisfies WorkerMessage),
+  error: (message) => port.postMessage({ type: 'log', level: 'error', message } satisfies WorkerMessage),
+  debug: (message) => port.postMessage({ type: 'log', level: 'debug', message } satisfies WorkerMessage),
+};
+const engine = new RetentionEngine(init.config, { log });
+
+async function handle(request: WorkerRequest): Promise<unknown> {
+  switch (request.op) {
+    case 'sweep':
+      return engine.sweep({
+        ...request.options,
+        shouldStop: () => Atomics.load(stop, 0) === 1,
+        onProgress: (progress) => port.postMessage({ type: 'progress', id: request.id, progress } satisfies WorkerMessage),
+      });
+    case 'scan':
+      return engine.scan(request.options).map((scan) => ({ camera: scan.camera.name, available: scan.available, reason: scan.reason }));
+    case 'status':
+      return engine.status();
+    case 'setProtectSwitch': {
+      const camera = engine.cameraByName(request.camera);
+      if (!camera) {
+        throw new Error(`no camera named "${request.camera}"`);
+      }
+      return engine.setProtectSwitch(camera, request.on);
+    }
+    case 'close':
+      engine.close();
+      return null;
+  }
+}
+
+// Requests are handled one at a time, in order: the engine is not re-entrant.
+let queue = Promise.resolve();
+port.on('message', (request: WorkerRequest) => {
+  queue = queue.then(async () => {
+    try {
+      port.postMessage({ type: 'result', id: request.id, result: await handle(request) } satisfies WorkerMessage);
+    } catch (error) {
+      port.postMessage({ type: 'error', id: request.id, name: (error as Error).name, message: (error as Error).message } satisfies WorkerMessage);
+    }
+  });
+});
