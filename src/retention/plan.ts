@@ -132,7 +132,12 @@ export function* planSweep(input: PlanInput): Planner {
           account(deletion.recording, +1);
           tally?.(deletion.recording, +1);
         } else if (!outcome) {
-          free.set(filesystemOf(deletion.recording), (free.get(filesystemOf(deletion.recording)) ?? 0) + deletion.recording.size);
+          // A dry run assumes the size was freed; an unmeasured filesystem stays unmeasured.
+          const fs = filesystemOf(deletion.recording);
+          const before = free.get(fs);
+          if (before !== undefined) {
+            free.set(fs, before + deletion.recording.size);
+          }
         }
       }
       if (outcome?.freeBytes) {
@@ -286,7 +291,11 @@ export function* planSweep(input: PlanInput): Planner {
         if (after >= floor) {
           break;
         }
-        if (ending === 'exhausted' || ending === 'stalled') {
+        if (ending === 'stalled') {
+          stalled(null, 'floor');
+          break;
+        }
+        if (ending === 'exhausted') {
           summary.events.push({
             kind: 'floor_unreachable', camera: null, severity: 'error',
             message: `free space on the filesystem of ${names} is ${after} bytes, under the floor of ${floor}, and nothing deletable is left`,
