@@ -170,6 +170,30 @@ function chunks<T>(items: T[], size = 500): T[][] {
   return out;
 }
 
+/** The "oldest" order of SPEC §3: end time, continuous before event, path; then camera, to be total. */
+export function compareOldest(a: Recording, b: Recording): number {
+  return a.endTime - b.endTime || CLASS_CODE[a.cls] - CLASS_CODE[b.cls] || (a.relPath < b.relPath ? -1 : a.relPath > b.relPath ? 1 : 0) || a.cameraId - b.cameraId;
+}
+
+/** Merges per-camera streams that are each oldest first; a handful of cameras needs no heap. */
+function* mergeOldest(streams: Iterable<Recording>[]): Generator<Recording> {
+  const iterators = streams.map((stream) => stream[Symbol.iterator]());
+  const heads = iterators.map((iterator) => iterator.next());
+  for (;;) {
+    let best = -1;
+    for (let i = 0; i < heads.length; i++) {
+      if (!heads[i].done && (best < 0 || compareOldest(heads[i].value as Recording, heads[best].value as Recording) < 0)) {
+        best = i;
+      }
+    }
+    if (best < 0) {
+      return;
+    }
+    yield heads[best].value as Recording;
+    heads[best] = iterators[best].next();
+  }
+}
+
 function placeholders(count: number): string {
   return new Array(count).fill('?').join(',');
 }
@@ -342,20 +366,12 @@ export class Store {
   // ---- recordings: retention side ----
 
   /**
-   * One page of a camera's (or all given cameras') recordings, oldest first, after `after`.
-   * Keyset paging keeps every page an index range, and stays correct while rows before the
-   * cursor are being deleted.
+   * One page of a camera's recordings, oldest first, after `after`. Keyset paging keeps every page
+   * an index range, and stays correct while rows before the cursor are being deleted.
    */
-  oldestPage(cameraIds: number[], options: { cls?: RecordingClass; endBefore?: number; after?: OrderKey; limit?: number }): Recording[] {
-    const where: string[] = [];
-    const params: (number | string)[] = [];
-    if (cameraIds.length === 1) {
-      where.push('camera_id = ?');
-      params.push(cameraIds[0]);
-    } else {
-      where.push(`camera_id IN (${placeholders(cameraIds.length)})`);
-      params.push(...cameraIds);
-    }
+  oldestPage(cameraId: number, options: { cls?: RecordingClass; endBefore?: number; after?: OrderKey; limit?: number }): Recording[] {
+    const where = ['camera_id = ?'];
+    const params: (number | string)[] = [cameraId];
     if (options.cls !== undefined) {
       where.push('class = ?');
       params.push(CLASS_CODE[options.cls]);
@@ -369,20 +385,25 @@ export class Store {
       params.push(options.after.endTime, options.after.cls, options.after.relPath);
     }
     params.push(options.limit ?? PAGE_SIZE);
-    const text = `SELECT ${RECORDING_COLUMNS} FROM recordings WHERE ${where.join(' AND ')} ORDER BY end_time, class, rel_path LIMIT ?`;
-    // Statements with IN lists vary in shape; only the common shapes are worth caching.
-    const statement = cameraIds.length === 1 ? this.sql(text) : this.db.prepare(text);
-    return (statement.all(...params) as unknown as RawRecording[]).map(toRecording);
+    return (this.sql(`SELECT ${RECORDING_COLUMNS} FROM recordings WHERE ${where.join(' AND ')} ORDER BY end_time, class, rel_path LIMIT ?`)
+      .all(...params) as unknown as RawRecording[]).map(toRecording);
   }
 
-  /** Iterates `oldestPage` page by page. */
-  *oldest(cameraIds: number[], options: { cls?: RecordingClass; endBefore?: number } = {}): Generator<Recording> {
-    if (cameraIds.length === 0) {
-      return;
+  /**
+   * Recordings of the given cameras, oldest first (the planner's RecordingSource). Several cameras
+   * are merged from one index range each: a single query over all of them would sort every row.
+   */
+  oldest(cameraIds: number[], options: { cls?: RecordingClass; endBefore?: number } = {}): Iterable<Recording> {
+    if (cameraIds.length === 1) {
+      return this.oldestOfCamera(cameraIds[0], options);
     }
+    return mergeOldest(cameraIds.map((id) => this.oldestOfCamera(id, options)));
+  }
+
+  private *oldestOfCamera(cameraId: number, options: { cls?: RecordingClass; endBefore?: number }): Generator<Recording> {
     let after: OrderKey | undefined;
     for (;;) {
-      const page = this.oldestPage(cameraIds, { ...options, after });
+      const page = this.oldestPage(cameraId, { ...options, after });
       yield* page;
       if (page.length < PAGE_SIZE) {
         return;
