@@ -61,7 +61,7 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX recordings_by_camera_class_age ON recordings (camera_id, class, end_time, rel_path);
   CREATE INDEX recordings_by_camera_age ON recordings (camera_id, end_time, class, rel_path);
   CREATE INDEX recordings_by_age ON recordings (end_time, class, rel_path);
-  CREATE INDEX recordings_by_folder ON recordings (folder_id);
+  CREATE INDEX recordings_by_folder ON recordings (folder_id, end_time);
   CREATE INDEX recordings_protected ON recordings (camera_id, end_time) WHERE protected = 1;
   CREATE INDEX recordings_keep_until ON recordings (keep_until) WHERE keep_until IS NOT NULL;
   CREATE INDEX recordings_export_lock ON recordings (export_lock_until) WHERE export_lock_until IS NOT NULL;

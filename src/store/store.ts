@@ -317,14 +317,14 @@ export class Store {
 
   // ---- recordings: catalog side ----
 
-  filesInFolder(folderId: number): IndexedFile[] {
-    return (this.sql('SELECT id, rel_path, file_size, size, end_time, class, sidecars FROM recordings WHERE folder_id = ?').all(folderId) as unknown as RawRecording[])
+  filesInFolder(folderId: number, endAfter = -Infinity): IndexedFile[] {
+    return (this.sql('SELECT id, rel_path, file_size, size, end_time, class, sidecars FROM recordings WHERE folder_id = ? AND end_time > ?').all(folderId, endAfter) as unknown as RawRecording[])
       .map((row) => ({ id: row.id, relPath: row.rel_path, fileSize: row.file_size, size: row.size, endTime: row.end_time, cls: CLASS_NAME[row.class], sidecars: row.sidecars ? (JSON.parse(row.sidecars) as string[]) : [] }));
   }
 
   /** Files of a folder that were still young when last seen: a recorder may have grown them since. */
   recentFilesInFolder(folderId: number, endAfter: number): IndexedFile[] {
-    return this.filesInFolder(folderId).filter((file) => file.endTime > endAfter);
+    return this.filesInFolder(folderId, endAfter);
   }
 
   insertRecording(recording: NewRecording): void {
