@@ -164,6 +164,7 @@ describe('defaults and normalisation', () => {
       schedule: '0 * * * *',
       sweepOnStartup: true,
       databasePath: '/var/lib/homebridge/nvr-retention/index.db',
+      diskPressureSensor: 'contact',
     });
   });
 
@@ -278,6 +279,7 @@ describe('every error names its field in plain words', () => {
     ['relative exportPath', block({ exportPath: './exports' }), 'exportPath: must be an absolute path'],
     ['unknown time zone', block({ timezone: 'Mars/Olympus' }), 'timezone: must be a time zone name such as "Europe/Berlin" or "UTC"'],
     ['time zone as a number', block({ timezone: 2 }), 'timezone: must be text'],
+    ['unknown sensor type', block({ diskPressureSensor: 'smoke' }), 'diskPressureSensor: must be one of "contact", "occupancy", "leak", "none"'],
   ])('%s', (_label, raw, expected) => {
     expect(strictErrors(raw)).toEqual([expected]);
   });

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError, formatPath, type ConfigIssue } from './errors.js';
-import { DEFAULT_EVENT_PATTERNS, DEFAULT_EXTENSIONS, type CameraConfig, type RetentionConfig } from './types.js';
+import { DEFAULT_EVENT_PATTERNS, DEFAULT_EXTENSIONS, DISK_PRESSURE_SENSORS, type CameraConfig, type RetentionConfig } from './types.js';
 
 export { ConfigError, formatIssue, type ConfigIssue } from './errors.js';
 
@@ -75,6 +75,7 @@ export const platformSchema = z.object({
   sweepOnStartup: z.boolean().default(true),
   databasePath: absolutePath().optional(),
   exportPath: absolutePath().optional(),
+  diskPressureSensor: z.enum(DISK_PRESSURE_SENSORS).default('contact'),
 });
 
 /**
@@ -106,6 +107,8 @@ function plainMessage(issue: z.core.$ZodRawIssue): string {
       if (issue.origin === 'string' || issue.origin === 'array') return 'must not be empty';
       if (!issue.inclusive) return `must be greater than ${issue.minimum}`;
       return issue.minimum === 0 ? 'must be 0 or more' : `must be at least ${issue.minimum}`;
+    case 'invalid_value':
+      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'too_big':
       return issue.inclusive ? `must be at most ${issue.maximum}` : `must be less than ${issue.maximum}`;
     default:

@@ -29,7 +29,13 @@ export interface RetentionConfig {
   /** Absolute path of the SQLite index. */
   databasePath: string;
   exportPath?: string;
+  /** Which HomeKit sensor type shows disk pressure; 'none' leaves only the Battery service. */
+  diskPressureSensor: DiskPressureSensor;
 }
+
+/** contact: a notification in the Home app; occupancy: usable in automations; leak: a critical alert. */
+export const DISK_PRESSURE_SENSORS = ['contact', 'occupancy', 'leak', 'none'] as const;
+export type DiskPressureSensor = (typeof DISK_PRESSURE_SENSORS)[number];
 
 export const DEFAULT_EXTENSIONS = ['mp4', 'mkv', 'mov', 'avi', 'ts', 'm4s', 'h264', 'hevc', 'jpg', 'jpeg'];
 export const DEFAULT_EVENT_PATTERNS = ['**/events/**', '**/*event*', '**/*motion*', '**/*detection*', '**/*alert*'];

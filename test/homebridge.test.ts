@@ -1,0 +1,187 @@
+/**
+ * A real Homebridge process with the built plugin (dist/, built by `npm test`), loaded through
+ * `-P <checkout>`: Homebridge loads a -P folder that holds a package.json as that single plugin.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, test } from '@jest/globals';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const HOMEBRIDGE = join(ROOT, 'node_modules', 'homebridge', 'bin', 'homebridge');
+/** How long any one expected log line may take; start-up takes about a second. */
+const WAIT_MS = 20_000;
+/** The issue's bound: Homebridge must be gone this long after SIGTERM. */
+const SHUTDOWN_MS = 12_000;
+const DAY_MS = 86_400_000;
+
+/** HAP service type UUIDs as they appear in cachedAccessories. */
+const CONTACT_SENSOR = '00000080-0000-1000-8000-0026BB765291';
+const BATTERY = '00000096-0000-1000-8000-0026BB765291';
+const SWITCH = '00000049-0000-1000-8000-0026BB765291';
+
+interface Run {
+  child: ChildProcess;
+  storage: string;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+let sandbox: string | undefined;
+let run: Run | undefined;
+
+afterEach(async () => {
+  if (run && run.child.exitCode === null && run.child.signalCode === null) {
+    run.child.kill('SIGKILL');
+    await run.exited;
+  }
+  run = undefined;
+  if (sandbox) rmSync(sandbox, { recursive: true, force: true });
+  sandbox = undefined;
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A camera folder holding `old` recordings 30 days old and one from an hour ago. */
+function recordings(folder: string, old: number): string[] {
+  mkdirSync(folder, { recursive: true });
+  const files = Array.from({ length: old }, (_, i) => join(folder, `old-${i}.mp4`));
+  const recent = join(folder, 'recent.mp4');
+  for (const [file, ageMs] of [...files.map((f) => [f, 30 * DAY_MS] as const), [recent, 3_600_000] as const]) {
+    writeFileSync(file, 'video');
+    const time = new Date(Date.now() - ageMs);
+    utimesSync(file, time, time);
+  }
+  return files;
+}
+
+async function startHomebridge(platforms: unknown[]): Promise<Run> {
+  const storage = join(sandbox!, 'storage');
+  mkdirSync(storage, { recursive: true });
+  // A fresh username per run: HAP keys its pairing data and mDNS record by it.
+  const username = `0E:11:22:33:${Math.floor(Math.random() * 256).toString(16).padStart(2, '0')}:55`.toUpperCase();
+  const bridge = { name: 'NVR Test Bridge', username, port: await freePort(), pin: '031-45-154' };
+  writeFileSync(join(storage, 'config.json'), JSON.stringify({ bridge, accessories: [], platforms }, null, 2));
+
+  const child = spawn(process.execPath, [HOMEBRIDGE, '-U', storage, '-P', ROOT, '-I', '-D', '-Q'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, storage, output: () => output, exited };
+}
+
+/** Resolves once the log contains `text`; fails with the log so far on timeout or early exit. */
+async function waitForLog(text: string): Promise<void> {
+  const deadline = Date.now() + WAIT_MS;
+  while (!run!.output().includes(text)) {
+    if (run!.child.exitCode !== null || Date.now() > deadline) {
+      throw new Error(`"${text}" not logged (exit code ${run!.child.exitCode}). Log:\n${run!.output()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function stopWithinBound(): Promise<number | null> {
+  run!.child.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still running ${SHUTDOWN_MS} ms after SIGTERM. Log:\n${run!.output()}`)), SHUTDOWN_MS);
+  });
+  try {
+    return await Promise.race([run!.exited, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Our plugin's log lines (prefixed with the platform name) that mention an error. */
+const pluginErrorLines = (output: string) => output.split('\n').filter((line) => /\[NvrRetention\]|nvr-retention/i.test(line) && /error/i.test(line));
+
+function cachedAccessories(storage: string): { displayName: string; services: { UUID: string }[] }[] {
+  const folder = join(storage, 'accessories');
+  return readdirSync(folder)
+    .filter((name) => name.startsWith('cachedAccessories'))
+    .flatMap((name) => JSON.parse(readFileSync(join(folder, name), 'utf8')));
+}
+
+describe('the plugin in a real Homebridge', () => {
+  test('sweeps at start-up, publishes its accessories and exits promptly on SIGTERM', async () => {
+    sandbox = mkdtempSync(join(tmpdir(), 'nvr-homebridge-'));
+    const front = recordings(join(sandbox, 'recordings', 'front'), 3);
+    const back = recordings(join(sandbox, 'recordings', 'back'), 2);
+    run = await startHomebridge([{
+      platform: 'NvrRetention',
+      cameras: [
+        { name: 'Front', path: join(sandbox, 'recordings', 'front'), retentionDays: 7 },
+        { name: 'Back', path: join(sandbox, 'recordings', 'back'), retentionDays: 7 },
+      ],
+    }]);
+
+    await waitForLog('Sweep deleted 5 recordings');
+    for (const file of [...front, ...back]) expect(() => readFileSync(file)).toThrow(/ENOENT/);
+    expect(readdirSync(join(sandbox, 'recordings', 'front'))).toEqual(['recent.mp4']);
+
+    expect(await stopWithinBound()).toBe(0);
+    expect(pluginErrorLines(run.output())).toEqual([]);
+
+    const accessories = cachedAccessories(run.storage);
+    const byName = new Map(accessories.map((a) => [a.displayName, a.services.map((s) => s.UUID)]));
+    expect([...byName.keys()].sort()).toEqual(['Protect Back', 'Protect Front', 'Recordings Storage']);
+    expect(byName.get('Recordings Storage')).toEqual(expect.arrayContaining([CONTACT_SENSOR, BATTERY]));
+    expect(byName.get('Protect Front')).toContain(SWITCH);
+    expect(byName.get('Protect Back')).toContain(SWITCH);
+  });
+
+  test('without a platform block Homebridge starts and the plugin stays quiet', async () => {
+    sandbox = mkdtempSync(join(tmpdir(), 'nvr-homebridge-'));
+    run = await startHomebridge([]);
+    await waitForLog('is running on port');
+    expect(run.output()).toContain('Loaded plugin: homebridge-nvr-retention');
+    expect(await stopWithinBound()).toBe(0);
+    expect(pluginErrorLines(run.output())).toEqual([]);
+  });
+
+  test('a broken platform block is reported field by field and Homebridge keeps running', async () => {
+    sandbox = mkdtempSync(join(tmpdir(), 'nvr-homebridge-'));
+    run = await startHomebridge([{
+      platform: 'NvrRetention',
+      minFreeGB: 'lots',
+      cameras: [{ name: 'Front', path: join(sandbox, 'front'), retentionDays: 0 }],
+    }]);
+    await waitForLog('Retention is off until the config is fixed');
+    expect(run.output()).toContain('Config: minFreeGB: must be a number');
+    expect(run.output()).toContain('Config: cameras[0].retentionDays: must be greater than 0');
+    await waitForLog('is running on port');
+    expect(run.child.exitCode).toBeNull();
+    expect(await stopWithinBound()).toBe(0);
+  });
+
+  test('a bad camera entry disables that camera only', async () => {
+    sandbox = mkdtempSync(join(tmpdir(), 'nvr-homebridge-'));
+    const front = recordings(join(sandbox, 'recordings', 'front'), 1);
+    run = await startHomebridge([{
+      platform: 'NvrRetention',
+      cameras: [
+        { name: 'Front', path: join(sandbox, 'recordings', 'front'), retentionDays: 7 },
+        { name: 'Attic', path: 'attic', retentionDays: 7 },
+      ],
+    }]);
+    await waitForLog('Sweep deleted 1 recordings');
+    expect(run.output()).toContain('[Attic] disabled: cameras[1].path: must be an absolute path');
+    expect(() => readFileSync(front[0])).toThrow(/ENOENT/);
+    expect(await stopWithinBound()).toBe(0);
+  });
+});
