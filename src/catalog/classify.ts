@@ -67,7 +67,11 @@ export function groupFolder(names: string[], classifier: Classifier, recordingEx
   const recordingBases = new Map<string, string>();
   for (const name of names) {
     if (classifier.isRecordingName(name)) {
-      recordingBases.set(name.slice(0, name.lastIndexOf('.')), name);
+      const base = name.slice(0, name.lastIndexOf('.'));
+      // Beside x.avi, a snapshot x.jpg must not take x.json from the video just because "jpg" sorts later.
+      if (!recordingBases.has(base) || !IMAGE_EXTENSIONS.has(extensionOf(name))) {
+        recordingBases.set(base, name);
+      }
     }
   }
   const recordings = new Map<string, string[]>();

@@ -86,8 +86,10 @@ export function scanCamera(store: Store, camera: CameraConfig, options: ScanOpti
     return markUnavailable(store, result, `the folder could not be read: ${(error as Error).message}`, now);
   }
 
-  const indexedBefore = row.recordingCount;
-  const gone = walk.removedIds.size;
+  // Files that a sweep was deleting when it stopped are meant to be gone: they are not a loss (SPEC §3).
+  const beingDeleted = new Set(store.interruptedDeletes().filter((recording) => recording.cameraId === row.id).map((recording) => recording.id));
+  const indexedBefore = row.recordingCount - beingDeleted.size;
+  const gone = [...walk.removedIds].filter((id) => !beingDeleted.has(id)).length;
   if (gone > 0 && gone > indexedBefore / 2 && !options.acceptMissing) {
     result.missing = gone;
     return markUnavailable(store, result, `${gone} of ${indexedBefore} indexed recordings are gone at once (unmounted disk?)`, now);
@@ -104,7 +106,7 @@ export function scanCamera(store: Store, camera: CameraConfig, options: ScanOpti
     store.setCameraAvailability(row.id, true, null, now);
     store.setLastScan(row.id, now);
   });
-  result.removed = gone;
+  result.removed = walk.removedIds.size;
   result.camera = store.camera(row.id);
   return result;
 }

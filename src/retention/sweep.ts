@@ -1,5 +1,5 @@
-import { lstatSync, realpathSync, rmdirSync } from 'node:fs';
-import { unlink } from 'node:fs/promises';
+import { lstatSync, realpathSync, rmdirSync, unlinkSync } from 'node:fs';
+import { lstat, unlink } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { scanCamera, type ScanResult } from '../catalog/scan.js';
 import type { CameraConfig, RecordingClass, RetentionConfig } from '../config/types.js';
@@ -193,7 +193,21 @@ function finishInterruptedDeletes(ctx: EngineContext): void {
         return false;
       }
     })();
-    (exists || !cameraConfig ? present : gone).push(recording.id);
+    if (exists || !cameraConfig) {
+      present.push(recording.id);
+      continue;
+    }
+    // The crash may have come between the recording's unlink and its sidecars': they go with it.
+    if (isInsideCamera(camera.path, recording.relPath)) {
+      for (const sidecar of recording.sidecars) {
+        try {
+          unlinkSync(join(camera.path, dirname(recording.relPath), sidecar));
+        } catch {
+          // Already gone; or it stays behind as a plain file, as when a sidecar's unlink fails in a sweep.
+        }
+      }
+    }
+    gone.push(recording.id);
   }
   store.transaction(() => {
     store.deleteRecordings(gone);
@@ -357,17 +371,21 @@ interface BatchResult {
   stopped: boolean;
 }
 
+/** deleteRecordingFiles' answer for a file written after it was indexed: it is kept, and not a failure. */
+const STALE_ROW = Symbol('stale row');
+
 /**
  * Deletes a batch: rows are marked first, files go, then the rows of the files that are gone, in
  * one transaction. A file that could not be unlinked keeps its row (SPEC §3).
  */
 async function deleteBatch(ctx: EngineContext, batch: Deletion[], cameraById: Map<number, CameraConfig>, options: SweepOptions): Promise<BatchResult> {
-  const { store } = ctx;
+  const { store, log } = ctx;
   const ids = batch.map((deletion) => deletion.recording.id);
   store.transaction(() => store.markDeleting(ids));
   const result: BatchResult = { deleted: new Set(), failedIds: [], failures: [], stopped: false };
   const safeFolders = new Map<string, boolean>();
   const untried: number[] = [];
+  const stale: Recording[] = [];
   let next = 0;
   const worker = async () => {
     while (next < batch.length) {
@@ -380,7 +398,12 @@ async function deleteBatch(ctx: EngineContext, batch: Deletion[], cameraById: Ma
       }
       const camera = cameraById.get(deletion.recording.cameraId)!;
       const error = await deleteRecordingFiles(camera, deletion.recording, safeFolders);
-      if (error) {
+      if (error === STALE_ROW) {
+        // Still counted and not tried again this sweep, like a failure; its folder is read again next scan.
+        result.failedIds.push(deletion.recording.id);
+        stale.push(deletion.recording);
+        log.info(`[${camera.name}] kept ${join(camera.path, deletion.recording.relPath)}: it was written after it was indexed (still recording?)`);
+      } else if (error) {
         result.failedIds.push(deletion.recording.id);
         result.failures.push({ camera: camera.name, path: join(camera.path, deletion.recording.relPath), error });
       } else {
@@ -392,12 +415,16 @@ async function deleteBatch(ctx: EngineContext, batch: Deletion[], cameraById: Ma
   store.transaction(() => {
     store.deleteRecordings([...result.deleted]);
     store.clearDeleting([...result.failedIds, ...untried]);
+    for (const recording of stale) {
+      const folder = dirname(recording.relPath);
+      store.invalidateFolders(recording.cameraId, [folder === '.' ? '' : folder]);
+    }
   });
   return result;
 }
 
-/** Unlinks a recording and its sidecars; returns an error text when the recording stays. */
-async function deleteRecordingFiles(camera: CameraConfig, recording: Recording, safeFolders: Map<string, boolean>): Promise<string | undefined> {
+/** Unlinks a recording and its sidecars; returns an error text (or STALE_ROW) when the recording stays. */
+async function deleteRecordingFiles(camera: CameraConfig, recording: Recording, safeFolders: Map<string, boolean>): Promise<string | typeof STALE_ROW | undefined> {
   const folder = dirname(recording.relPath);
   let safe = safeFolders.get(folder);
   if (safe === undefined) {
@@ -408,6 +435,12 @@ async function deleteRecordingFiles(camera: CameraConfig, recording: Recording, 
     return 'the path leads outside the camera folder (a link?); not deleted';
   }
   const absolute = join(camera.path, recording.relPath);
+  // A folder whose listing did not change is not re-read by the scan, so a file rewritten in place
+  // (a camera overwriting latest.jpg) can be newer than its row: it is not what was planned (SPEC §1, in progress).
+  const current = await lstat(absolute).catch(() => undefined);
+  if (current && current.mtimeMs !== recording.endTime) {
+    return STALE_ROW;
+  }
   try {
     await unlink(absolute);
   } catch (error) {
@@ -461,6 +494,8 @@ function removeEmptiedFolders(ctx: EngineContext, touched: Map<number, Set<strin
     if (removed.size > 0) {
       ctx.store.transaction(() => {
         for (const folder of removed) {
+          // The folder was empty: rows still in it are of files that went away since the scan.
+          ctx.store.deleteRecordings(ctx.store.recordingIdsBelow(cameraId, folder));
           ctx.store.deleteFolderTree(cameraId, folder);
         }
       });

@@ -1,0 +1,777 @@
+/**
+ * Whole sweeps (SPEC §3, §4) through RetentionEngine.sweep on real files in temporary folders, with
+ * the real node:sqlite index and, where it matters, real mounts (a read-only bind mount, a small
+ * tmpfs). Mount tests need root; without it they are skipped and say why.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
+import { RetentionEngine } from '../src/retention/engine.js';
+import type { Logger, SweepReport } from '../src/retention/sweep.js';
+import { SweepLockHeldError } from '../src/store/lock.js';
+import type { RecordingDetail } from '../src/store/store.js';
+import {
+  buildConfig, bytesOf, type CameraInput, DAY_MS, filesBelow, foldersBelow, HOUR_MS, makeSandbox, MINUTE_MS, type RecordingSpec, type Sandbox,
+  SECOND_MS, settleFolders, writeRecording,
+} from './helpers/tree.js';
+
+// ---- mounts ------------------------------------------------------------------------------------
+
+/** Why real mounts cannot be used here, or undefined when they can (root, and mount(8) allowed). */
+function mountProblem(): string | undefined {
+  if (process.getuid?.() !== 0) {
+    return 'mount tests need root (they bind-mount and mount tmpfs)';
+  }
+  const probe = fs.mkdtempSync(join(os.tmpdir(), 'nvr-mount-probe-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe], { stdio: 'pipe' });
+    execFileSync('umount', [probe], { stdio: 'pipe' });
+    return undefined;
+  } catch (error) {
+    const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim();
+    return `mount is not permitted here (${stderr || (error as Error).message})`;
+  } finally {
+    fs.rmSync(probe, { recursive: true, force: true });
+  }
+}
+
+const MOUNT_PROBLEM = mountProblem();
+if (MOUNT_PROBLEM) {
+  console.warn(`sweep.test.ts: skipping the tests that need real mounts: ${MOUNT_PROBLEM}`);
+}
+/** `test`, or `test.skip` with the reason in its title when mounts are not possible. */
+const mountTest = (title: string, body: () => Promise<void>) =>
+  MOUNT_PROBLEM ? test.skip(`${title} [skipped: ${MOUNT_PROBLEM}]`, body) : test(title, body);
+
+let mounts: string[] = [];
+
+function mount(...args: string[]): void {
+  execFileSync('mount', args, { stdio: 'pipe' });
+}
+
+function bindReadOnly(dir: string): void {
+  mount('--bind', dir, dir);
+  mounts.push(dir);
+  mount('-o', 'remount,bind,ro', dir);
+}
+
+function mountTmpfs(dir: string, size: string): void {
+  fs.mkdirSync(dir, { recursive: true });
+  mount('-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir);
+  mounts.push(dir);
+}
+
+function unmountAll(): void {
+  for (const dir of mounts.reverse()) {
+    execFileSync('umount', [dir], { stdio: 'pipe' });
+  }
+  mounts = [];
+}
+
+function freeBytes(dir: string): number {
+  const stats = fs.statfsSync(dir);
+  return stats.bavail * stats.bsize;
+}
+
+// ---- fixture -----------------------------------------------------------------------------------
+
+let sandbox: Sandbox;
+/** The "Front" camera folder. */
+let front: string;
+/** The "Back" camera folder. */
+let back: string;
+const engines: RetentionEngine[] = [];
+
+beforeEach(() => {
+  sandbox = makeSandbox('nvr-sweep');
+  front = join(sandbox.root, 'front');
+  back = join(sandbox.root, 'back');
+  fs.mkdirSync(front);
+  fs.mkdirSync(back);
+});
+
+afterEach(() => {
+  for (const engine of engines.splice(0)) {
+    engine.close();
+  }
+  try {
+    unmountAll();
+  } finally {
+    sandbox.remove();
+  }
+});
+
+interface CapturedLog extends Logger {
+  lines: string[];
+}
+
+function captureLog(): CapturedLog {
+  const lines: string[] = [];
+  const push = (level: string) => (message: string) => lines.push(`${level}: ${message}`);
+  return { lines, info: push('info'), warn: push('warn'), error: push('error'), debug: () => {} };
+}
+
+function engineFor(cameras: CameraInput[], settings: Record<string, unknown> = {}, log: Logger = captureLog()): RetentionEngine {
+  const engine = new RetentionEngine(buildConfig(sandbox, cameras, settings), { log });
+  engines.push(engine);
+  return engine;
+}
+
+const frontOnly = (overrides: Record<string, unknown> = {}): CameraInput[] => [{ name: 'Front', path: front, retentionDays: 7, ...overrides }];
+
+/** Indexed recordings of one camera, by relative path. */
+function rows(engine: RetentionEngine, camera: string): Map<string, RecordingDetail> {
+  return new Map(engine.list({ cameraNames: [camera] }, { limit: 100_000, offset: 0 }).map((r) => [r.relPath, r]));
+}
+
+function idOf(engine: RetentionEngine, camera: string, relPath: string): number {
+  const row = rows(engine, camera).get(relPath);
+  if (!row) {
+    throw new Error(`${relPath} is not indexed`);
+  }
+  return row.id;
+}
+
+const exists = (path: string) => {
+  try {
+    fs.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const kinds = (events: { kind: string }[]) => events.map((event) => event.kind);
+
+const RECORDING_FILE = /\.(mp4|mkv|mov|avi|ts|m4s|h264|hevc|jpe?g)$/i;
+
+/**
+ * The index and the folder agree: every row's file and sidecars exist, no row is left marked as
+ * being deleted, and every recording-like file on disk is a row or a sidecar of one.
+ */
+function expectConsistent(engine: RetentionEngine, camera: string, dir: string): void {
+  const indexed = rows(engine, camera);
+  const owned = new Set<string>();
+  for (const row of indexed.values()) {
+    expect(exists(join(dir, row.relPath))).toBe(true);
+    owned.add(row.relPath);
+    const folder = row.relPath.includes('/') ? row.relPath.slice(0, row.relPath.lastIndexOf('/') + 1) : '';
+    for (const sidecar of row.sidecars) {
+      expect(exists(join(dir, folder + sidecar))).toBe(true);
+      owned.add(folder + sidecar);
+    }
+  }
+  const unowned = filesBelow(dir).filter((path) => RECORDING_FILE.test(path) && !owned.has(path) && !path.split('/').some((part) => part.startsWith('.')));
+  expect(unowned).toEqual([]);
+  expect(engine.store.interruptedDeletes()).toEqual([]);
+}
+
+// ---- tests -------------------------------------------------------------------------------------
+
+describe('age', () => {
+  test('deletes continuous recordings older than retentionDays with their sidecars; event clips are kept three times as long', async () => {
+    const withSidecars: RecordingSpec = { ageMs: 8 * DAY_MS, size: 4000, sidecars: { json: { trigger: 'schedule' }, srt: 100, 'thumb.jpg': 300 } };
+    writeRecording(front, 'day/old.mp4', withSidecars);
+    writeRecording(front, 'day/fresh.mp4', { ageMs: 6 * DAY_MS });
+    writeRecording(front, 'events/ten-days.mp4', { ageMs: 10 * DAY_MS });
+    writeRecording(front, 'motion-20-days.mp4', { ageMs: 20 * DAY_MS });
+    writeRecording(front, 'clip.mp4', { ageMs: 15 * DAY_MS, sidecars: { json: { trigger: 'motion' } } });
+    writeRecording(front, 'events/ancient.mp4', { ageMs: 22 * DAY_MS, size: 2000 });
+    const log = captureLog();
+    const engine = engineFor(frontOnly(), {}, log);
+
+    const report = await engine.sweep();
+
+    expect(report.status).toBe('done');
+    expect(filesBelow(front)).toEqual(['clip.json', 'clip.mp4', 'day/fresh.mp4', 'events/ten-days.mp4', 'motion-20-days.mp4']);
+    expect([...rows(engine, 'Front').keys()].sort()).toEqual(['clip.mp4', 'day/fresh.mp4', 'events/ten-days.mp4', 'motion-20-days.mp4']);
+    expect(report.deleted).toEqual({ count: 2, bytes: bytesOf(withSidecars) + 2000 });
+    expect(report.byReason.age).toEqual({ count: 2, bytes: bytesOf(withSidecars) + 2000 });
+    expect(report.byClass).toEqual({ continuous: { count: 1, bytes: bytesOf(withSidecars) }, event: { count: 1, bytes: 2000 } });
+    expect(report.failures).toEqual([]);
+    expect(log.lines.filter((line) => line.startsWith('info: Sweep deleted 2 recordings'))).toHaveLength(1);
+    expectConsistent(engine, 'Front', front);
+  });
+
+  test('eventRetentionDays overrides the default of three times retentionDays', async () => {
+    writeRecording(front, 'events/a.mp4', { ageMs: 5 * DAY_MS });
+    writeRecording(front, 'events/b.mp4', { ageMs: 3 * DAY_MS });
+    writeRecording(front, 'c.mp4', { ageMs: 5 * DAY_MS });
+    const engine = engineFor(frontOnly({ retentionDays: 7, eventRetentionDays: 4 }));
+    const report = await engine.sweep();
+    expect(filesBelow(front)).toEqual(['c.mp4', 'events/b.mp4']);
+    expect(report.byClass.event.count).toBe(1);
+  });
+
+  test('a retention in fractional days (0.5 = 12 hours) is honoured', async () => {
+    writeRecording(front, 'a.mp4', { ageMs: 13 * HOUR_MS });
+    writeRecording(front, 'b.mp4', { ageMs: 11 * HOUR_MS });
+    const engine = engineFor(frontOnly({ retentionDays: 0.5 }));
+    await engine.sweep();
+    expect(filesBelow(front)).toEqual(['b.mp4']);
+  });
+});
+
+describe('what is never deleted', () => {
+  test('protected, keep-until and export-locked recordings survive; expired keep-until and expired locks do not', async () => {
+    for (const name of ['protected', 'kept', 'locked', 'kept-expired', 'lock-expired', 'plain']) {
+      writeRecording(front, `${name}.mp4`, { ageMs: 30 * DAY_MS, sidecars: { json: 10 } });
+    }
+    const engine = engineFor(frontOnly());
+    engine.scan();
+    const now = Date.now();
+    engine.protect([idOf(engine, 'Front', 'protected.mp4')], 'user');
+    engine.protect([idOf(engine, 'Front', 'kept.mp4')], 'user', now + DAY_MS);
+    engine.protect([idOf(engine, 'Front', 'kept-expired.mp4')], 'user', now - HOUR_MS);
+    expect(engine.store.takeExportLock([idOf(engine, 'Front', 'locked.mp4')], 'exporter', now + HOUR_MS, now)).toHaveLength(1);
+    engine.store.takeExportLock([idOf(engine, 'Front', 'lock-expired.mp4')], 'exporter', now - MINUTE_MS, now - HOUR_MS);
+
+    const report = await engine.sweep();
+
+    expect(filesBelow(front)).toEqual(['kept.json', 'kept.mp4', 'locked.json', 'locked.mp4', 'protected.json', 'protected.mp4']);
+    expect(report.byReason.age.count).toBe(3);
+    // Export-locked recordings are skipped, but they are not protected.
+    expect(report.spared.protected).toBe(2);
+    expect(rows(engine, 'Front').get('protected.mp4')).toMatchObject({ protected: true, protectedBy: 'user' });
+    expectConsistent(engine, 'Front', front);
+  });
+
+  test('in-progress recordings survive every phase: mtime within minAgeSeconds, or in the future', async () => {
+    writeRecording(front, 'done.mp4', { ageMs: 2 * DAY_MS, size: 5000 });
+    writeRecording(front, 'writing.mp4', { ageMs: 30 * SECOND_MS, size: 5000 });
+    writeRecording(front, 'slow-writer.mp4', { ageMs: 8 * MINUTE_MS, size: 5000 });
+    writeRecording(front, 'clock-skew.mp4', { ageMs: -DAY_MS, size: 5000 });
+    // A tiny retention and a 1-byte quota would delete everything that may be deleted.
+    const engine = engineFor(frontOnly({ retentionDays: 0.00001, storageQuotaGB: 1e-9 }), { minAgeSeconds: 600 });
+
+    const report = await engine.sweep();
+
+    expect(filesBelow(front)).toEqual(['clock-skew.mp4', 'slow-writer.mp4', 'writing.mp4']);
+    expect(report.deleted.count).toBe(1);
+    // They do not count toward the quota either, so the quota is met.
+    expect(kinds(report.events)).not.toContain('quota_unsatisfiable');
+  });
+
+  test('nothing outside a camera folder is touched: a sibling folder with old files, and links to it, survive', async () => {
+    const sibling = join(sandbox.root, 'sibling');
+    writeRecording(sibling, 'old-1.mp4', { ageMs: 400 * DAY_MS });
+    writeRecording(sibling, 'deep/old-2.mp4', { ageMs: 400 * DAY_MS, sidecars: { json: 10 } });
+    writeRecording(front, 'own-old.mp4', { ageMs: 400 * DAY_MS });
+    fs.symlinkSync(sibling, join(front, 'archive'));
+    fs.symlinkSync(join(sibling, 'old-1.mp4'), join(front, 'link.mp4'));
+    fs.mkdirSync(join(front, 'day'));
+    fs.symlinkSync(join(sibling, 'deep'), join(front, 'day', 'linked-day'));
+    const siblingBefore = filesBelow(sibling);
+    const engine = engineFor(frontOnly({ retentionDays: 0.00001, storageQuotaGB: 1e-9 }), { maxTotalGB: 1e-9 });
+
+    const report = await engine.sweep();
+
+    expect(report.deleted.count).toBe(1);
+    expect(filesBelow(sibling)).toEqual(siblingBefore);
+    expect(fs.lstatSync(join(front, 'archive')).isSymbolicLink()).toBe(true);
+    expect(fs.lstatSync(join(front, 'link.mp4')).isSymbolicLink()).toBe(true);
+    expect(fs.lstatSync(join(front, 'day', 'linked-day')).isSymbolicLink()).toBe(true);
+    expect(filesBelow(front)).toEqual(['archive', 'day/linked-day', 'link.mp4']);
+  });
+});
+
+/**
+ * Two cameras where age, quota and cap all have work, with protected, kept-until, export-locked
+ * and in-progress recordings in the way. Sizes are picked so the expected outcome is worked out
+ * by hand below.
+ */
+function mixedTree(): { cameras: CameraInput[]; settings: Record<string, unknown>; hold: (engine: RetentionEngine) => void } {
+  const d = DAY_MS;
+  // Front: retention 7 days (events 21), quota 10,500 bytes.
+  writeRecording(front, 'old/f-age.mp4', { ageMs: 10 * d, size: 1000, sidecars: { json: 100 } });
+  writeRecording(front, 'events/f-ev-age.mp4', { ageMs: 25 * d, size: 1000 });
+  writeRecording(front, 'events/f-ev-keep.mp4', { ageMs: 12 * d, size: 1000 });
+  writeRecording(front, 'f-export.mp4', { ageMs: 7.5 * d, size: 2000 });
+  writeRecording(front, 'p.mp4', { ageMs: 6.5 * d, size: 2000 });
+  for (const [i, age] of [6.4, 6.2, 6.1, 6.0, 5.9].entries()) {
+    writeRecording(front, `f-${i + 1}.mp4`, { ageMs: age * d, size: 2000 });
+  }
+  writeRecording(front, 'f-6.mp4', { ageMs: 6.3 * d, size: 2000 });
+  writeRecording(front, 'live.mp4', { ageMs: 30 * SECOND_MS, size: 2000 });
+  // Back: retention 7 days, no quota.
+  writeRecording(back, 'b-age.mp4', { ageMs: 8 * d, size: 1500 });
+  writeRecording(back, 'b-kept.mp4', { ageMs: 6.35 * d, size: 2000 });
+  for (const [i, age] of [6.45, 6.25, 6.05, 5.5, 5.0].entries()) {
+    writeRecording(back, `b-${i + 1}.mp4`, { ageMs: age * d, size: 2000 });
+  }
+  return {
+    cameras: [
+      { name: 'Front', path: front, retentionDays: 7, storageQuotaGB: 0.0000105 },
+      { name: 'Back', path: back, retentionDays: 7 },
+    ],
+    settings: { maxTotalGB: 0.0000145 },
+    hold: (engine) => {
+      engine.scan();
+      const now = Date.now();
+      engine.protect([idOf(engine, 'Front', 'p.mp4')], 'user');
+      engine.protect([idOf(engine, 'Back', 'b-kept.mp4')], 'user', now + DAY_MS);
+      engine.store.takeExportLock([idOf(engine, 'Front', 'f-export.mp4')], 'exporter', now + HOUR_MS, now);
+    },
+  };
+}
+
+describe('the report', () => {
+  test('byReason, byCamera, byClass and spared.protected are right for age, quota and cap on real files', async () => {
+    const tree = mixedTree();
+    const engine = engineFor(tree.cameras, tree.settings);
+    tree.hold(engine);
+
+    const report = await engine.sweep();
+
+    // Age: f-age (1100 with its sidecar), f-ev-age (event, 25 days), b-age. f-export is older than
+    // 7 days too, but export-locked.
+    // Quota (Front counts f-ev-keep 1000 + p 2000 + f-1..f-6 12000 = 15000 > 10500; live is in
+    // progress, f-export locked): f-ev-keep, then p is spared, f-1, f-6 (6.3 d) → 10000.
+    // Cap (Front 10000 + Back 12000 = 22000 > 14500), oldest across cameras: p spared, b-1, b-kept
+    // spared, b-2, f-2, f-3 → 14000.
+    expect(filesBelow(front)).toEqual(['f-4.mp4', 'f-5.mp4', 'f-export.mp4', 'live.mp4', 'p.mp4']);
+    expect(filesBelow(back)).toEqual(['b-3.mp4', 'b-4.mp4', 'b-5.mp4', 'b-kept.mp4']);
+    expect(report.byReason).toEqual({
+      age: { count: 3, bytes: 1100 + 1000 + 1500 },
+      quota: { count: 3, bytes: 1000 + 2000 + 2000 },
+      cap: { count: 4, bytes: 8000 },
+      floor: { count: 0, bytes: 0 },
+    });
+    expect(report.byCamera).toEqual({ Front: { count: 7, bytes: 1100 + 1000 + 1000 + 4 * 2000 }, Back: { count: 3, bytes: 1500 + 2 * 2000 } });
+    expect(report.byClass).toEqual({ continuous: { count: 8, bytes: 1100 + 1500 + 6 * 2000 }, event: { count: 2, bytes: 2000 } });
+    expect(report.deleted).toEqual({ count: 10, bytes: 3600 + 5000 + 8000 });
+    expect(report.spared.protected).toBe(2);
+    expect(report.events).toEqual([]);
+    expect(report.failures).toEqual([]);
+    expectConsistent(engine, 'Front', front);
+    expectConsistent(engine, 'Back', back);
+
+    // The next sweep finds nothing more to do.
+    const again = await engine.sweep();
+    expect(again.deleted.count).toBe(0);
+  });
+
+  test('a dry run deletes nothing, and its list is exactly what the next real sweep deletes, in order, with the same reasons', async () => {
+    const tree = mixedTree();
+    const engine = engineFor(tree.cameras, tree.settings);
+    tree.hold(engine);
+    const frontBefore = filesBelow(front);
+    const backBefore = filesBelow(back);
+    const eventsBefore = engine.store.recentEvents(100);
+
+    const dry = await engine.sweep({ dryRun: true });
+
+    expect(filesBelow(front)).toEqual(frontBefore);
+    expect(filesBelow(back)).toEqual(backBefore);
+    expect(rows(engine, 'Front').size + rows(engine, 'Back').size).toBe(frontBefore.length - 1 + backBefore.length);
+    expect(engine.store.recentEvents(100)).toEqual(eventsBefore);
+    expect(dry.dryRun).toBe(true);
+    expect(dry.deletions).toHaveLength(10);
+
+    // The real sweep deletes one recording per batch; after each, see which file went and why.
+    const dirs: Record<string, string> = { Front: front, Back: back };
+    const pending = new Map(dry.deletions!.map((d) => [`${d.camera}:${d.path}`, join(dirs[d.camera], d.path)]));
+    for (const camera of ['Front', 'Back']) {
+      for (const row of rows(engine, camera).values()) {
+        pending.set(`${camera}:${row.relPath}`, join(dirs[camera], row.relPath));
+      }
+    }
+    const deleted: { camera: string; path: string; reason: string }[] = [];
+    const real = await engine.sweep({
+      batchSize: 1,
+      onProgress: (progress) => {
+        for (const [key, path] of pending) {
+          if (!exists(path)) {
+            pending.delete(key);
+            const [camera, relPath] = key.split(':');
+            deleted.push({ camera, path: relPath, reason: progress.phase });
+          }
+        }
+      },
+    });
+
+    expect(deleted).toEqual(dry.deletions!.map(({ camera, path, reason }) => ({ camera, path, reason })));
+    expect(real.deletions).toBeUndefined();
+    for (const field of ['deleted', 'byReason', 'byCamera', 'byClass', 'spared'] as const) {
+      expect(real[field]).toEqual(dry[field]);
+    }
+    expect(real.events).toEqual(dry.events);
+  });
+
+  test('"oldest" breaks ties on end time: continuous before event, then path order', async () => {
+    const when = 3 * DAY_MS;
+    for (const name of ['events/a.mp4', 'z.mp4', 'b.mp4', 'motion.mp4']) {
+      writeRecording(front, name, { ageMs: when, size: 1000 });
+    }
+    // The same mtime on all four, to the millisecond.
+    const mtime = fs.statSync(join(front, 'z.mp4')).mtime;
+    for (const name of ['events/a.mp4', 'b.mp4', 'motion.mp4']) {
+      fs.utimesSync(join(front, name), mtime, mtime);
+    }
+    writeRecording(front, 'newer.mp4', { ageMs: DAY_MS, size: 1000 });
+    const engine = engineFor(frontOnly({ storageQuotaGB: 0.0000025 }));
+
+    const dry = await engine.sweep({ dryRun: true });
+
+    expect(dry.deletions!.map((d) => d.path)).toEqual(['b.mp4', 'z.mp4', 'events/a.mp4']);
+  });
+
+  test('quota_unsatisfiable and cap_unsatisfiable when protected recordings alone fill them; events are stored', async () => {
+    writeRecording(front, 'p1.mp4', { ageMs: 3 * DAY_MS, size: 3000 });
+    writeRecording(front, 'p2.mp4', { ageMs: 2 * DAY_MS, size: 3000 });
+    writeRecording(front, 'free.mp4', { ageMs: DAY_MS, size: 3000 });
+    writeRecording(back, 'bp.mp4', { ageMs: 3 * DAY_MS, size: 3000 });
+    const engine = engineFor(
+      [{ name: 'Front', path: front, retentionDays: 7, storageQuotaGB: 0.000005 }, { name: 'Back', path: back, retentionDays: 7 }],
+      { maxTotalGB: 0.000008 },
+    );
+    engine.scan();
+    engine.protect([idOf(engine, 'Front', 'p1.mp4'), idOf(engine, 'Front', 'p2.mp4'), idOf(engine, 'Back', 'bp.mp4')], 'user');
+
+    const report = await engine.sweep();
+
+    expect(report.deleted.count).toBe(0);
+    expect(filesBelow(front)).toEqual(['free.mp4', 'p1.mp4', 'p2.mp4']);
+    expect(report.events).toEqual([
+      expect.objectContaining({ kind: 'quota_unsatisfiable', camera: 'Front', severity: 'warning' }),
+      expect.objectContaining({ kind: 'cap_unsatisfiable', camera: null, severity: 'warning' }),
+    ]);
+    expect(kinds(engine.store.recentEvents(10))).toEqual(expect.arrayContaining(['quota_unsatisfiable', 'cap_unsatisfiable']));
+  });
+
+  test('an unavailable camera raises camera_unavailable and keeps everything; the others are swept; camera_available when it is back', async () => {
+    writeRecording(front, 'old.mp4', { ageMs: 30 * DAY_MS });
+    for (let i = 0; i < 4; i++) {
+      writeRecording(back, `old-${i}.mp4`, { ageMs: 30 * DAY_MS });
+      writeRecording(back, `new-${i}.mp4`, { ageMs: DAY_MS });
+    }
+    const engine = engineFor([...frontOnly(), { name: 'Back', path: back, retentionDays: 7 }]);
+    engine.scan();
+    const away = join(sandbox.root, 'back-unmounted');
+    fs.renameSync(back, away);
+    fs.mkdirSync(back);
+
+    const report = await engine.sweep();
+
+    expect(filesBelow(front)).toEqual([]);
+    expect(report.byCamera).toEqual({ Front: { count: 1, bytes: 1000 } });
+    expect(rows(engine, 'Back').size).toBe(8);
+    expect(report.cameras.find((c) => c.name === 'Back')).toMatchObject({ available: false, missing: 8 });
+    expect(report.events).toEqual([expect.objectContaining({ kind: 'camera_unavailable', camera: 'Back', severity: 'warning' })]);
+    expect(engine.store.recentEvents(10)).toEqual([expect.objectContaining({ kind: 'camera_unavailable', camera: 'Back' })]);
+
+    fs.rmdirSync(back);
+    fs.renameSync(away, back);
+    const again = await engine.sweep();
+    expect(kinds(again.events)).toEqual(['camera_available']);
+    expect(filesBelow(back)).toEqual(['new-0.mp4', 'new-1.mp4', 'new-2.mp4', 'new-3.mp4']);
+  });
+});
+
+describe('housekeeping: emptied folders', () => {
+  test('removes only parents of deleted files that are now empty, walking up; never the camera folder, never a folder with a file left', async () => {
+    const old = { ageMs: 30 * DAY_MS };
+    writeRecording(front, '2024/05/01/a.mp4', old);
+    writeRecording(front, '2024/05/02/b.mp4', { ...old, sidecars: { json: 10, 'thumb.jpg': 10 } });
+    writeRecording(front, '2024/05/03/c.mp4', { ageMs: DAY_MS });
+    writeRecording(front, 'notes/old.mp4', old);
+    fs.writeFileSync(join(front, 'notes/readme.txt'), 'kept');
+    writeRecording(front, 'hidden/old.mp4', old);
+    fs.writeFileSync(join(front, 'hidden/.keep'), '');
+    fs.mkdirSync(join(front, 'empty-before/inner'), { recursive: true });
+    writeRecording(front, 'top.mp4', old);
+    // Back loses everything: its whole tree goes, the camera folder stays.
+    writeRecording(back, '2024/06/01/x.mp4', old);
+    writeRecording(back, '2024/06/02/y.mp4', old);
+    const engine = engineFor([...frontOnly(), { name: 'Back', path: back, retentionDays: 7 }]);
+
+    const report = await engine.sweep();
+
+    expect(report.deleted.count).toBe(7);
+    expect(foldersBelow(front)).toEqual(['2024', '2024/05', '2024/05/03', 'empty-before', 'empty-before/inner', 'hidden', 'notes']);
+    expect(filesBelow(front)).toEqual(['2024/05/03/c.mp4', 'hidden/.keep', 'notes/readme.txt']);
+    expect(fs.statSync(back).isDirectory()).toBe(true);
+    expect(foldersBelow(back)).toEqual([]);
+
+    // The index forgot the removed folders cleanly: new recordings in a re-created folder are found.
+    writeRecording(back, '2024/06/01/x2.mp4', { ageMs: DAY_MS });
+    const next = await engine.sweep();
+    expect(next.status).toBe('done');
+    expect([...rows(engine, 'Back').keys()]).toEqual(['2024/06/01/x2.mp4']);
+  });
+});
+
+describe('a stale index entry', () => {
+  test('a file rewritten in place after it was indexed (same name, folder listing unchanged) is not deleted on the strength of its old mtime', async () => {
+    // A camera that uploads by FTP overwrites latest.jpg in place: the folder's mtime does not move.
+    writeRecording(front, 'snap/latest.jpg', { ageMs: 3 * DAY_MS, size: 1000 });
+    writeRecording(front, 'snap/old.jpg', { ageMs: 3 * DAY_MS, size: 1000 });
+    settleFolders(front);
+    const engine = engineFor(frontOnly({ retentionDays: 1 }));
+    engine.scan();
+    const folderMtime = fs.statSync(join(front, 'snap')).mtimeMs;
+    fs.writeFileSync(join(front, 'snap/latest.jpg'), Buffer.alloc(2000, 7));
+    expect(fs.statSync(join(front, 'snap')).mtimeMs).toBe(folderMtime);
+
+    const report = await engine.sweep();
+
+    expect(filesBelow(front)).toEqual(['snap/latest.jpg']);
+    expect(report.deleted.count).toBe(1);
+    expect(report.failures).toEqual([]);
+    // The next sweep sees the file as it is now, and leaves it alone.
+    const next = await engine.sweep();
+    expect(next.deleted.count).toBe(0);
+    expect(rows(engine, 'Front').get('snap/latest.jpg')).toMatchObject({ size: 2000, endTime: fs.statSync(join(front, 'snap/latest.jpg')).mtimeMs });
+  });
+
+  test('a folder emptied by the sweep is removed even when another file in it was moved away after the scan', async () => {
+    writeRecording(front, 'incoming/old.mp4', { ageMs: 30 * DAY_MS });
+    writeRecording(front, 'incoming/live.mp4', { ageMs: 10 * SECOND_MS });
+    for (let i = 0; i < 3; i++) {
+      writeRecording(front, `archive/${i}.mp4`, { ageMs: DAY_MS });
+    }
+    const engine = engineFor(frontOnly());
+
+    // The recorder finishes live.mp4 and moves it to the archive while the sweep runs.
+    const report = await engine.sweep({
+      onProgress: () => fs.renameSync(join(front, 'incoming/live.mp4'), join(front, 'archive/live.mp4')),
+    });
+
+    expect(report.status).toBe('done');
+    expect(report.deleted.count).toBe(1);
+    expect(foldersBelow(front)).toEqual(['archive']);
+    const next = await engine.sweep();
+    expect(next.status).toBe('done');
+    expect([...rows(engine, 'Front').keys()].sort()).toEqual(['archive/0.mp4', 'archive/1.mp4', 'archive/2.mp4', 'archive/live.mp4']);
+    expectConsistent(engine, 'Front', front);
+  });
+});
+
+describe('failures', () => {
+  mountTest('an unlink that fails keeps the row, counts as a failure with the path, raises delete_failed, and is retried by the next sweep', async () => {
+    writeRecording(front, 'locked/a.mp4', { ageMs: 30 * DAY_MS, size: 1234, sidecars: { json: 10 } });
+    writeRecording(front, 'free/b.mp4', { ageMs: 30 * DAY_MS });
+    bindReadOnly(join(front, 'locked'));
+    const log = captureLog();
+    const engine = engineFor(frontOnly(), {}, log);
+
+    const report = await engine.sweep();
+
+    const path = join(front, 'locked/a.mp4');
+    expect(report.status).toBe('done');
+    expect(report.deleted.count).toBe(1);
+    expect(report.failures).toEqual([{ camera: 'Front', path, error: expect.stringMatching(/EROFS/) }]);
+    expect(exists(path)).toBe(true);
+    expect(exists(join(front, 'locked/a.json'))).toBe(true);
+    expect(exists(join(front, 'free/b.mp4'))).toBe(false);
+    expect(rows(engine, 'Front').get('locked/a.mp4')).toMatchObject({ size: 1244 });
+    expect(report.events).toEqual([expect.objectContaining({ kind: 'delete_failed', camera: 'Front', path })]);
+    expect(engine.store.recentEvents(10)).toEqual([expect.objectContaining({ kind: 'delete_failed', camera: 'Front', details: expect.objectContaining({ path }) })]);
+    expect(log.lines.some((line) => line.startsWith('warn:') && line.includes(path))).toBe(true);
+    expect(engine.store.interruptedDeletes()).toEqual([]);
+
+    unmountAll();
+    const retry = await engine.sweep();
+    expect(retry.failures).toEqual([]);
+    expect(retry.byReason.age).toEqual({ count: 1, bytes: 1244 });
+    expect(exists(path)).toBe(false);
+    expect(foldersBelow(front)).toEqual([]);
+    expectConsistent(engine, 'Front', front);
+  });
+
+  test('a crash between unlinks and row deletes: the next engine drops those rows, does not read them as a lost disk, and leaves a consistent state', async () => {
+    for (let i = 0; i < 10; i++) {
+      writeRecording(front, `day/${i}.mp4`, { ageMs: DAY_MS + i * MINUTE_MS, sidecars: { json: 20, 'thumb.jpg': 30 } });
+    }
+    const first = engineFor(frontOnly({ retentionDays: 30 }));
+    first.scan();
+    // The crashed sweep had marked six recordings and unlinked five of them; of one, only the video went.
+    const marked = [0, 1, 2, 3, 4, 5].map((i) => idOf(first, 'Front', `day/${i}.mp4`));
+    first.store.transaction(() => first.store.markDeleting(marked));
+    for (const i of [0, 1, 2, 3]) {
+      for (const suffix of ['mp4', 'json', 'thumb.jpg']) {
+        fs.unlinkSync(join(front, `day/${i}.${suffix}`));
+      }
+    }
+    fs.unlinkSync(join(front, 'day/4.mp4'));
+    first.close();
+
+    const engine = engineFor(frontOnly({ retentionDays: 30 }));
+    const report = await engine.sweep();
+
+    expect(report.status).toBe('done');
+    expect(report.cameras).toEqual([expect.objectContaining({ name: 'Front', available: true, missing: 0 })]);
+    expect(kinds(report.events)).not.toContain('camera_unavailable');
+    expect(engine.store.cameraByPath(front)).toMatchObject({ available: true, recordingCount: 5 });
+    expect([...rows(engine, 'Front').keys()].sort()).toEqual(['day/5.mp4', 'day/6.mp4', 'day/7.mp4', 'day/8.mp4', 'day/9.mp4']);
+    // The interrupted deletion of day/4 is finished: its sidecars go too.
+    expect(filesBelow(join(front, 'day')).filter((name) => name.startsWith('4.'))).toEqual([]);
+    expectConsistent(engine, 'Front', front);
+  });
+
+  test('after a crash, a scan or a dry run does not read the interrupted deletions as a lost disk either', async () => {
+    for (let i = 0; i < 10; i++) {
+      writeRecording(front, `day/${i}.mp4`, { ageMs: DAY_MS });
+    }
+    const engine = engineFor(frontOnly({ retentionDays: 30 }));
+    engine.scan();
+    const marked = [0, 1, 2, 3, 4, 5].map((i) => idOf(engine, 'Front', `day/${i}.mp4`));
+    engine.store.transaction(() => engine.store.markDeleting(marked));
+    for (const i of [0, 1, 2, 3, 4, 5]) {
+      fs.unlinkSync(join(front, `day/${i}.mp4`));
+    }
+
+    const dry = await engine.sweep({ dryRun: true });
+    expect(dry.cameras).toEqual([expect.objectContaining({ name: 'Front', available: true })]);
+    const [scan] = engine.scan();
+    expect(scan).toMatchObject({ available: true, missing: 0 });
+    expect(engine.store.cameraByPath(front)).toMatchObject({ available: true, recordingCount: 4 });
+  });
+
+  test('a folder swapped for a link to outside during the sweep is not deleted through: the recording fails and stays', async () => {
+    const outside = join(sandbox.root, 'outside');
+    writeRecording(outside, '2.mp4', { ageMs: 30 * DAY_MS });
+    writeRecording(front, 'a/1.mp4', { ageMs: 31 * DAY_MS });
+    writeRecording(front, 'b/2.mp4', { ageMs: 30 * DAY_MS });
+    const engine = engineFor(frontOnly());
+
+    // One recording per batch; after the first, b/ is replaced by a link to the outside folder.
+    const report = await engine.sweep({
+      batchSize: 1,
+      onProgress: () => {
+        if (!fs.lstatSync(join(front, 'b')).isSymbolicLink()) {
+          fs.rmSync(join(front, 'b'), { recursive: true });
+          fs.symlinkSync(outside, join(front, 'b'));
+        }
+      },
+    });
+
+    expect(exists(join(outside, '2.mp4'))).toBe(true);
+    expect(report.deleted.count).toBe(1);
+    expect(report.failures).toEqual([{ camera: 'Front', path: join(front, 'b/2.mp4'), error: expect.stringMatching(/outside the camera folder/) }]);
+  });
+});
+
+describe('free-space floor on a real tmpfs', () => {
+  const MB = 1_000_000;
+  let disk: string;
+  let cam: string;
+
+  /** Seven 1 MB recordings (plus a small sidecar each), 7 days old down to 1 day. */
+  function fill(): void {
+    for (let day = 7; day >= 1; day--) {
+      writeRecording(cam, `day-${day}/rec.mp4`, { ageMs: day * DAY_MS, size: MB, sidecars: { json: 100 } });
+    }
+  }
+
+  function setUpDisk(): void {
+    disk = join(sandbox.root, 'disk');
+    mountTmpfs(disk, '8m');
+    cam = join(disk, 'cam');
+    fs.mkdirSync(cam);
+  }
+
+  mountTest('deletes the oldest recordings until free space is above the floor, and not much more than the shortfall', async () => {
+    setUpDisk();
+    fill();
+    const floor = 4 * MB;
+    const shortfall = floor - freeBytes(disk);
+    expect(shortfall).toBeGreaterThan(2 * MB);
+    const engine = engineFor([{ name: 'Cam', path: cam, retentionDays: 30 }], { minFreeGB: floor / 1e9 });
+
+    const dry = await engine.sweep({ dryRun: true });
+    const report = await engine.sweep();
+
+    expect(report.status).toBe('done');
+    expect(freeBytes(disk)).toBeGreaterThanOrEqual(floor);
+    expect(report.byReason.floor.count).toBe(report.deleted.count);
+    expect(report.deleted.bytes).toBeGreaterThanOrEqual(shortfall);
+    expect(report.deleted.bytes - shortfall).toBeLessThan(MB + 100);
+    expect(filesBelow(cam)).toEqual(['day-1/rec.json', 'day-1/rec.mp4', 'day-2/rec.json', 'day-2/rec.mp4', 'day-3/rec.json', 'day-3/rec.mp4', 'day-4/rec.json', 'day-4/rec.mp4']);
+    expect(report.events).toEqual([]);
+    // The dry run assumed each deletion frees its size, and picked the same recordings.
+    expect(dry.deletions!.map((d) => d.path)).toEqual(['day-7/rec.mp4', 'day-6/rec.mp4', 'day-5/rec.mp4']);
+    expectConsistent(engine, 'Cam', cam);
+  });
+
+  mountTest('floor_misconfigured when the floor is larger than the whole filesystem: nothing is deleted', async () => {
+    setUpDisk();
+    fill();
+    const engine = engineFor([{ name: 'Cam', path: cam, retentionDays: 30 }], { minFreeGB: 0.01 });
+
+    const report = await engine.sweep();
+
+    expect(report.deleted.count).toBe(0);
+    expect(filesBelow(cam)).toHaveLength(14);
+    expect(report.events).toEqual([expect.objectContaining({ kind: 'floor_misconfigured', severity: 'error' })]);
+    expect(kinds(engine.store.recentEvents(10))).toEqual(['floor_misconfigured']);
+  });
+
+  mountTest('floor_unreachable when everything left is protected', async () => {
+    setUpDisk();
+    fill();
+    const engine = engineFor([{ name: 'Cam', path: cam, retentionDays: 30 }], { minFreeGB: 0.004 });
+    engine.scan();
+    engine.protect([...rows(engine, 'Cam').values()].map((r) => r.id), 'user');
+
+    const report = await engine.sweep();
+
+    expect(report.deleted.count).toBe(0);
+    expect(report.spared.protected).toBe(7);
+    expect(kinds(report.events)).toEqual(['floor_unreachable']);
+  });
+
+  mountTest('floor_futile when deleting frees nothing (the recordings are hard-linked elsewhere on the disk), and the other links survive', async () => {
+    setUpDisk();
+    fill();
+    const backup = join(disk, 'backup');
+    fs.mkdirSync(backup);
+    for (let day = 7; day >= 1; day--) {
+      fs.linkSync(join(cam, `day-${day}/rec.mp4`), join(backup, `day-${day}.mp4`));
+      fs.linkSync(join(cam, `day-${day}/rec.json`), join(backup, `day-${day}.json`));
+    }
+    const engine = engineFor([{ name: 'Cam', path: cam, retentionDays: 30 }], { minFreeGB: 0.004 });
+
+    const report = await engine.sweep();
+
+    expect(kinds(report.events)).toEqual(['floor_futile']);
+    // One round's worth, not the whole camera.
+    expect(report.deleted.count).toBe(3);
+    expect(filesBelow(backup)).toHaveLength(14);
+  });
+});
+
+describe('the sweep lock', () => {
+  test('while one engine holds the lock, a second engine on the same index gets SweepLockHeldError and deletes nothing', async () => {
+    writeRecording(front, 'old.mp4', { ageMs: 30 * DAY_MS });
+    const holder = engineFor(frontOnly());
+    holder.store.lock.acquire('test');
+    const other = engineFor(frontOnly());
+
+    await expect(other.sweep()).rejects.toBeInstanceOf(SweepLockHeldError);
+    await expect(other.sweep({ dryRun: true })).rejects.toThrow(/another sweep is running \(test, pid/);
+    expect(exists(join(front, 'old.mp4'))).toBe(true);
+
+    holder.store.lock.release();
+    const report = await other.sweep();
+    expect(report.deleted.count).toBe(1);
+  });
+
+  test('a lock left by a dead process is taken over', async () => {
+    writeRecording(front, 'old.mp4', { ageMs: 30 * DAY_MS });
+    const crashed = engineFor(frontOnly());
+    crashed.store.lock.acquire('sweep (schedule)');
+    const dead = spawnSync(process.execPath, ['-e', '']);
+    expect(dead.status).toBe(0);
+    crashed.store.db.prepare('UPDATE sweep_lock SET pid = ?').run(dead.pid!);
+
+    const engine = engineFor(frontOnly());
+    const report: SweepReport = await engine.sweep();
+
+    expect(report.status).toBe('done');
+    expect(report.deleted.count).toBe(1);
+    expect(engine.store.lock.holder()).toBeUndefined();
+  });
+});
