@@ -126,3 +126,19 @@ describe('sweep queries are index ranges', () => {
     expect(merged.slice(0, 2).map((r) => r.cameraId)).toEqual([a.id, b.id]);
   });
 });
+
+describe('a hold made while a sweep runs', () => {
+  test('a recording protected after planning is not claimed for deletion; one being deleted cannot be protected', () => {
+    const camera = store.ensureCamera('Front', '/cams/front');
+    addRecordings(camera.id, 4);
+    const ids = (store.db.prepare('SELECT id FROM recordings ORDER BY id').all() as { id: number }[]).map((r) => r.id);
+    const now = Date.now();
+    store.protect([ids[0]], 'cli', now);
+    store.setKeepUntil([ids[1]], now + 60_000);
+    expect([...store.claimForDeletion(ids.slice(0, 3), now)]).toEqual([ids[2]]);
+    // ids[2] is being unlinked right now: protecting it would promise what cannot be kept.
+    expect(store.protect([ids[2], ids[3]], 'cli', now)).toBe(1);
+    expect(store.recording(ids[2])!.protected).toBe(false);
+    expect(store.takeExportLock([ids[2]], 'ui', now + 60_000, now)).toEqual([]);
+  });
+});

@@ -94,3 +94,23 @@ test('errors in the worker come back as rejected calls, not crashes', async () =
   await engine.stop();
   await expect(engine.status()).rejects.toThrow(/not running|stopped/);
 });
+
+test('a protect switch turned on during a long sweep takes effect before the sweep ends', async () => {
+  const camera = oldTree(3000);
+  const engine = new EngineWorker(config(camera), quiet, WORKER);
+  const order: string[] = [];
+  let switched: Promise<number> | undefined;
+  const sweep = engine.sweep({ trigger: 'test' }, () => {
+    switched ??= engine.setProtectSwitch('Cam', true).then((count) => {
+      order.push('switch');
+      return count;
+    });
+  }).then((report) => {
+    order.push('sweep');
+    return report;
+  });
+  await sweep;
+  await switched;
+  await engine.stop();
+  expect(order).toEqual(['switch', 'sweep']);
+});

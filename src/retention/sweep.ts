@@ -380,16 +380,24 @@ const STALE_ROW = Symbol('stale row');
  */
 async function deleteBatch(ctx: EngineContext, batch: Deletion[], cameraById: Map<number, CameraConfig>, options: SweepOptions): Promise<BatchResult> {
   const { store, log } = ctx;
-  const ids = batch.map((deletion) => deletion.recording.id);
-  store.transaction(() => store.markDeleting(ids));
+  // A person may have protected or leased a recording since it was planned: those are not claimed.
+  const claimed = store.claimForDeletion(batch.map((deletion) => deletion.recording.id), Date.now());
   const result: BatchResult = { deleted: new Set(), failedIds: [], failures: [], stopped: false };
+  for (const deletion of batch) {
+    if (!claimed.has(deletion.recording.id)) {
+      // Still counted and not tried again this sweep, like a failure, but nothing went wrong.
+      result.failedIds.push(deletion.recording.id);
+      log.debug(`kept ${deletion.recording.relPath}: protected or exported since the sweep planned it`);
+    }
+  }
+  const todo = batch.filter((deletion) => claimed.has(deletion.recording.id));
   const safeFolders = new Map<string, boolean>();
   const untried: number[] = [];
   const stale: Recording[] = [];
   let next = 0;
   const worker = async () => {
-    while (next < batch.length) {
-      const deletion = batch[next++];
+    while (next < todo.length) {
+      const deletion = todo[next++];
       // A safe point: between recordings, never between a file and its row.
       if (options.shouldStop?.()) {
         result.stopped = true;

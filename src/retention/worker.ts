@@ -63,14 +63,23 @@ async function handle(request: WorkerRequest): Promise<unknown> {
   }
 }
 
-// Requests are handled one at a time, in order: the engine is not re-entrant.
+async function answer(request: WorkerRequest): Promise<void> {
+  try {
+    port.postMessage({ type: 'result', id: request.id, result: await handle(request) } satisfies WorkerMessage);
+  } catch (error) {
+    port.postMessage({ type: 'error', id: request.id, name: (error as Error).name, message: (error as Error).message } satisfies WorkerMessage);
+  }
+}
+
+// Sweeps, scans and close run one at a time, in order. Status reads and switch changes are answered
+// at once, between a sweep's batches: a Protect switch must hold footage now, not after a long sweep.
+// That is safe because the sweep holds no transaction across an await, and it claims each batch
+// afresh (store.claimForDeletion), so a recording protected meanwhile is not deleted.
 let queue = Promise.resolve();
 port.on('message', (request: WorkerRequest) => {
-  queue = queue.then(async () => {
-    try {
-      port.postMessage({ type: 'result', id: request.id, result: await handle(request) } satisfies WorkerMessage);
-    } catch (error) {
-      port.postMessage({ type: 'error', id: request.id, name: (error as Error).name, message: (error as Error).message } satisfies WorkerMessage);
-    }
-  });
+  if (request.op === 'status' || request.op === 'setProtectSwitch') {
+    void answer(request);
+  } else {
+    queue = queue.then(() => answer(request));
+  }
 });

@@ -346,10 +346,31 @@ export class Store {
     }
   }
 
+  /** Marks rows as being deleted (tests use this to stage an interrupted sweep). */
   markDeleting(ids: number[]): void {
     for (const chunk of chunks(ids)) {
       this.sql(`UPDATE recordings SET deleting = 1 WHERE id IN (${placeholders(chunk.length)})`).run(...chunk);
     }
+  }
+
+  /**
+   * Marks rows as being deleted, but only those still free of holds and export leases now: a person
+   * may have protected one since the sweep planned it. Returns the ids claimed. Once claimed, a row
+   * cannot be protected or leased until the sweep is done with it (see `protect`).
+   */
+  claimForDeletion(ids: number[], now: number): Set<number> {
+    const claimed = new Set<number>();
+    this.transaction(() => {
+      for (const chunk of chunks(ids)) {
+        const rows = this.sql(`UPDATE recordings SET deleting = 1 WHERE id IN (${placeholders(chunk.length)})
+          AND protected = 0 AND NOT COALESCE(keep_until > ?, 0) AND NOT COALESCE(export_lock_until > ?, 0) RETURNING id`)
+          .all(...chunk, now, now) as { id: number }[];
+        for (const row of rows) {
+          claimed.add(row.id);
+        }
+      }
+    });
+    return claimed;
   }
 
   clearDeleting(ids: number[]): void {
@@ -439,11 +460,14 @@ export class Store {
     return row && toRecording(row);
   }
 
-  /** Marks recordings protected; a recording already protected keeps its first protector. */
+  /**
+   * Marks recordings protected; a recording already protected keeps its first protector, and one that
+   * a sweep is deleting at this moment cannot be saved (it is not counted).
+   */
   protect(ids: number[], by: string, now: number): number {
     let changed = 0;
     for (const chunk of chunks(ids)) {
-      changed += Number(this.sql(`UPDATE recordings SET protected = 1, protected_by = ?, protected_at = ? WHERE protected = 0 AND id IN (${placeholders(chunk.length)})`)
+      changed += Number(this.sql(`UPDATE recordings SET protected = 1, protected_by = ?, protected_at = ? WHERE protected = 0 AND deleting = 0 AND id IN (${placeholders(chunk.length)})`)
         .run(by, now, ...chunk).changes);
     }
     return changed;
@@ -460,7 +484,7 @@ export class Store {
 
   /** Protects a camera's recordings that ended after `since`, as `by`. */
   protectSince(cameraId: number, since: number, by: string, now: number): number {
-    return Number(this.sql('UPDATE recordings SET protected = 1, protected_by = ?, protected_at = ? WHERE camera_id = ? AND end_time >= ? AND protected = 0')
+    return Number(this.sql('UPDATE recordings SET protected = 1, protected_by = ?, protected_at = ? WHERE camera_id = ? AND end_time >= ? AND protected = 0 AND deleting = 0')
       .run(by, now, cameraId, since).changes);
   }
 
@@ -480,7 +504,7 @@ export class Store {
   takeExportLock(ids: number[], owner: string, until: number, now: number): number[] {
     return this.transaction(() => {
       const taken: number[] = [];
-      const statement = this.sql('UPDATE recordings SET export_lock_until = ?, export_lock_owner = ? WHERE id = ? AND NOT (COALESCE(export_lock_until, 0) > ? AND export_lock_owner IS NOT ?)');
+      const statement = this.sql('UPDATE recordings SET export_lock_until = ?, export_lock_owner = ? WHERE id = ? AND deleting = 0 AND NOT (COALESCE(export_lock_until, 0) > ? AND export_lock_owner IS NOT ?)');
       for (const id of ids) {
         if (Number(statement.run(until, owner, id, now, owner).changes) === 1) {
           taken.push(id);
