@@ -260,8 +260,10 @@ describe('exit codes and config errors', () => {
     expect(cli('scan').code).toBe(0);
     const db = new DatabaseSync(join(root, 'storage/nvr-retention/index.db'));
     // The lock row of a live process (this test's own pid) on this host.
-    db.prepare("INSERT INTO sweep_lock (id, token, pid, host, purpose, acquired_at, heartbeat_at) VALUES (1, 't', ?, ?, 'sweep (schedule)', ?, ?)")
-      .run(process.pid, hostname(), Date.now(), Date.now());
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    db.prepare("INSERT INTO sweep_lock (id, token, pid, process_start, host, purpose, acquired_at, heartbeat_at) VALUES (1, 't', ?, ?, ?, 'sweep (schedule)', ?, ?)")
+      .run(process.pid, start, hostname(), Date.now(), Date.now());
     db.close();
     const result = cli('sweep');
     expect(result.code).toBe(1);

@@ -774,4 +774,16 @@ describe('the sweep lock', () => {
     expect(report.deleted.count).toBe(1);
     expect(engine.store.lock.holder()).toBeUndefined();
   });
+
+  test('a lock left by a dead process whose pid is now reused by a live one (a restarted container) is taken over', async () => {
+    writeRecording(front, 'old.mp4', { ageMs: 30 * DAY_MS });
+    const crashed = engineFor(frontOnly());
+    crashed.store.lock.acquire('sweep (schedule)');
+    // Same pid as this live process, but another process's start time: the predecessor that died.
+    crashed.store.db.prepare("UPDATE sweep_lock SET pid = ?, process_start = '1'").run(process.pid);
+
+    const report: SweepReport = await engineFor(frontOnly()).sweep();
+    expect(report.status).toBe('done');
+    expect(report.deleted.count).toBe(1);
+  });
 });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { DatabaseSync } from 'node:sqlite';
 import { inTransaction } from './database.js';
@@ -6,8 +7,23 @@ import { inTransaction } from './database.js';
 /** A holder on another host that has not beaten its heart for this long is presumed dead. */
 const FOREIGN_HOLDER_STALE_MS = 10 * 60_000;
 
+/**
+ * When a process started, as the kernel tells it (/proc/PID/stat field 22): with the pid it names one
+ * process for good, in every one of its threads, even after the pid is reused (a container restarts
+ * Homebridge at the same low pid). Undefined where there is no /proc.
+ */
+function processStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
 export interface LockHolder {
   pid: number;
+  processStart: string;
   host: string;
   purpose: string;
   acquiredAt: number;
@@ -38,8 +54,8 @@ export class SweepLock {
         throw new SweepLockHeldError(holder);
       }
       const token = randomUUID();
-      this.db.prepare('INSERT OR REPLACE INTO sweep_lock (id, token, pid, host, purpose, acquired_at, heartbeat_at) VALUES (1, ?, ?, ?, ?, ?, ?)')
-        .run(token, process.pid, hostname(), purpose, now, now);
+      this.db.prepare('INSERT OR REPLACE INTO sweep_lock (id, token, pid, process_start, host, purpose, acquired_at, heartbeat_at) VALUES (1, ?, ?, ?, ?, ?, ?, ?)')
+        .run(token, process.pid, processStart(process.pid) ?? '', hostname(), purpose, now, now);
       this.token = token;
     });
   }
@@ -78,16 +94,20 @@ export class SweepLock {
   }
 
   holder(): LockHolder | undefined {
-    const row = this.db.prepare('SELECT pid, host, purpose, acquired_at, heartbeat_at FROM sweep_lock WHERE id = 1').get() as
-      | { pid: number; host: string; purpose: string; acquired_at: number; heartbeat_at: number }
+    const row = this.db.prepare('SELECT pid, process_start, host, purpose, acquired_at, heartbeat_at FROM sweep_lock WHERE id = 1').get() as
+      | { pid: number; process_start: string; host: string; purpose: string; acquired_at: number; heartbeat_at: number }
       | undefined;
-    return row && { pid: row.pid, host: row.host, purpose: row.purpose, acquiredAt: row.acquired_at, heartbeatAt: row.heartbeat_at };
+    return row && { pid: row.pid, processStart: row.process_start, host: row.host, purpose: row.purpose, acquiredAt: row.acquired_at, heartbeatAt: row.heartbeat_at };
   }
 }
 
 function isAlive(holder: LockHolder, now: number): boolean {
   if (holder.host !== hostname()) {
     return now - holder.heartbeatAt < FOREIGN_HOLDER_STALE_MS;
+  }
+  const start = processStart(holder.pid);
+  if (start !== undefined && holder.processStart !== '') {
+    return start === holder.processStart;
   }
   try {
     process.kill(holder.pid, 0);

@@ -127,6 +127,8 @@ export const MIGRATIONS: string[] = [
     id INTEGER PRIMARY KEY CHECK (id = 1),
     token TEXT NOT NULL,
     pid INTEGER NOT NULL,
+    -- With the pid, tells a live holder from a dead one whose pid was reused (containers restart at low pids).
+    process_start TEXT NOT NULL,
     host TEXT NOT NULL,
     purpose TEXT NOT NULL,
     acquired_at INTEGER NOT NULL,
