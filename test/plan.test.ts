@@ -687,48 +687,21 @@ describe('failed deletions', () => {
     expect(summary.events[0]).toMatchObject({ kind: 'quota_unsatisfiable', camera: 'Cam 1', details: { quotaBytes: 1, usedBytes: 100 } });
   });
 
-  test('a quota batch in which every deletion failed stops the phase with no_progress', () => {
-    const recordings = series(20, { oldest: 5 * DAY });
-    const input = plan(recordings, { cameras: [camera(1, { quotaBytes: 1 })], batchSize: 2 });
+  const stalls: [string, number, Partial<PlanInput>, Map<string, number> | undefined, string | null][] = [
+    ['quota', 5, { cameras: [camera(1, { quotaBytes: 1 })] }, undefined, 'Cam 1'],
+    ['age', 30, { cameras: [camera(1, { retentionMs: 7 * DAY })] }, undefined, 'Cam 1'],
+    ['cap', 5, { capBytes: 1 }, undefined, null],
+    ['floor', 5, { floorBytes: 5000, filesystems: [{ id: 'fs1', freeBytes: 100, totalBytes: 10_000 }] }, new Map([['fs1', 100]]), null],
+  ];
+  test.each(stalls)('a %s batch in which every deletion failed stops the phase with no_progress', (phase, oldestDays, overrides, freeBytes, cameraName) => {
+    const recordings = series(20, { oldest: oldestDays * DAY });
+    const input = plan(recordings, { ...overrides, batchSize: 2 });
 
-    const { batches, summary } = drive(input, (batch) => ({ failedIds: ids(batch) }));
-
-    expect(batches).toHaveLength(1);
-    expect(summary.events).toHaveLength(1);
-    expect(summary.events[0]).toMatchObject({ kind: 'no_progress', camera: 'Cam 1', details: { phase: 'quota' } });
-  });
-
-  test('an age batch in which every deletion failed stops with no_progress', () => {
-    const recordings = series(20, { oldest: 30 * DAY });
-    const input = plan(recordings, { cameras: [camera(1, { retentionMs: 7 * DAY })], batchSize: 2 });
-
-    const { batches, summary } = drive(input, (batch) => ({ failedIds: ids(batch) }));
+    const { batches, summary } = drive(input, (batch) => ({ failedIds: ids(batch), freeBytes }));
 
     expect(batches).toHaveLength(1);
     expect(summary.events).toHaveLength(1);
-    expect(summary.events[0]).toMatchObject({ kind: 'no_progress', camera: 'Cam 1', details: { phase: 'age' } });
-  });
-
-  test('a cap batch in which every deletion failed stops with no_progress', () => {
-    const recordings = series(20, { oldest: 5 * DAY });
-    const input = plan(recordings, { capBytes: 1, batchSize: 2 });
-
-    const { batches, summary } = drive(input, (batch) => ({ failedIds: ids(batch) }));
-
-    expect(batches).toHaveLength(1);
-    expect(summary.events).toHaveLength(1);
-    expect(summary.events[0]).toMatchObject({ kind: 'no_progress', camera: null, details: { phase: 'cap' } });
-  });
-
-  test('a floor batch in which every deletion failed stops with no_progress', () => {
-    const recordings = series(20, { oldest: 5 * DAY });
-    const input = plan(recordings, { floorBytes: 5000, filesystems: [{ id: 'fs1', freeBytes: 100, totalBytes: 10_000 }], batchSize: 2 });
-
-    const { batches, summary } = drive(input, (batch) => ({ failedIds: ids(batch), freeBytes: new Map([['fs1', 100]]) }));
-
-    expect(batches).toHaveLength(1);
-    expect(summary.events).toHaveLength(1);
-    expect(summary.events[0]).toMatchObject({ kind: 'no_progress', details: { phase: 'floor' } });
+    expect(summary.events[0]).toMatchObject({ kind: 'no_progress', camera: cameraName, details: { phase } });
   });
 
   test('a batch with some progress does not stop the phase', () => {
