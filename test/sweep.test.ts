@@ -611,6 +611,31 @@ describe('failures', () => {
     expectConsistent(engine, 'Front', front);
   });
 
+  test('after a crash, interrupted deletions of a camera whose folder is gone (NAS unmounted) keep their rows until it is back', async () => {
+    for (let i = 0; i < 4; i++) {
+      writeRecording(front, `day/${i}.mp4`, { ageMs: DAY_MS });
+    }
+    const first = engineFor(frontOnly({ retentionDays: 30 }));
+    first.scan();
+    const marked = [idOf(first, 'Front', 'day/0.mp4')];
+    first.store.transaction(() => first.store.markDeleting(marked));
+    first.close();
+    const unmounted = `${front}.away`;
+    fs.renameSync(front, unmounted);
+
+    const engine = engineFor(frontOnly({ retentionDays: 30 }));
+    const report = await engine.sweep();
+    expect(report.cameras).toEqual([expect.objectContaining({ name: 'Front', available: false })]);
+    expect(engine.store.cameraByPath(front)).toMatchObject({ recordingCount: 4 });
+
+    fs.renameSync(unmounted, front);
+    const back = await engine.sweep();
+    expect(back.cameras).toEqual([expect.objectContaining({ name: 'Front', available: true })]);
+    // The file was still there: it stays indexed, no longer marked, and nothing was lost.
+    expect(filesBelow(join(front, 'day'))).toHaveLength(4);
+    expectConsistent(engine, 'Front', front);
+  });
+
   test('after a crash, a scan or a dry run does not read the interrupted deletions as a lost disk either', async () => {
     for (let i = 0; i < 10; i++) {
       writeRecording(front, `day/${i}.mp4`, { ageMs: DAY_MS });

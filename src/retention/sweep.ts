@@ -185,15 +185,13 @@ function finishInterruptedDeletes(ctx: EngineContext): void {
   for (const recording of interrupted) {
     const camera = store.camera(recording.cameraId);
     const cameraConfig = config.cameras.find((c) => c.path === camera.path);
-    const exists = (() => {
-      try {
-        lstatSync(join(camera.path, recording.relPath));
-        return true;
-      } catch {
-        return false;
-      }
-    })();
-    if (exists || !cameraConfig) {
+    const state = cameraConfig ? fileState(camera.path, recording.relPath) : 'unknown';
+    if (state === 'unknown') {
+      // The camera folder is not there (an unmounted NAS) or did not answer: the row stays marked and is
+      // settled at a later start, when its folder can tell whether the file is really gone.
+      continue;
+    }
+    if (state === 'present') {
       present.push(recording.id);
       continue;
     }
@@ -214,6 +212,23 @@ function finishInterruptedDeletes(ctx: EngineContext): void {
     store.clearDeleting(present);
   });
   log.info(`Finished ${gone.length} deletions that an interrupted sweep had started (${present.length} files were still there and stay indexed).`);
+}
+
+/** Whether a recording's file is there; 'gone' only on a clear ENOENT inside a camera folder that is there. */
+function fileState(cameraPath: string, relPath: string): 'present' | 'gone' | 'unknown' {
+  try {
+    if (!lstatSync(cameraPath).isDirectory()) {
+      return 'unknown';
+    }
+  } catch {
+    return 'unknown';
+  }
+  try {
+    lstatSync(join(cameraPath, relPath));
+    return 'present';
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'gone' : 'unknown';
+  }
 }
 
 function reconcile(ctx: EngineContext, options: SweepOptions, raise: (event: Omit<EventRow, 'time'>) => void): ScanResult[] {
