@@ -2,7 +2,9 @@ import cron, { type ScheduledTask } from 'node-cron';
 import type { API, DynamicPlatformPlugin, Logging, PlatformAccessory, PlatformConfig } from 'homebridge';
 import { ConfigError, formatIssue, parsePlatformConfig } from './config/schema.js';
 import type { RetentionConfig } from './config/types.js';
-import { ProtectSwitch, protectSwitchName, protectSwitchSeed } from './homekit/protect-switch.js';
+import type { EngineSwitch } from './homekit/engine-switch.js';
+import { PAUSE_SWITCH_NAME, PAUSE_UUID_SEED, pauseSwitch } from './homekit/pause-switch.js';
+import { protectSwitch, protectSwitchName, protectSwitchSeed } from './homekit/protect-switch.js';
 import { protectSwitchStates, storageState } from './homekit/state.js';
 import { STORAGE_ACCESSORY_NAME, STORAGE_UUID_SEED, StorageAccessory } from './homekit/storage-accessory.js';
 import type { StatusReport } from './retention/engine.js';
@@ -19,7 +21,9 @@ export class NvrRetentionPlatform implements DynamicPlatformPlugin {
   private engine?: EngineWorker;
   private task?: ScheduledTask;
   private storage?: StorageAccessory;
-  private switches: ProtectSwitch[] = [];
+  /** Protect switches by camera path, their identity. */
+  private switches = new Map<string, EngineSwitch>();
+  private pause?: EngineSwitch;
   /** The running sweep, so that a scheduled one never queues up behind the start-up one. */
   private sweeping?: Promise<void>;
   private lastSweepError: string | null = null;
@@ -44,7 +48,15 @@ export class NvrRetentionPlatform implements DynamicPlatformPlugin {
     if (!config) return;
 
     this.engine = new EngineWorker(config, this.log);
-    const status = await this.engine.status();
+    let status = await this.engine.status();
+    if (status.paused && !config.pauseSwitch) {
+      // Without its switch nobody could resume retention from the Home app: never stay paused unseen.
+      await this.engine.setPaused(false);
+      status = { ...status, paused: false };
+      this.log.warn('Retention was paused, but the Pause switch is no longer in the config: retention resumes.');
+    } else if (status.paused) {
+      this.log.warn('Retention is paused (Pause switch): deletions by age, quota and cap wait; the free-space floor still applies.');
+    }
     this.setUpAccessories(config);
     this.show(status);
     this.schedule(config);
@@ -94,10 +106,13 @@ export class NvrRetentionPlatform implements DynamicPlatformPlugin {
 
     this.storage = new StorageAccessory(this.api, accessory(STORAGE_UUID_SEED, STORAGE_ACCESSORY_NAME), config.diskPressureSensor);
     const engine = this.engine!;
-    this.switches = config.cameras
+    this.switches = new Map(config.cameras
       .filter((camera) => camera.protectSwitch)
-      .map((camera) => new ProtectSwitch(this.api, accessory(protectSwitchSeed(camera), protectSwitchName(camera)), camera, this.log,
-        (name, on) => engine.setProtectSwitch(name, on)));
+      .map((camera) => [camera.path, protectSwitch(this.api, accessory(protectSwitchSeed(camera), protectSwitchName(camera)), camera, this.log,
+        (name, on) => engine.setProtectSwitch(name, on))]));
+    this.pause = config.pauseSwitch
+      ? pauseSwitch(this.api, accessory(PAUSE_UUID_SEED, PAUSE_SWITCH_NAME), this.log, (paused) => engine.setPaused(paused))
+      : undefined;
 
     const stale = [...this.cached.values()].filter((known) => !wanted.has(known.UUID));
     if (stale.length > 0) {
@@ -106,7 +121,8 @@ export class NvrRetentionPlatform implements DynamicPlatformPlugin {
       for (const known of stale) this.cached.delete(known.UUID);
     }
     // Names and services of reused accessories may have changed with the config.
-    this.api.updatePlatformAccessories([this.storage.accessory, ...this.switches.map((s) => s.accessory)]);
+    const kept = [this.storage, ...this.switches.values(), ...(this.pause ? [this.pause] : [])];
+    this.api.updatePlatformAccessories(kept.map((kept) => kept.accessory));
   }
 
   private schedule(config: RetentionConfig): void {
@@ -170,9 +186,10 @@ export class NvrRetentionPlatform implements DynamicPlatformPlugin {
       this.loggedPressure = pressure;
     }
     const switchStates = protectSwitchStates(status);
-    for (const protectSwitch of this.switches) {
-      protectSwitch.update(switchStates.get(protectSwitch.cameraPath) ?? false);
+    for (const [path, cameraSwitch] of this.switches) {
+      cameraSwitch.update(switchStates.get(path) ?? false);
     }
+    this.pause?.update(status.paused);
   }
 
   /** Homebridge waits a few seconds at most: stop the schedule, let the sweep stop at a safe point, close the index. */

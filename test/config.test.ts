@@ -165,6 +165,7 @@ describe('defaults and normalisation', () => {
       sweepOnStartup: true,
       databasePath: '/var/lib/homebridge/nvr-retention/index.db',
       diskPressureSensor: 'contact',
+      pauseSwitch: false,
     });
   });
 

@@ -19,6 +19,7 @@ function disk(freeGB: number | null, floorGB: number | null = 50, cameras = ['fr
 function status(overrides: Partial<StatusReport> & { events?: { kind: string; camera: string | null; message: string }[]; lastStatus?: string } = {}): StatusReport {
   const { events = [], lastStatus = 'done', ...rest } = overrides;
   return {
+    paused: false,
     cameras: [camera('front')],
     filesystems: [disk(500)],
     lastSweep: { startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:01.000Z', status: lastStatus, report: { events: events.map((e) => ({ severity: 'warning', ...e })) } },

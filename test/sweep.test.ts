@@ -721,6 +721,33 @@ describe('free-space floor on a real tmpfs', () => {
     expectConsistent(engine, 'Cam', cam);
   });
 
+  mountTest('while retention is paused only the floor deletes, and the pause survives a restart', async () => {
+    setUpDisk();
+    fill();
+    const floor = 4 * MB;
+    const settings = { minFreeGB: floor / 1e9 };
+    const paused = engineFor([{ name: 'Cam', path: cam, retentionDays: 2.5 }], settings);
+    paused.setPaused(true);
+    paused.close();
+
+    const log = captureLog();
+    const engine = engineFor([{ name: 'Cam', path: cam, retentionDays: 2.5 }], settings, log);
+    expect(engine.paused).toBe(true);
+    const report = await engine.sweep();
+    // Age alone would take days 7 to 3; paused, only the floor's three oldest (7, 6, 5) go.
+    expect(report.paused).toBe(true);
+    expect(report.byReason.age.count).toBe(0);
+    expect(report.byReason.floor.count).toBe(3);
+    expect(freeBytes(disk)).toBeGreaterThanOrEqual(floor);
+    expect(log.lines.at(-1)).toMatch(/retention paused: only the free-space floor deletes/);
+
+    engine.setPaused(false);
+    const resumed = await engine.sweep();
+    expect(resumed.paused).toBe(false);
+    expect(resumed.byReason.age.count).toBe(2);
+    expect(filesBelow(cam)).toEqual(['day-1/rec.json', 'day-1/rec.mp4', 'day-2/rec.json', 'day-2/rec.mp4']);
+  });
+
   mountTest('floor_misconfigured when the floor is larger than the whole filesystem: nothing is deleted', async () => {
     setUpDisk();
     fill();
@@ -765,6 +792,30 @@ describe('free-space floor on a real tmpfs', () => {
     // One round's worth, not the whole camera.
     expect(report.deleted.count).toBe(3);
     expect(filesBelow(backup)).toHaveLength(14);
+  });
+});
+
+describe('stopping', () => {
+  test('a stop requested during the scan ends the sweep as "stopped": nothing deleted, nothing forgotten', async () => {
+    for (let day = 0; day < 5; day++) {
+      writeRecording(front, `day-${day}/old.mp4`, { ageMs: 30 * DAY_MS });
+    }
+    const engine = engineFor(frontOnly());
+    engine.scan();
+    fs.rmSync(join(front, 'day-0'), { recursive: true });
+    let polls = 0;
+    const report = await engine.sweep({ shouldStop: () => ++polls > 2 });
+
+    expect(report.status).toBe('stopped');
+    expect(report.deleted.count).toBe(0);
+    expect(report.events).toEqual([]);
+    // The vanished folder is noticed by the next full scan, not half-applied by a stopped one.
+    expect(rows(engine, 'Front').size).toBe(5);
+    expect(engine.store.lock.holder()).toBeUndefined();
+    const next = await engine.sweep();
+    expect(next.status).toBe('done');
+    expect(next.deleted.count).toBe(4);
+    expectConsistent(engine, 'Front', front);
   });
 });
 

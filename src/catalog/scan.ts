@@ -17,6 +17,15 @@ export interface ScanOptions {
   minAgeMs: number;
   /** A person confirmed that the missing files are really gone (SPEC §3.1). */
   acceptMissing?: boolean;
+  /** Polled between folders: shutdown must not wait for a whole tree on a slow NAS. */
+  shouldStop?: () => boolean;
+}
+
+/** Thrown when `shouldStop` asked a scan to end early; what it added is kept, nothing is removed. */
+export class ScanStoppedError extends Error {
+  constructor() {
+    super('the scan was stopped');
+  }
 }
 
 export interface ScanResult {
@@ -78,10 +87,16 @@ export function scanCamera(store: Store, camera: CameraConfig, options: ScanOpti
     const root = store.ensureFolder(row.id, '', null);
     const stack: FolderRow[] = [root];
     while (stack.length > 0) {
+      if (options.shouldStop?.()) {
+        throw new ScanStoppedError();
+      }
       const folder = stack.pop()!;
       stack.push(...visitFolder(store, walk, folder));
     }
   } catch (error) {
+    if (error instanceof ScanStoppedError) {
+      throw error;
+    }
     // A folder that stops answering halfway (the NAS went away) must not turn into "everything is gone".
     return markUnavailable(store, result, `the folder could not be read: ${(error as Error).message}`, now);
   }

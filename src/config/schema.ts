@@ -76,6 +76,7 @@ export const platformSchema = z.object({
   databasePath: absolutePath().optional(),
   exportPath: absolutePath().optional(),
   diskPressureSensor: z.enum(DISK_PRESSURE_SENSORS).default('contact'),
+  pauseSwitch: z.boolean().default(false),
 });
 
 /**

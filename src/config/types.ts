@@ -31,6 +31,8 @@ export interface RetentionConfig {
   exportPath?: string;
   /** Which HomeKit sensor type shows disk pressure; 'none' leaves only the Battery service. */
   diskPressureSensor: DiskPressureSensor;
+  /** Offer a Pause switch: while on, only the free-space floor deletes. */
+  pauseSwitch: boolean;
 }
 
 /** contact: a notification in the Home app; occupancy: usable in automations; leak: a critical alert. */

@@ -35,7 +35,7 @@ export class EngineWorker {
     });
   }
 
-  sweep(options: { dryRun?: boolean; trigger?: string; floorOnly?: boolean; acceptMissing?: string[] }, onProgress?: (progress: SweepProgress) => void): Promise<SweepReport> {
+  sweep(options: { dryRun?: boolean; trigger?: string; acceptMissing?: string[] }, onProgress?: (progress: SweepProgress) => void): Promise<SweepReport> {
     return this.call({ op: 'sweep', options }, onProgress) as Promise<SweepReport>;
   }
 
@@ -47,15 +47,32 @@ export class EngineWorker {
     return this.call({ op: 'setProtectSwitch', camera, on }) as Promise<number>;
   }
 
-  /** Stops a running sweep at its next safe point, closes the index, ends the thread. */
-  async stop(): Promise<void> {
+  /** Takes effect from the next sweep's first phase; a running sweep finishes as it started. */
+  setPaused(paused: boolean): Promise<boolean> {
+    return this.call({ op: 'setPaused', paused }) as Promise<boolean>;
+  }
+
+  /**
+   * Stops a running sweep at its next safe point, closes the index, ends the thread. If the engine
+   * does not get there within `graceMs` (a NAS that stopped answering mid-stat), the thread is ended
+   * anyway: the index is transactional and rows being deleted are marked, so the next start recovers.
+   */
+  async stop(graceMs = 4000): Promise<void> {
     if (this.exited) {
       return;
     }
     Atomics.store(new Int32Array(this.stopFlag), 0, 1);
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.log.warn('The retention engine did not stop in time; ending it (the next start finishes its work).');
+        resolve();
+      }, graceMs);
+    });
     try {
-      await this.call({ op: 'close' });
+      await Promise.race([this.call({ op: 'close' }).catch(() => undefined), grace]);
     } finally {
+      clearTimeout(timer);
       await this.worker.terminate();
     }
   }

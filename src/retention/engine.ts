@@ -6,7 +6,7 @@ import { scanCamera, SWITCH_HOLDER, type ScanResult } from '../catalog/scan.js';
 import type { CameraConfig, RetentionConfig } from '../config/types.js';
 import { type CameraRow, type ListFilter, type RecordingDetail, Store } from '../store/store.js';
 import { type DiskProbe, realDisk } from './disk.js';
-import { type EngineContext, type Logger, runSweep, type SweepOptions, type SweepReport } from './sweep.js';
+import { type EngineContext, isPaused, type Logger, runSweep, setPaused, type SweepOptions, type SweepReport } from './sweep.js';
 
 const HOUR_MS = 3_600_000;
 /** An export lease long enough for a large clip on a slow NAS; renewed per file. */
@@ -39,6 +39,8 @@ export interface FilesystemStatus {
 }
 
 export interface StatusReport {
+  /** Retention paused by the Pause switch. */
+  paused: boolean;
   cameras: CameraStatus[];
   filesystems: FilesystemStatus[];
   lastSweep: { startedAt: string; finishedAt: string | null; status: string; report: unknown } | null;
@@ -68,6 +70,15 @@ export class RetentionEngine {
 
   sweep(options: SweepOptions = {}): Promise<SweepReport> {
     return runSweep(this.ctx, options);
+  }
+
+  /** The Pause switch: while paused, sweeps delete only for the free-space floor (a full disk stops recording). */
+  get paused(): boolean {
+    return isPaused(this.store);
+  }
+
+  setPaused(paused: boolean): void {
+    setPaused(this.store, paused);
   }
 
   /** Reconcile only (SPEC §3.1), under the sweep lock. */
@@ -122,6 +133,7 @@ export class RetentionEngine {
     }
     const last = this.store.lastSweepRun();
     return {
+      paused: this.paused,
       cameras,
       filesystems: [...filesystems.values()],
       lastSweep: last ? { startedAt: new Date(last.startedAt).toISOString(), finishedAt: last.finishedAt ? new Date(last.finishedAt).toISOString() : null, status: last.status, report: last.report } : null,

@@ -1,7 +1,7 @@
 import { lstatSync, realpathSync, rmdirSync, unlinkSync } from 'node:fs';
 import { lstat, unlink } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
-import { scanCamera, type ScanResult } from '../catalog/scan.js';
+import { scanCamera, type ScanResult, ScanStoppedError } from '../catalog/scan.js';
 import type { CameraConfig, RecordingClass, RetentionConfig } from '../config/types.js';
 import type { EventRow, Recording, Store } from '../store/store.js';
 import type { DiskProbe } from './disk.js';
@@ -40,8 +40,6 @@ export interface SweepOptions {
   onProgress?: (progress: SweepProgress) => void;
   /** Cameras whose missing files a person confirmed gone (SPEC §3.1). */
   acceptMissing?: string[];
-  /** The Pause switch: only the floor deletes. */
-  floorOnly?: boolean;
   batchSize?: number;
   unlinkConcurrency?: number;
 }
@@ -77,6 +75,8 @@ export interface PlannedDeletion {
 
 export interface SweepReport {
   dryRun: boolean;
+  /** Retention was paused (the Pause switch): only the free-space floor deleted. */
+  paused: boolean;
   trigger: string;
   status: 'done' | 'stopped' | 'failed';
   startedAt: string;
@@ -123,7 +123,7 @@ export async function runSweep(ctx: EngineContext, options: SweepOptions = {}): 
   const started = Date.now();
   store.lock.acquire(dryRun ? `dry run (${trigger})` : `sweep (${trigger})`, started);
   const report: SweepReport = {
-    dryRun, trigger, status: 'done', startedAt: new Date(started).toISOString(), durationMs: 0,
+    dryRun, trigger, paused: isPaused(store), status: 'done', startedAt: new Date(started).toISOString(), durationMs: 0,
     deleted: emptyTally(), byReason: { age: emptyTally(), quota: emptyTally(), cap: emptyTally(), floor: emptyTally() },
     byCamera: {}, byClass: { continuous: emptyTally(), event: emptyTally() }, spared: { protected: 0 }, failures: [], events: [], cameras: [],
     deletions: dryRun ? [] : undefined,
@@ -160,9 +160,13 @@ export async function runSweep(ctx: EngineContext, options: SweepOptions = {}): 
       report.status = 'stopped';
     }
   } catch (error) {
-    report.status = 'failed';
-    report.error = (error as Error).message;
-    raise({ kind: 'sweep_failed', camera: null, severity: 'error', message: `sweep failed: ${(error as Error).message}` });
+    if (error instanceof ScanStoppedError) {
+      report.status = 'stopped';
+    } else {
+      report.status = 'failed';
+      report.error = (error as Error).message;
+      raise({ kind: 'sweep_failed', camera: null, severity: 'error', message: `sweep failed: ${(error as Error).message}` });
+    }
   } finally {
     report.durationMs = Date.now() - started;
     store.finishSweepRun(runId, Date.now(), report.status, { count: report.deleted.count, bytes: report.deleted.bytes, failures: report.failures.length },
@@ -171,6 +175,17 @@ export async function runSweep(ctx: EngineContext, options: SweepOptions = {}): 
   }
   log.info(summaryLine(report));
   return report;
+}
+
+/** Where the Pause switch keeps its state: in the index, so the CLI and the UI server see it too. */
+const PAUSED_KEY = 'paused';
+
+export function isPaused(store: Store): boolean {
+  return store.getState(PAUSED_KEY) === 'true';
+}
+
+export function setPaused(store: Store, paused: boolean): void {
+  store.setState(PAUSED_KEY, String(paused));
 }
 
 /** SPEC §3: files that a crashed sweep had already unlinked are finished off, not mistaken for losses. */
@@ -235,7 +250,7 @@ function reconcile(ctx: EngineContext, options: SweepOptions, raise: (event: Omi
   const { store, config, log } = ctx;
   return config.cameras.map((camera) => {
     const wasAvailable = store.cameraByPath(camera.path)?.available ?? true;
-    const scan = scanCamera(store, camera, { minAgeMs: config.minAgeSeconds * 1000, acceptMissing: options.acceptMissing?.includes(camera.name) });
+    const scan = scanCamera(store, camera, { minAgeMs: config.minAgeSeconds * 1000, acceptMissing: options.acceptMissing?.includes(camera.name), shouldStop: options.shouldStop });
     if (!scan.available) {
       raise({
         kind: 'camera_unavailable', camera: camera.name, severity: 'warning',
@@ -280,7 +295,7 @@ async function carryOutPlan(ctx: EngineContext, options: SweepOptions, scans: Sc
     now, minAgeMs, cameras: policies, usage, filesystems: [...filesystems.values()], source: store,
     capBytes: config.maxTotalGB === undefined ? undefined : config.maxTotalGB * GB,
     floorBytes: config.minFreeGB === undefined ? undefined : config.minFreeGB * GB,
-    floorOnly: options.floorOnly, batchSize: options.batchSize,
+    floorOnly: report.paused, batchSize: options.batchSize,
   });
   const cameraById = new Map(policies.map((policy, i) => [policy.id, config.cameras[i]]));
   const touchedFolders = new Map<number, Set<string>>();
@@ -538,6 +553,9 @@ export function summaryLine(report: SweepReport): string {
   const unavailable = report.cameras.filter((camera) => !camera.available).map((camera) => camera.name);
   if (unavailable.length) {
     parts.push(`unavailable: ${unavailable.join(', ')}`);
+  }
+  if (report.paused) {
+    parts.push('retention paused: only the free-space floor deletes');
   }
   const status = report.status === 'done' ? '' : ` [${report.status}${report.error ? `: ${report.error}` : ''}]`;
   return `${parts.join('; ')} in ${formatDuration(report.durationMs)}${status}`;

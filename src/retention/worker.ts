@@ -15,10 +15,11 @@ export interface WorkerInit {
 }
 
 export type WorkerRequest =
-  | { id: number; op: 'sweep'; options: { dryRun?: boolean; trigger?: string; floorOnly?: boolean; acceptMissing?: string[] } }
+  | { id: number; op: 'sweep'; options: { dryRun?: boolean; trigger?: string; acceptMissing?: string[] } }
   | { id: number; op: 'scan'; options: { acceptMissing?: string[] } }
   | { id: number; op: 'status' }
   | { id: number; op: 'setProtectSwitch'; camera: string; on: boolean }
+  | { id: number; op: 'setPaused'; paused: boolean }
   | { id: number; op: 'close' };
 
 export type WorkerMessage =
@@ -57,6 +58,9 @@ async function handle(request: WorkerRequest): Promise<unknown> {
       }
       return engine.setProtectSwitch(camera, request.on);
     }
+    case 'setPaused':
+      engine.setPaused(request.paused);
+      return request.paused;
     case 'close':
       engine.close();
       return null;
@@ -77,7 +81,7 @@ async function answer(request: WorkerRequest): Promise<void> {
 // afresh (store.claimForDeletion), so a recording protected meanwhile is not deleted.
 let queue = Promise.resolve();
 port.on('message', (request: WorkerRequest) => {
-  if (request.op === 'status' || request.op === 'setProtectSwitch') {
+  if (request.op === 'status' || request.op === 'setProtectSwitch' || request.op === 'setPaused') {
     void answer(request);
   } else {
     queue = queue.then(() => answer(request));

@@ -135,4 +135,11 @@ export const MIGRATIONS: string[] = [
     heartbeat_at INTEGER NOT NULL
   );
   `,
+  /* 2 */ `
+  -- Small settings that belong to the index, such as whether retention is paused (the Pause switch).
+  CREATE TABLE plugin_state (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  `,
 ];

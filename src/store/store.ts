@@ -558,6 +558,16 @@ export class Store {
     return row;
   }
 
+  // ---- plugin state ----
+
+  getState(key: string): string | undefined {
+    return (this.sql('SELECT value FROM plugin_state WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+  }
+
+  setState(key: string, value: string): void {
+    this.sql('INSERT INTO plugin_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
   // ---- events and sweep runs ----
 
   addEvent(event: EventRow): void {
