@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, 
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, test } from '@jest/globals';
 
@@ -22,6 +23,7 @@ const DAY_MS = 86_400_000;
 const CONTACT_SENSOR = '00000080-0000-1000-8000-0026BB765291';
 const BATTERY = '00000096-0000-1000-8000-0026BB765291';
 const SWITCH = '00000049-0000-1000-8000-0026BB765291';
+const ON = '00000025-0000-1000-8000-0026BB765291';
 
 interface Run {
   child: ChildProcess;
@@ -117,7 +119,13 @@ async function stopWithinBound(): Promise<number | null> {
 /** Our plugin's log lines (prefixed with the platform name) that mention an error. */
 const pluginErrorLines = (output: string) => output.split('\n').filter((line) => /\[NvrRetention\]|nvr-retention/i.test(line) && /error/i.test(line));
 
-function cachedAccessories(storage: string): { displayName: string; services: { UUID: string }[] }[] {
+interface CachedAccessory {
+  UUID: string;
+  displayName: string;
+  services: { UUID: string; characteristics: { UUID: string; value: unknown }[] }[];
+}
+
+function cachedAccessories(storage: string): CachedAccessory[] {
   const folder = join(storage, 'accessories');
   return readdirSync(folder)
     .filter((name) => name.startsWith('cachedAccessories'))
@@ -190,5 +198,85 @@ describe('the plugin in a real Homebridge', () => {
     expect(run.output()).toContain('[Attic] disabled: cameras[1].path: must be an absolute path');
     expect(() => readFileSync(front[0])).toThrow(/ENOENT/);
     expect(CLEAN_EXIT_CODES).toContain(await stopWithinBound());
+  });
+
+  test('a minimal config (one camera: name, path, retentionDays) starts cleanly and sweeps', async () => {
+    sandbox = mkdtempSync(join(tmpdir(), 'nvr-homebridge-'));
+    const old = recordings(join(sandbox, 'cam'), 2);
+    run = await startHomebridge([{ platform: 'NvrRetention', cameras: [{ name: 'Cam', path: join(sandbox, 'cam'), retentionDays: 1 }] }]);
+    await waitForLog('Sweep deleted 2 recordings');
+    for (const file of old) expect(() => readFileSync(file)).toThrow(/ENOENT/);
+    expect(CLEAN_EXIT_CODES).toContain(await stopWithinBound());
+    expect(pluginErrorLines(run.output())).toEqual([]);
+  });
+
+  test('SIGTERM in the middle of a large start-up sweep: exit within 12 s, and the index matches the disk', async () => {
+    sandbox = mkdtempSync(join(tmpdir(), 'nvr-homebridge-'));
+    const camera = join(sandbox, 'cam');
+    const old = new Date(Date.now() - 30 * DAY_MS);
+    for (let folder = 0; folder < 200; folder++) {
+      mkdirSync(join(camera, `day-${folder}`), { recursive: true });
+      for (let i = 0; i < 100; i++) {
+        const file = join(camera, `day-${folder}`, `seg-${i}.mp4`);
+        writeFileSync(file, 'x');
+        utimesSync(file, old, old);
+      }
+    }
+    const block = { platform: 'NvrRetention', cameras: [{ name: 'Cam', path: camera, retentionDays: 7 }] };
+    run = await startHomebridge([block]);
+    await waitForLog('is running on port');
+    // HomeKit is up while the start-up sweep of 20,000 files is still going: stop Homebridge now.
+    expect(run.output()).not.toMatch(/Sweep deleted/);
+    expect(CLEAN_EXIT_CODES).toContain(await stopWithinBound());
+
+    const db = new DatabaseSync(join(run.storage, 'nvr-retention', 'index.db'));
+    const rows = db.prepare('SELECT rel_path, deleting FROM recordings').all() as { rel_path: string; deleting: number }[];
+    expect((db.prepare('PRAGMA integrity_check').get() as { integrity_check: string }).integrity_check).toBe('ok');
+    db.close();
+    const files = new Set(readdirSync(camera, { recursive: true }).map(String).filter((name) => name.endsWith('.mp4')));
+    // Every row still marked as being deleted is settled at the next start; every other row has its file.
+    expect(rows.filter((row) => row.deleting === 0 && !files.has(row.rel_path))).toEqual([]);
+    expect(files.size).toBeGreaterThan(0);
+
+    // The next start finishes the job and leaves index and disk identical.
+    run = await startHomebridge([block]);
+    await waitForLog('Sweep deleted');
+    expect(CLEAN_EXIT_CODES).toContain(await stopWithinBound());
+    expect(readdirSync(camera)).toEqual([]);
+    const after = new DatabaseSync(join(run.storage, 'nvr-retention', 'index.db'));
+    expect(after.prepare('SELECT COUNT(*) AS n FROM recordings').get()).toEqual({ n: 0 });
+    after.close();
+  });
+
+  test('accessories follow the config: a removed camera loses its switch, a renamed one keeps its switch and its state', async () => {
+    sandbox = mkdtempSync(join(tmpdir(), 'nvr-homebridge-'));
+    const front = join(sandbox, 'front');
+    const back = join(sandbox, 'back');
+    recordings(front, 0);
+    recordings(back, 0);
+    const camerasBefore = [{ name: 'Front', path: front, retentionDays: 7 }, { name: 'Back', path: back, retentionDays: 7 }];
+    run = await startHomebridge([{ platform: 'NvrRetention', pauseSwitch: true, cameras: camerasBefore }]);
+    await waitForLog('Sweep deleted 0 recordings');
+    expect(CLEAN_EXIT_CODES).toContain(await stopWithinBound());
+    const before = new Map(cachedAccessories(run.storage).map((a) => [a.displayName, a.UUID]));
+    expect([...before.keys()].sort()).toEqual(['Pause Retention', 'Protect Back', 'Protect Front', 'Recordings Storage']);
+
+    // The Front switch is turned on (its state lives in the index), then Front is renamed and Back removed.
+    const { RetentionEngine } = await import('../src/retention/engine.js');
+    const { parsePlatformConfigStrict } = await import('../src/config/schema.js');
+    const engine = new RetentionEngine(parsePlatformConfigStrict({ cameras: camerasBefore }, { storagePath: run.storage }));
+    engine.setProtectSwitch(engine.cameraByName('Front')!, true);
+    engine.close();
+
+    run = await startHomebridge([{ platform: 'NvrRetention', cameras: [{ name: 'Porch', path: front, retentionDays: 7 }] }]);
+    await waitForLog('Sweep deleted 0 recordings');
+    expect(run.output()).toContain('Removing accessories no longer in the config: Protect Back, Pause Retention');
+    expect(CLEAN_EXIT_CODES).toContain(await stopWithinBound());
+    const after = cachedAccessories(run.storage);
+    expect(after.map((a) => a.displayName).sort()).toEqual(['Protect Porch', 'Recordings Storage']);
+    const porch = after.find((a) => a.displayName === 'Protect Porch')!;
+    expect(porch.UUID).toBe(before.get('Protect Front'));
+    const on = porch.services.find((s) => s.UUID === SWITCH)!.characteristics.find((c) => c.UUID === ON)!;
+    expect(on.value).toBe(true);
   });
 });
