@@ -1,14 +1,42 @@
-// npm run demo: builds a demo recordings tree under .demo/ and shows what retention would do to it,
-// through the real CLI. Nothing outside .demo/ is touched.
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+// npm run demo: builds a demo recordings tree under .demo/, then starts a real Homebridge with this
+// plugin and the Homebridge UI (homebridge-config-ui-x, a dev dependency) on it, the way Homebridge
+// is normally run: `hb-service run`, which serves the UI and runs Homebridge as its child. The UI
+// listens on 127.0.0.1 only, with no login. Ctrl-C stops Homebridge cleanly. Nothing outside .demo/
+// is touched; the next run starts over.
+import { spawn, spawnSync } from 'node:child_process';
+import { pbkdf2Sync, randomBytes } from 'node:crypto';
+import { createWriteStream, mkdirSync, rmSync, statfsSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const root = resolve('.demo');
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const root = join(repo, '.demo');
 const recordings = join(root, 'recordings');
 const storage = join(root, 'storage');
+const plugins = join(root, 'plugins');
+const configFile = join(storage, 'config.json');
+const logFile = join(storage, 'homebridge.log');
+const hbService = join(repo, 'node_modules', 'homebridge-config-ui-x', 'dist', 'bin', 'hb-service.js');
 const HOUR = 3_600_000;
+const BRIDGE = { name: 'NVR Retention Demo', username: '0E:DE:70:00:00:01', pin: '031-45-154' };
 
+/** `preferred` if nothing listens on it, else a port the system picks. */
+function freePort(preferred) {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', (error) => (error.code === 'EADDRINUSE' && preferred !== 0 ? resolve(freePort(0)) : reject(error)));
+    server.listen(preferred, () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const uiPort = await freePort(8581);
+const bridgePort = await freePort(51826);
+
+// rmSync removes the plugin link below, never what it points to.
 rmSync(root, { recursive: true, force: true });
 mkdirSync(storage, { recursive: true });
 
@@ -49,31 +77,156 @@ for (let h = 2; h <= 72; h += 4) {
 const evidence = recording('garden/2026-archive/intruder.mp4', 24 * 20, 300_000);
 recording('garden/2026-archive/wind.mp4', 24 * 20, 300_000);
 
+// A free-space floor well below what this disk has free, so the disk-pressure sensor stays off.
+const { bavail, bsize } = statfsSync(recordings);
+const freeGB = (bavail * bsize) / 1e9;
+const minFreeGB = Math.max(0.001, Math.min(1, Math.floor((freeGB / 4) * 1000) / 1000));
+
 const config = {
-  bridge: { name: 'Demo' },
-  platforms: [{
-    platform: 'NvrRetention',
-    name: 'NVR Retention',
-    cameras: [
-      { name: 'Front Door', path: join(recordings, 'front-door'), retentionDays: 3, eventRetentionDays: 7 },
-      { name: 'Driveway', path: join(recordings, 'driveway'), retentionDays: 30, storageQuotaGB: 0.002 },
-      { name: 'Garden', path: join(recordings, 'garden'), retentionDays: 14 },
-    ],
-  }],
+  bridge: { ...BRIDGE, port: bridgePort },
+  accessories: [],
+  platforms: [
+    // homebridge-config-ui-x 5: `host` is the address it binds, `auth: "none"` logs everyone in as
+    // the first admin user of auth.json (written below).
+    { platform: 'config', name: 'Config', port: uiPort, host: '127.0.0.1', auth: 'none' },
+    {
+      platform: 'NvrRetention',
+      name: 'NVR Retention',
+      diskPressureSensor: 'contact',
+      minFreeGB,
+      cameras: [
+        { name: 'Front Door', path: join(recordings, 'front-door'), retentionDays: 3, eventRetentionDays: 7 },
+        { name: 'Driveway', path: join(recordings, 'driveway'), retentionDays: 30, storageQuotaGB: 0.002 },
+        { name: 'Garden', path: join(recordings, 'garden'), retentionDays: 14 },
+      ],
+    },
+  ],
 };
-const configFile = join(storage, 'config.json');
 writeFileSync(configFile, JSON.stringify(config, null, 2));
 
-function cli(...args) {
-  console.log(`\n$ nvr-retention ${args.join(' ')}`);
-  const result = spawnSync(process.execPath, ['dist/cli/main.js', ...args, '--config', configFile], { stdio: 'inherit' });
-  return result.status;
+// Without an admin user the UI opens its first-user wizard instead; this one's password is random
+// and never needed.
+const salt = randomBytes(32).toString('hex');
+const hashedPassword = pbkdf2Sync(randomBytes(16).toString('hex'), salt, 210_000, 64, 'sha512').toString('hex');
+writeFileSync(join(storage, 'auth.json'), JSON.stringify([
+  { id: 1, username: 'admin', name: 'Demo', hashedPassword, salt, passwordIterations: 210_000, sessionVersion: 0, admin: true },
+], null, 2));
+
+// Homebridge takes one -P folder. A folder of plugins (rather than -P <repo>) lets the UI list this
+// plugin and show its settings; Homebridge finds homebridge-config-ui-x in the repo's node_modules
+// by itself. The link is what `npm link` would make.
+mkdirSync(plugins);
+symlinkSync(repo, join(plugins, 'homebridge-nvr-retention'), 'junction');
+
+const cliCommand = (...args) => `node ${join(repo, 'dist', 'cli', 'main.js')} ${args.join(' ')} --config ${configFile}`;
+const protect = spawnSync(process.execPath, [join(repo, 'dist', 'cli', 'main.js'), 'protect', evidence, '--config', configFile], { encoding: 'utf8' });
+if (protect.status !== 0) {
+  console.error(`Could not protect the demo clip:\n${protect.stdout}${protect.stderr}`);
+  process.exit(1);
 }
 
-cli('protect', evidence);
-cli('status');
-cli('sweep', '--dry-run');
 console.log(`
-The demo tree is in ${recordings}, its config in ${configFile}.
-Nothing was deleted. To run the real sweep:
-  node dist/cli/main.js sweep --config ${configFile}`);
+NVR Retention demo: Homebridge with this plugin and the Homebridge UI.
+
+  Homebridge UI   http://127.0.0.1:${uiPort}  (no login; reachable from this machine only)
+                  Plugins lists NVR Retention with its settings; Accessories shows the storage
+                  sensor, its battery (free space) and the Protect switches
+  Log             streamed below, and kept in ${logFile}
+  Recordings      ${recordings}
+                  3 cameras, continuous and motion clips from 1 hour to 20 days old;
+                  ${evidence} is protected
+  Config          ${configFile} (free-space floor ${minFreeGB} GB; this disk has ${freeGB.toFixed(1)} GB free)
+  Dry run         ${cliCommand('sweep', '--dry-run')}
+  Status          ${cliCommand('status')}
+  Home app        add the bridge "${BRIDGE.name}" with code ${BRIDGE.pin} (or its QR code in the UI)
+
+A sweep runs right after start-up: look for "Sweep deleted" below. Ctrl-C stops Homebridge.
+`);
+
+// --stdout keeps hb-service's log on its standard output; it goes to the terminal and to the file
+// that the UI's log viewer reads. Its own process group, so that Ctrl-C reaches only this script,
+// which stops Homebridge first (hb-service alone would wait 7 s, restarting Homebridge meanwhile).
+const args = [hbService, 'run', '-U', storage, '-P', plugins, '--stdout'];
+if (process.getuid?.() === 0) args.push('--allow-root');
+// Homebridge and the UI ask `npm -g prefix` where global plugins are; logs-max=0 keeps npm from
+// writing a debug log file for that into ~/.npm.
+const env = { ...process.env, npm_config_logs_max: '0' };
+const child = spawn(process.execPath, args, { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'], detached: process.platform !== 'win32' });
+const log = createWriteStream(logFile, { flags: 'a' });
+
+let homebridgePid;
+let homebridgeRunning = false;
+let stopping = false;
+
+function killService() {
+  try {
+    if (process.platform === 'win32') child.kill('SIGKILL');
+    else process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/** Follows hb-service's lines about Homebridge starting and ending. */
+function watchLines(lines) {
+  for (const raw of lines) {
+    // eslint-disable-next-line no-control-regex
+    const line = raw.replace(/\u001b\[[0-9;]*m/g, '');
+    const started = /Started Homebridge v\S+ with PID: (\d+)/.exec(line);
+    if (started) {
+      homebridgePid = Number(started[1]);
+      homebridgeRunning = true;
+    } else if (line.includes('Homebridge process ended')) {
+      homebridgeRunning = false;
+      // hb-service restarts Homebridge 5 s after it ends; once stopping, end hb-service first.
+      if (stopping) killService();
+    }
+  }
+}
+
+for (const [stream, out] of [[child.stdout, process.stdout], [child.stderr, process.stderr]]) {
+  let partial = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk) => {
+    out.write(chunk);
+    log.write(chunk);
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop();
+    watchLines(lines);
+  });
+}
+
+function stop(signal) {
+  if (stopping) return;
+  stopping = true;
+  console.log(`\n${signal}: stopping Homebridge...`);
+  if (!homebridgeRunning) {
+    killService();
+    return;
+  }
+  try {
+    process.kill(homebridgePid, 'SIGTERM');
+  } catch {
+    killService();
+    return;
+  }
+  // Homebridge gives itself 5 s to shut down; this is only a last resort.
+  setTimeout(killService, 10_000).unref();
+}
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => stop(signal));
+}
+// hb-service is in its own process group: should this script die some other way, take it along.
+process.on('exit', () => {
+  if (child.exitCode === null && child.signalCode === null) killService();
+});
+
+child.on('close', (code, signal) => {
+  if (stopping) {
+    console.log('Homebridge stopped. The demo files stay in .demo/ until the next `npm run demo`.');
+  } else {
+    console.error(`hb-service ended by itself (${signal ?? `exit code ${code}`}); see the log above.`);
+  }
+  log.end(() => process.exit(stopping ? 0 : 1));
+});
