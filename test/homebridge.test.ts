@@ -3,7 +3,7 @@
  * `-P <checkout>`: Homebridge loads a -P folder that holds a package.json as that single plugin.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,7 @@ const CONTACT_SENSOR = '00000080-0000-1000-8000-0026BB765291';
 const BATTERY = '00000096-0000-1000-8000-0026BB765291';
 const SWITCH = '00000049-0000-1000-8000-0026BB765291';
 const ON = '00000025-0000-1000-8000-0026BB765291';
+const LEAK_SENSOR = '00000083-0000-1000-8000-0026BB765291';
 
 interface Run {
   child: ChildProcess;
@@ -278,5 +279,43 @@ describe('the plugin in a real Homebridge', () => {
     expect(porch.UUID).toBe(before.get('Protect Front'));
     const on = porch.services.find((s) => s.UUID === SWITCH)!.characteristics.find((c) => c.UUID === ON)!;
     expect(on.value).toBe(true);
+  });
+
+  test('a platform block without cameras starts cleanly: one warning, no error, no accessories', async () => {
+    sandbox = mkdtempSync(join(tmpdir(), 'nvr-homebridge-'));
+    run = await startHomebridge([{ platform: 'NvrRetention', name: 'NVR Retention' }]);
+    await waitForLog('No usable cameras in the config');
+    await waitForLog('is running on port');
+    expect(CLEAN_EXIT_CODES).toContain(await stopWithinBound());
+    expect(pluginErrorLines(run.output())).toEqual([]);
+    const cache = join(run.storage, 'accessories');
+    expect(existsSync(cache) ? cachedAccessories(run.storage) : []).toEqual([]);
+  });
+
+  test('a full config with every option starts cleanly, sweeps, and uses the sensor type it names', async () => {
+    sandbox = mkdtempSync(join(tmpdir(), 'nvr-homebridge-'));
+    const old = recordings(join(sandbox, 'recordings', 'front'), 2);
+    mkdirSync(join(sandbox, 'recordings', 'drive', 'events'), { recursive: true });
+    run = await startHomebridge([{
+      platform: 'NvrRetention',
+      name: 'Retention',
+      cameras: [
+        { name: 'Front', path: join(sandbox, 'recordings', 'front'), retentionDays: 7, eventRetentionDays: 30, storageQuotaGB: 10,
+          eventPatterns: ['**/events/**'], extensions: ['mp4', '.MKV'], protectSwitch: true },
+        { name: 'Drive', path: join(sandbox, 'recordings', 'drive'), retentionDays: 0.5, protectSwitch: false },
+      ],
+      maxTotalGB: 100, minFreeGB: 0.001, minAgeSeconds: 60, protectHours: 12, schedule: '*/30 * * * *', timezone: 'Europe/Berlin',
+      sweepOnStartup: true, databasePath: join(sandbox, 'index', 'retention.db'), exportPath: join(sandbox, 'exports'),
+      diskPressureSensor: 'leak', pauseSwitch: true,
+    }]);
+    await waitForLog('Sweep deleted 2 recordings');
+    for (const file of old) expect(() => readFileSync(file)).toThrow(/ENOENT/);
+    expect(readdirSync(join(sandbox, 'index'))).toContain('retention.db');
+    expect(CLEAN_EXIT_CODES).toContain(await stopWithinBound());
+    expect(pluginErrorLines(run.output())).toEqual([]);
+    const byName = new Map(cachedAccessories(run.storage).map((a) => [a.displayName, a.services.map((service) => service.UUID)]));
+    expect([...byName.keys()].sort()).toEqual(['Pause Retention', 'Protect Front', 'Recordings Storage']);
+    expect(byName.get('Recordings Storage')).toEqual(expect.arrayContaining([LEAK_SENSOR, BATTERY]));
+    expect(byName.get('Recordings Storage')).not.toContain(CONTACT_SENSOR);
   });
 });
