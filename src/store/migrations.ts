@@ -142,4 +142,11 @@ export const MIGRATIONS: string[] = [
     value TEXT NOT NULL
   );
   `,
+  /* 3 */ `
+  -- Every index is paid for on each insert (a first scan inserts every recording). The cap and the
+  -- floor now merge per-camera ranges, and the age phase reads the per-camera range with a class
+  -- filter, so these two are not needed.
+  DROP INDEX recordings_by_age;
+  DROP INDEX recordings_by_camera_class_age;
+  `,
 ];
