@@ -87,7 +87,7 @@ describe('sweep queries are index ranges', () => {
     addRecordings(camera.id, 200);
     store.db.exec('ANALYZE');
     const queries: [string, (number | string)[]][] = [
-      ['SELECT id FROM recordings WHERE camera_id = ? AND class = ? AND end_time < ? AND (end_time, class, rel_path) > (?, ?, ?) ORDER BY end_time, class, rel_path LIMIT 1000', [camera.id, 0, 5, 0, 0, '']],
+      ['SELECT id FROM recordings WHERE camera_id = ? AND end_time < ? AND (end_time, class, rel_path) > (?, ?, ?) ORDER BY end_time, class, rel_path LIMIT 1000', [camera.id, 5, 0, 0, '']],
       ['SELECT id FROM recordings WHERE camera_id = ? AND (end_time, class, rel_path) > (?, ?, ?) ORDER BY end_time, class, rel_path LIMIT 1000', [camera.id, 0, 0, '']],
       ['SELECT COALESCE(SUM(size), 0) FROM recordings WHERE camera_id = ? AND export_lock_until > ?', [camera.id, 0]],
       ['SELECT COALESCE(SUM(size), 0) FROM recordings WHERE camera_id = ? AND end_time > ?', [camera.id, 0]],
@@ -99,7 +99,7 @@ describe('sweep queries are index ranges', () => {
     for (const [sql, params] of queries) {
       const detail = plan(sql, ...params);
       expect({ sql, detail }).toEqual({ sql, detail: expect.not.stringMatching(/SCAN recordings(?! USING)/) });
-      expect({ sql, detail }).toEqual({ sql, detail: expect.not.stringMatching(/USE TEMP B-TREE FOR ORDER BY/) });
+      expect({ sql, detail }).toEqual({ sql, detail: expect.not.stringMatching(/USE TEMP B-TREE/) });
     }
   });
 

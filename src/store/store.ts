@@ -390,13 +390,9 @@ export class Store {
    * One page of a camera's recordings, oldest first, after `after`. Keyset paging keeps every page
    * an index range, and stays correct while rows before the cursor are being deleted.
    */
-  oldestPage(cameraId: number, options: { cls?: RecordingClass; endBefore?: number; after?: OrderKey; limit?: number }): Recording[] {
+  oldestPage(cameraId: number, options: { endBefore?: number; after?: OrderKey; limit?: number }): Recording[] {
     const where = ['camera_id = ?'];
     const params: (number | string)[] = [cameraId];
-    if (options.cls !== undefined) {
-      where.push('class = ?');
-      params.push(CLASS_CODE[options.cls]);
-    }
     if (options.endBefore !== undefined) {
       where.push('end_time < ?');
       params.push(options.endBefore);
@@ -421,11 +417,20 @@ export class Store {
     return mergeOldest(cameraIds.map((id) => this.oldestOfCamera(id, options)));
   }
 
+  /**
+   * The class is filtered here, not in SQL: `class = ?` on the middle column of the index makes
+   * SQLite sort every page's rows that share an end time (a temp b-tree), which is quadratic when a
+   * recorder gives many files one mtime.
+   */
   private *oldestOfCamera(cameraId: number, options: { cls?: RecordingClass; endBefore?: number }): Generator<Recording> {
     let after: OrderKey | undefined;
     for (;;) {
-      const page = this.oldestPage(cameraId, { ...options, after });
-      yield* page;
+      const page = this.oldestPage(cameraId, { endBefore: options.endBefore, after });
+      for (const recording of page) {
+        if (options.cls === undefined || recording.cls === options.cls) {
+          yield recording;
+        }
+      }
       if (page.length < PAGE_SIZE) {
         return;
       }
