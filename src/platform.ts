@@ -9,6 +9,7 @@ import { protectSwitchStates, storageState } from './homekit/state.js';
 import { STORAGE_ACCESSORY_NAME, STORAGE_UUID_SEED, StorageAccessory } from './homekit/storage-accessory.js';
 import type { StatusReport } from './retention/engine.js';
 import { EngineWorker } from './retention/engine-worker.js';
+import { locationFileIn } from './store/recover.js';
 import { PLATFORM_NAME, PLUGIN_NAME } from './settings.js';
 
 /**
@@ -47,7 +48,7 @@ export class NvrRetentionPlatform implements DynamicPlatformPlugin {
     const config = this.readConfig();
     if (!config) return;
 
-    this.engine = new EngineWorker(config, this.log);
+    this.engine = new EngineWorker(config, this.log, undefined, { locationFile: locationFileIn(this.api.user.storagePath()) });
     let status = await this.engine.status();
     if (status.paused && !config.pauseSwitch) {
       // Without its switch nobody could resume retention from the Home app: never stay paused unseen.

@@ -10,6 +10,7 @@ import { PLATFORM_NAME } from '../settings.js';
 import { RecordingNotFoundError, RetentionEngine } from '../retention/engine.js';
 import { formatBytes } from '../retention/format.js';
 import { SweepLockHeldError } from '../store/lock.js';
+import { locationFileIn } from '../store/recover.js';
 import type { Logger } from '../retention/sweep.js';
 
 export const EXIT_OK = 0;
@@ -89,7 +90,8 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   try {
     const config = loadConfig(values, io.cwd);
     const log = cliLogger(io, values);
-    engine = new RetentionEngine(config, { log });
+    // The same location file as the Homebridge process: a CLI run after databasePath changed moves the index too.
+    engine = new RetentionEngine(config, { log, locationFile: locationFileIn(storageFolder(values, io.cwd)) });
     return await runCommand(engine, command, args, values, io);
   } catch (error) {
     if (error instanceof ConfigError) {
@@ -128,7 +130,7 @@ function cliLogger(io: CliIO, values: Values): Logger {
 
 /** Reads a Homebridge config.json (taking its NvrRetention block) or a file holding just the block. */
 export function loadConfig(values: { config?: string; storage?: string }, cwd: string): RetentionConfig {
-  const file = resolve(cwd, values.config ?? join(homedir(), '.homebridge', 'config.json'));
+  const file = configFile(values, cwd);
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
@@ -143,7 +145,16 @@ export function loadConfig(values: { config?: string; storage?: string }, cwd: s
       throw new ConfigError([{ path: '', message: `${file} has no "${PLATFORM_NAME}" platform block` }]);
     }
   }
-  return parsePlatformConfigStrict(block, { storagePath: resolve(cwd, values.storage ?? dirname(file)) });
+  return parsePlatformConfigStrict(block, { storagePath: storageFolder(values, cwd) });
+}
+
+function configFile(values: { config?: string }, cwd: string): string {
+  return resolve(cwd, values.config ?? join(homedir(), '.homebridge', 'config.json'));
+}
+
+/** Homebridge's storage folder: --storage, or the folder of the config file. */
+function storageFolder(values: { config?: string; storage?: string }, cwd: string): string {
+  return resolve(cwd, values.storage ?? dirname(configFile(values, cwd)));
 }
 
 async function runCommand(engine: RetentionEngine, command: string, args: string[], values: Values, io: CliIO): Promise<number> {

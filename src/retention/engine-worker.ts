@@ -25,8 +25,8 @@ export class EngineWorker {
   private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void; onProgress?: (progress: SweepProgress) => void }>();
   private exited = false;
 
-  constructor(config: RetentionConfig, private readonly log: Logger, workerUrl = new URL('./worker.js', import.meta.url)) {
-    this.worker = new Worker(workerUrl, { workerData: { config, stopFlag: this.stopFlag } satisfies WorkerInit });
+  constructor(config: RetentionConfig, private readonly log: Logger, workerUrl = new URL('./worker.js', import.meta.url), options: { locationFile?: string } = {}) {
+    this.worker = new Worker(workerUrl, { workerData: { config, stopFlag: this.stopFlag, locationFile: options.locationFile } satisfies WorkerInit });
     this.worker.on('message', (message: WorkerMessage) => this.receive(message));
     this.worker.on('error', (error) => this.failAll(error));
     this.worker.on('exit', (code) => {

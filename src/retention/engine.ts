@@ -4,6 +4,7 @@ import { createReadStream } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { scanCamera, SWITCH_HOLDER, type ScanResult } from '../catalog/scan.js';
 import type { CameraConfig, RetentionConfig } from '../config/types.js';
+import { migrateDatabase } from '../store/recover.js';
 import { type CameraRow, type ListFilter, type RecordingDetail, Store } from '../store/store.js';
 import { type DiskProbe, realDisk } from './disk.js';
 import { type EngineContext, isPaused, type Logger, runSweep, setPaused, type SweepOptions, type SweepReport } from './sweep.js';
@@ -56,9 +57,14 @@ export class RetentionEngine {
   readonly store: Store;
   private readonly ctx: EngineContext;
 
-  constructor(readonly config: RetentionConfig, options: { log?: Logger; disk?: DiskProbe; store?: Store } = {}) {
-    this.store = options.store ?? Store.open(config.databasePath);
-    this.ctx = { store: this.store, config, disk: options.disk ?? realDisk, log: options.log ?? silentLogger };
+  /**
+   * `locationFile` remembers where the index was last opened (recover.ts: locationFileIn): when the
+   * config moves `databasePath`, the index and its holds journal move with it.
+   */
+  constructor(readonly config: RetentionConfig, options: { log?: Logger; disk?: DiskProbe; store?: Store; locationFile?: string } = {}) {
+    const log = options.log ?? silentLogger;
+    this.store = options.store ?? openStore(config.databasePath, log, options.locationFile);
+    this.ctx = { store: this.store, config, disk: options.disk ?? realDisk, log };
     for (const camera of config.cameras) {
       this.store.ensureCamera(camera.name, camera.path);
     }
@@ -254,6 +260,29 @@ export class RetentionEngine {
     }
     return { exported, skipped };
   }
+}
+
+function openStore(databasePath: string, log: Logger, locationFile: string | undefined): Store {
+  if (locationFile) {
+    const moved = migrateDatabase(databasePath, locationFile);
+    if (moved?.keptAs) {
+      log.info(`databasePath changed: the index moved from ${moved.from} to ${moved.to} (the old file is kept as ${moved.keptAs})${moved.replaced ? `; an index found there is kept as ${moved.replaced}` : ''}.`);
+    }
+  }
+  const store = Store.open(databasePath);
+  const { movedAside, restoredHolds, restoredSwitches } = store.opened;
+  const now = Date.now();
+  if (movedAside) {
+    const message = `the index ${databasePath} was damaged (${movedAside.reason}); it was moved to ${movedAside.to} and a new one is built from the camera folders`;
+    log.error(`${message[0].toUpperCase()}${message.slice(1)}.`);
+    store.addEvent({ time: now, camera: null, kind: 'index_rebuilt', severity: 'error', message, details: { movedTo: movedAside.to, reason: movedAside.reason } });
+  }
+  if (restoredHolds + restoredSwitches > 0) {
+    const message = `the new index takes ${restoredHolds} recording holds and ${restoredSwitches} Protect switch states from the holds journal; they apply as the scan finds the recordings`;
+    log.info(`${message[0].toUpperCase()}${message.slice(1)}.`);
+    store.addEvent({ time: now, camera: null, kind: 'holds_restored', severity: 'info', message, details: { holds: restoredHolds, switches: restoredSwitches } });
+  }
+  return store;
 }
 
 async function copyVerified(source: string, target: string): Promise<void> {

@@ -10,6 +10,8 @@ import type { Logger } from './sweep.js';
 
 export interface WorkerInit {
   config: RetentionConfig;
+  /** Where the index was last opened (see RetentionEngine), so a changed databasePath moves it. */
+  locationFile?: string;
   /** One Int32: set to 1 by the parent to stop a sweep at its next safe point. */
   stopFlag: SharedArrayBuffer;
 }
@@ -37,7 +39,7 @@ const log: Logger = {
   error: (message) => port.postMessage({ type: 'log', level: 'error', message } satisfies WorkerMessage),
   debug: (message) => port.postMessage({ type: 'log', level: 'debug', message } satisfies WorkerMessage),
 };
-const engine = new RetentionEngine(init.config, { log });
+const engine = new RetentionEngine(init.config, { log, locationFile: init.locationFile });
 
 async function handle(request: WorkerRequest): Promise<unknown> {
   switch (request.op) {

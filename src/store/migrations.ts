@@ -149,4 +149,24 @@ export const MIGRATIONS: string[] = [
   DROP INDEX recordings_by_age;
   DROP INDEX recordings_by_camera_class_age;
   `,
+  /* 4 */ `
+  -- Holds read back from the holds journal when the index had to be made anew (deleted, corrupt):
+  -- applied to each recording as the scan indexes it again, then dropped. Keyed by camera folder;
+  -- the name is a second way to find them when the camera's folder moved.
+  CREATE TABLE restored_holds (
+    camera_folder TEXT NOT NULL,
+    camera_name TEXT NOT NULL,
+    rel_path TEXT NOT NULL,
+    protected_by TEXT,
+    protected_at INTEGER,
+    keep_until INTEGER,
+    PRIMARY KEY (camera_folder, rel_path)
+  );
+  CREATE INDEX restored_holds_by_name ON restored_holds (camera_name, rel_path);
+  CREATE TABLE restored_switches (
+    camera_folder TEXT PRIMARY KEY,
+    camera_name TEXT NOT NULL,
+    since INTEGER NOT NULL
+  );
+  `,
 ];

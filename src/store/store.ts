@@ -1,6 +1,7 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { RecordingClass } from '../config/types.js';
-import { inTransaction, openDatabase } from './database.js';
+import { inTransaction, openIndex } from './database.js';
+import { type HoldState, HoldsJournal, type JournalEntry, journalPathFor } from './journal.js';
 import { SweepLock } from './lock.js';
 
 /** Rows are read in pages of this many, so no query ever holds a million rows in memory. */
@@ -78,6 +79,17 @@ export interface NewRecording {
 }
 
 export type Severity = 'info' | 'warning' | 'error';
+
+/** What opening the index found, for the engine to tell the user. */
+export interface OpenReport {
+  /** The index was new: it is filled by the next scan. */
+  created: boolean;
+  /** A damaged index was moved here, and why. */
+  movedAside?: { to: string; reason: string };
+  /** Holds and switch states read back from the journal into a new index. */
+  restoredHolds: number;
+  restoredSwitches: number;
+}
 
 export interface EventRow {
   time: number;
@@ -205,13 +217,99 @@ function placeholders(count: number): string {
 export class Store {
   readonly lock: SweepLock;
   private readonly statements = new Map<string, StatementSync>();
+  /** Left of what the journal restored into a new index, waiting for their recordings to be indexed. */
+  private restoredHoldsLeft = 0;
+  private restoredSwitchesLeft = 0;
+  opened: OpenReport = { created: false, restoredHolds: 0, restoredSwitches: 0 };
 
-  private constructor(readonly db: DatabaseSync, readonly path: string) {
+  private constructor(readonly db: DatabaseSync, readonly path: string, private readonly journal: HoldsJournal | undefined) {
     this.lock = new SweepLock(db);
   }
 
+  /**
+   * Opens the index (a damaged one is moved aside and made anew, see openIndex) and brings the holds
+   * journal beside it in step: a new index takes its holds from the journal; an index without a
+   * journal (made by an older version) writes one.
+   */
   static open(path: string): Store {
-    return new Store(openDatabase(path), path);
+    const index = openIndex(path);
+    const store = new Store(index.db, path, path === ':memory:' ? undefined : new HoldsJournal(journalPathFor(path)));
+    try {
+      store.opened = { created: index.created, movedAside: index.movedAside, ...store.syncJournal(index.created) };
+    } catch (error) {
+      store.close();
+      throw error;
+    }
+    return store;
+  }
+
+  private syncJournal(created: boolean): { restoredHolds: number; restoredSwitches: number } {
+    const journal = this.journal;
+    if (journal && created && journal.exists) {
+      this.restoreFrom(journal.read());
+    } else if (journal && !journal.exists) {
+      journal.writeSnapshot(this.holdsInIndex());
+    }
+    journal?.compactIfLarge(Date.now());
+    this.restoredHoldsLeft = (this.sql('SELECT COUNT(*) AS n FROM restored_holds').get() as { n: number }).n;
+    this.restoredSwitchesLeft = (this.sql('SELECT COUNT(*) AS n FROM restored_switches').get() as { n: number }).n;
+    return { restoredHolds: this.restoredHoldsLeft, restoredSwitches: this.restoredSwitchesLeft };
+  }
+
+  private restoreFrom(state: HoldState): void {
+    this.transaction(() => {
+      const hold = this.sql('INSERT OR REPLACE INTO restored_holds (camera_folder, camera_name, rel_path, protected_by, protected_at, keep_until) VALUES (?, ?, ?, ?, ?, ?)');
+      for (const h of state.holds) {
+        hold.run(h.folder, h.camera, h.relPath, h.protectedBy, h.protectedAt, h.keepUntil);
+      }
+      const onSwitch = this.sql('INSERT OR REPLACE INTO restored_switches (camera_folder, camera_name, since) VALUES (?, ?, ?)');
+      for (const s of state.switches) {
+        onSwitch.run(s.folder, s.camera, s.since);
+      }
+    });
+  }
+
+  /** Every hold the index knows, as the journal would describe it. */
+  private holdsInIndex(): HoldState {
+    const holds = (this.sql(`SELECT c.name, c.path, r.rel_path, r.protected, r.protected_by, r.protected_at, r.keep_until
+      FROM recordings r JOIN cameras c ON c.id = r.camera_id WHERE r.protected = 1 OR r.keep_until IS NOT NULL`).all() as
+      { name: string; path: string; rel_path: string; protected: number; protected_by: string | null; protected_at: number | null; keep_until: number | null }[])
+      .map((row) => ({
+        camera: row.name, folder: row.path, relPath: row.rel_path, keepUntil: row.keep_until,
+        protectedBy: row.protected === 1 ? (row.protected_by ?? 'unknown') : null, protectedAt: row.protected === 1 ? row.protected_at : null,
+      }));
+    const switches = (this.sql('SELECT name, path, protect_switch_since FROM cameras WHERE protect_switch_on = 1').all() as
+      { name: string; path: string; protect_switch_since: number | null }[])
+      .map((row) => ({ camera: row.name, folder: row.path, since: row.protect_switch_since ?? 0 }));
+    return { holds, switches };
+  }
+
+  /**
+   * Runs a change to holds and its journal entries together: the entries are fsynced before the change
+   * commits, and a journal that cannot be written (a full disk) undoes the change and throws.
+   */
+  private journaled<T>(change: () => { result: T; entries: JournalEntry[] }): T {
+    const work = () => {
+      const { result, entries } = change();
+      this.journal?.append(...entries);
+      return result;
+    };
+    return this.db.isTransaction ? work() : this.transaction(work);
+  }
+
+  /** One journal entry per camera for rows changed by an UPDATE … RETURNING camera_id, rel_path. */
+  private entriesByCamera(rows: { camera_id: number; rel_path: string }[], make: (camera: CameraRow, paths: string[]) => JournalEntry): JournalEntry[] {
+    const paths = new Map<number, string[]>();
+    for (const row of rows) {
+      paths.set(row.camera_id, [...(paths.get(row.camera_id) ?? []), row.rel_path]);
+    }
+    return [...paths].map(([cameraId, list]) => make(this.camera(cameraId), list));
+  }
+
+  /** Runs an UPDATE … RETURNING camera_id, rel_path over `ids` in chunks. */
+  private updateReturning(text: (placeholders: string) => string, ids: number[], ...before: (string | number | null)[]): { camera_id: number; rel_path: string }[] {
+    return chunks(ids).flatMap((chunk) =>
+      this.sql(`${text(placeholders(chunk.length))} RETURNING camera_id, rel_path`).all(...before, ...chunk) as { camera_id: number; rel_path: string }[]);
   }
 
   close(): void {
@@ -241,7 +339,25 @@ export class Store {
   /** Cameras are identified by folder path, so a renamed camera keeps its recordings and holds. */
   ensureCamera(name: string, path: string): CameraRow {
     this.sql('INSERT INTO cameras (path, name) VALUES (?, ?) ON CONFLICT (path) DO UPDATE SET name = excluded.name').run(path, name);
+    if (this.restoredSwitchesLeft > 0) {
+      this.restoreSwitch(name, path);
+    }
     return this.cameraByPath(path)!;
+  }
+
+  /**
+   * A Protect switch that was on when the index was lost is on again before the first scan, so every
+   * recording that scan indexes is held by it (SPEC §5: indexed while it is on): more than it held
+   * before, never less, until it is turned off.
+   */
+  private restoreSwitch(name: string, path: string): void {
+    const row = this.sql('SELECT rowid AS id, since FROM restored_switches WHERE camera_folder = ? OR camera_name = ? ORDER BY camera_folder = ? DESC LIMIT 1')
+      .get(path, name, path) as { id: number; since: number } | undefined;
+    if (row) {
+      this.sql('UPDATE cameras SET protect_switch_on = 1, protect_switch_since = ? WHERE path = ?').run(row.since, path);
+      this.sql('DELETE FROM restored_switches WHERE rowid = ?').run(row.id);
+      this.restoredSwitchesLeft--;
+    }
   }
 
   cameraByPath(path: string): CameraRow | undefined {
@@ -264,7 +380,11 @@ export class Store {
   }
 
   setProtectSwitch(id: number, on: boolean, now: number): void {
-    this.sql('UPDATE cameras SET protect_switch_on = ?, protect_switch_since = ? WHERE id = ?').run(on ? 1 : 0, on ? now : null, id);
+    this.journaled(() => {
+      this.sql('UPDATE cameras SET protect_switch_on = ?, protect_switch_since = ? WHERE id = ?').run(on ? 1 : 0, on ? now : null, id);
+      const camera = this.camera(id);
+      return { result: undefined, entries: [{ op: 'switch', camera: camera.name, folder: camera.path, on, since: on ? now : null }] };
+    });
   }
 
   // ---- folders ----
@@ -327,11 +447,28 @@ export class Store {
     return this.filesInFolder(folderId, endAfter);
   }
 
+  /** Indexes a recording; one that the journal held before the index was lost is held again from the start. */
   insertRecording(recording: NewRecording): void {
-    this.sql(`INSERT INTO recordings (camera_id, folder_id, rel_path, size, file_size, end_time, class, sidecars, protected, protected_by, protected_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+    const restored = this.restoredHoldsLeft > 0 ? this.takeRestoredHold(recording.cameraId, recording.relPath) : undefined;
+    // A hold by hand outlives the switch's: it must not go when the switch is turned off.
+    const protectedBy = restored?.protected_by ?? recording.protectedBy;
+    const protectedAt = restored?.protected_by ? restored.protected_at : recording.protectedAt;
+    this.sql(`INSERT INTO recordings (camera_id, folder_id, rel_path, size, file_size, end_time, class, sidecars, protected, protected_by, protected_at, keep_until)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
       .run(recording.cameraId, recording.folderId, recording.relPath, recording.size, recording.fileSize, recording.endTime, CLASS_CODE[recording.cls],
-        recording.sidecars.length ? JSON.stringify(recording.sidecars) : null, recording.protectedBy ? 1 : 0, recording.protectedBy, recording.protectedAt);
+        recording.sidecars.length ? JSON.stringify(recording.sidecars) : null, protectedBy ? 1 : 0, protectedBy, protectedAt, restored?.keep_until ?? null);
+  }
+
+  private takeRestoredHold(cameraId: number, relPath: string): { protected_by: string | null; protected_at: number | null; keep_until: number | null } | undefined {
+    const camera = this.camera(cameraId);
+    const row = this.sql(`SELECT rowid AS id, protected_by, protected_at, keep_until FROM restored_holds
+      WHERE (camera_folder = ? AND rel_path = ?) OR (camera_name = ? AND rel_path = ?) ORDER BY camera_folder = ? DESC LIMIT 1`)
+      .get(camera.path, relPath, camera.name, relPath, camera.path) as { id: number; protected_by: string | null; protected_at: number | null; keep_until: number | null } | undefined;
+    if (row) {
+      this.sql('DELETE FROM restored_holds WHERE rowid = ?').run(row.id);
+      this.restoredHoldsLeft--;
+    }
+    return row;
   }
 
   updateRecordingFile(id: number, change: { size: number; fileSize: number; endTime: number; cls: RecordingClass; sidecars: string[] }): void {
@@ -470,39 +607,46 @@ export class Store {
    * a sweep is deleting at this moment cannot be saved (it is not counted).
    */
   protect(ids: number[], by: string, now: number): number {
-    let changed = 0;
-    for (const chunk of chunks(ids)) {
-      changed += Number(this.sql(`UPDATE recordings SET protected = 1, protected_by = ?, protected_at = ? WHERE protected = 0 AND deleting = 0 AND id IN (${placeholders(chunk.length)})`)
-        .run(by, now, ...chunk).changes);
-    }
-    return changed;
+    return this.journaled(() => {
+      const rows = this.updateReturning((list) => `UPDATE recordings SET protected = 1, protected_by = ?, protected_at = ? WHERE protected = 0 AND deleting = 0 AND id IN (${list})`, ids, by, now);
+      return { result: rows.length, entries: this.entriesByCamera(rows, (camera, paths) => ({ op: 'protect', camera: camera.name, folder: camera.path, paths, by, at: now })) };
+    });
   }
 
   unprotect(ids: number[]): number {
-    let changed = 0;
-    for (const chunk of chunks(ids)) {
-      changed += Number(this.sql(`UPDATE recordings SET protected = 0, protected_by = NULL, protected_at = NULL WHERE protected = 1 AND id IN (${placeholders(chunk.length)})`)
-        .run(...chunk).changes);
-    }
-    return changed;
+    return this.journaled(() => {
+      const rows = this.updateReturning((list) => `UPDATE recordings SET protected = 0, protected_by = NULL, protected_at = NULL WHERE protected = 1 AND id IN (${list})`, ids);
+      return { result: rows.length, entries: this.entriesByCamera(rows, (camera, paths) => ({ op: 'unprotect', camera: camera.name, folder: camera.path, paths })) };
+    });
   }
 
   /** Protects a camera's recordings that ended after `since`, as `by`. */
   protectSince(cameraId: number, since: number, by: string, now: number): number {
-    return Number(this.sql('UPDATE recordings SET protected = 1, protected_by = ?, protected_at = ? WHERE camera_id = ? AND end_time >= ? AND protected = 0 AND deleting = 0')
-      .run(by, now, cameraId, since).changes);
+    return this.journaled(() => {
+      const rows = this.sql('UPDATE recordings SET protected = 1, protected_by = ?, protected_at = ? WHERE camera_id = ? AND end_time >= ? AND protected = 0 AND deleting = 0 RETURNING camera_id, rel_path')
+        .all(by, now, cameraId, since) as { camera_id: number; rel_path: string }[];
+      return { result: rows.length, entries: this.entriesByCamera(rows, (camera, paths) => ({ op: 'protect', camera: camera.name, folder: camera.path, paths, by, at: now })) };
+    });
   }
 
   /** Releases only the holds that `by` made (a switch never releases a hold made by hand). */
   releaseHoldsBy(cameraId: number, by: string): number {
-    return Number(this.sql('UPDATE recordings SET protected = 0, protected_by = NULL, protected_at = NULL WHERE camera_id = ? AND protected = 1 AND protected_by = ?')
-      .run(cameraId, by).changes);
+    return this.journaled(() => {
+      const changed = Number(this.sql('UPDATE recordings SET protected = 0, protected_by = NULL, protected_at = NULL WHERE camera_id = ? AND protected = 1 AND protected_by = ?')
+        .run(cameraId, by).changes);
+      const camera = this.camera(cameraId);
+      // Also what the journal holds for recordings not indexed yet: released, they must not come back.
+      this.sql('DELETE FROM restored_holds WHERE camera_folder = ? AND protected_by = ? AND keep_until IS NULL').run(camera.path, by);
+      this.sql('UPDATE restored_holds SET protected_by = NULL, protected_at = NULL WHERE camera_folder = ? AND protected_by = ?').run(camera.path, by);
+      return { result: changed, entries: [{ op: 'release', camera: camera.name, folder: camera.path, by }] };
+    });
   }
 
   setKeepUntil(ids: number[], until: number | null): void {
-    for (const chunk of chunks(ids)) {
-      this.sql(`UPDATE recordings SET keep_until = ? WHERE id IN (${placeholders(chunk.length)})`).run(until, ...chunk);
-    }
+    this.journaled(() => {
+      const rows = this.updateReturning((list) => `UPDATE recordings SET keep_until = ? WHERE keep_until IS NOT ? AND id IN (${list})`, ids, until, until);
+      return { result: undefined, entries: this.entriesByCamera(rows, (camera, paths) => ({ op: 'keep', camera: camera.name, folder: camera.path, paths, until })) };
+    });
   }
 
   /** Takes an export lease on recordings that are not leased by someone else; returns the ids leased. */

@@ -1,0 +1,199 @@
+/**
+ * Protection survives a lost index (issue 6): holds are journaled beside the index and come back
+ * when the index is made anew. Real files, the real index, the real journal file.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
+import { RetentionEngine } from '../src/retention/engine.js';
+import { journalPathFor } from '../src/store/journal.js';
+import { buildConfig, DAY_MS, filesBelow, HOUR_MS, makeSandbox, type Sandbox, writeRecording } from './helpers/tree.js';
+
+let sandbox: Sandbox;
+let front: string;
+let back: string;
+let side: string;
+const engines: RetentionEngine[] = [];
+
+beforeEach(() => {
+  sandbox = makeSandbox('nvr-journal');
+  front = join(sandbox.root, 'front');
+  back = join(sandbox.root, 'back');
+  side = join(sandbox.root, 'side');
+});
+
+afterEach(() => {
+  for (const engine of engines.splice(0)) {
+    engine.close();
+  }
+  sandbox.remove();
+});
+
+function open(): RetentionEngine {
+  // Recent recordings are 2 hours old: a retention of 0.05 days (72 minutes) makes them due, and the
+  // default protectHours (24) makes a Protect switch hold them.
+  const engine = new RetentionEngine(buildConfig(sandbox, [
+    { name: 'Front', path: front, retentionDays: 7 },
+    { name: 'Back', path: back, retentionDays: 0.05 },
+    { name: 'Side', path: side, retentionDays: 0.05 },
+  ]));
+  engines.push(engine);
+  return engine;
+}
+
+function close(engine: RetentionEngine): void {
+  engine.close();
+  engines.splice(engines.indexOf(engine), 1);
+}
+
+function deleteIndex(): void {
+  for (const suffix of ['', '-wal', '-shm']) {
+    fs.rmSync(`${sandbox.databasePath}${suffix}`, { force: true });
+  }
+}
+
+function idOf(engine: RetentionEngine, camera: string, relPath: string): number {
+  const found = engine.list({ cameraNames: [camera] }, { limit: 1000, offset: 0 }).find((row) => row.relPath === relPath);
+  if (!found) throw new Error(`${camera}/${relPath} is not indexed`);
+  return found.id;
+}
+
+function holdOf(engine: RetentionEngine, camera: string, relPath: string) {
+  const row = engine.store.recording(idOf(engine, camera, relPath))!;
+  return { protected: row.protected, protectedBy: row.protectedBy, keepUntil: row.keepUntil };
+}
+
+describe('holds survive a deleted index', () => {
+  test('by hand, keep-until and a Protect switch: after the index is deleted and rebuilt, a sweep deletes only what was not held', async () => {
+    writeRecording(front, 'hand/a.mp4', { ageMs: 30 * DAY_MS, sidecars: { json: 10 } });
+    writeRecording(front, 'keep/b.mp4', { ageMs: 30 * DAY_MS });
+    writeRecording(front, 'released/c.mp4', { ageMs: 30 * DAY_MS });
+    writeRecording(front, 'free/d.mp4', { ageMs: 30 * DAY_MS });
+    writeRecording(back, 'e.mp4', { ageMs: 2 * HOUR_MS });
+    writeRecording(back, 'f.mp4', { ageMs: 3 * HOUR_MS });
+    writeRecording(side, 'g.mp4', { ageMs: 2 * HOUR_MS });
+    const keepUntil = Date.now() + 10 * DAY_MS;
+
+    const first = open();
+    first.scan();
+    expect(first.protect([idOf(first, 'Front', 'hand/a.mp4')], 'settings UI')).toBe(1);
+    first.protect([idOf(first, 'Front', 'keep/b.mp4')], 'cli', keepUntil);
+    first.protect([idOf(first, 'Front', 'released/c.mp4')], 'cli');
+    first.unprotect([idOf(first, 'Front', 'released/c.mp4')]);
+    expect(first.setProtectSwitch(first.cameraByName('Back')!, true)).toBe(2);
+    // A switch turned off again releases its holds: they must not come back either.
+    first.setProtectSwitch(first.cameraByName('Side')!, true);
+    first.setProtectSwitch(first.cameraByName('Side')!, false);
+    close(first);
+
+    deleteIndex();
+    const second = open();
+    expect(second.store.opened).toMatchObject({ created: true, restoredHolds: 4, restoredSwitches: 1 });
+    expect(second.store.recentEvents(5)).toEqual([expect.objectContaining({ kind: 'holds_restored', severity: 'info' })]);
+    const report = await second.sweep();
+
+    expect(report.status).toBe('done');
+    expect(filesBelow(front)).toEqual(['hand/a.json', 'hand/a.mp4', 'keep/b.mp4']);
+    expect(filesBelow(back)).toEqual(['e.mp4', 'f.mp4']);
+    expect(filesBelow(side)).toEqual([]);
+    expect(holdOf(second, 'Front', 'hand/a.mp4')).toEqual({ protected: true, protectedBy: 'settings UI', keepUntil: null });
+    expect(holdOf(second, 'Front', 'keep/b.mp4')).toEqual({ protected: false, protectedBy: null, keepUntil });
+    expect(holdOf(second, 'Back', 'e.mp4')).toMatchObject({ protected: true, protectedBy: 'switch' });
+    expect(second.status().cameras.find((camera) => camera.name === 'Back')?.protectSwitchOn).toBe(true);
+
+    // The switch still works as a switch: off releases its holds, and the next sweep deletes.
+    second.setProtectSwitch(second.cameraByName('Back')!, false);
+    await second.sweep();
+    expect(filesBelow(back)).toEqual([]);
+    expect(filesBelow(front)).toEqual(['hand/a.json', 'hand/a.mp4', 'keep/b.mp4']);
+  });
+
+  test('a hold on a recording of a camera that is unavailable during the rebuild waits until its folder is back', async () => {
+    writeRecording(front, 'a.mp4', { ageMs: 30 * DAY_MS });
+    writeRecording(front, 'b.mp4', { ageMs: 30 * DAY_MS });
+    const first = open();
+    first.scan();
+    first.protect([idOf(first, 'Front', 'a.mp4')], 'cli');
+    close(first);
+    deleteIndex();
+
+    fs.renameSync(front, `${front}.away`);
+    const second = open();
+    await second.sweep();
+    close(second);
+    // Restarted again while the NAS is still away: the hold waits in the new index, not in memory.
+    const third = open();
+    await third.sweep();
+    fs.renameSync(`${front}.away`, front);
+    const report = await third.sweep();
+
+    expect(report.deleted.count).toBe(1);
+    expect(filesBelow(front)).toEqual(['a.mp4']);
+    expect(holdOf(third, 'Front', 'a.mp4')).toMatchObject({ protected: true, protectedBy: 'cli' });
+  });
+
+  test('an index made by an older version (no journal yet) writes its holds to a new journal when opened', async () => {
+    writeRecording(front, 'a.mp4', { ageMs: 30 * DAY_MS });
+    writeRecording(front, 'b.mp4', { ageMs: 30 * DAY_MS });
+    const first = open();
+    first.scan();
+    first.protect([idOf(first, 'Front', 'a.mp4')], 'cli');
+    close(first);
+    fs.rmSync(journalPathFor(sandbox.databasePath));
+
+    close(open());
+    expect(fs.existsSync(journalPathFor(sandbox.databasePath))).toBe(true);
+    deleteIndex();
+    await open().sweep();
+    expect(filesBelow(front)).toEqual(['a.mp4']);
+  });
+});
+
+describe('the journal file', () => {
+  test('grows by appends, is compacted by a snapshot when large, and a torn last line (a crash mid-append) is skipped', async () => {
+    writeRecording(front, 'a.mp4', { ageMs: 30 * DAY_MS });
+    writeRecording(front, 'b.mp4', { ageMs: 30 * DAY_MS });
+    const engine = open();
+    engine.scan();
+    const a = idOf(engine, 'Front', 'a.mp4');
+    const b = idOf(engine, 'Front', 'b.mp4');
+    for (let i = 0; i < 600; i++) {
+      engine.protect([b], 'cli');
+      engine.unprotect([b]);
+    }
+    engine.protect([a], 'cli');
+    close(engine);
+    const journal = journalPathFor(sandbox.databasePath);
+    const lines = () => fs.readFileSync(journal, 'utf8').split('\n').filter(Boolean).length;
+    expect(lines()).toBe(1201);
+
+    close(open());
+    expect(lines()).toBe(1);
+    fs.appendFileSync(journal, '{"op":"protect","camera":"Front","folder":"/x","paths":["b.m');
+    writeRecording(front, 'c.mp4', { ageMs: 30 * DAY_MS });
+    const after = open();
+    after.scan();
+    // Appended after the torn line: it must not be glued to it and lost.
+    after.protect([idOf(after, 'Front', 'c.mp4')], 'cli');
+    close(after);
+    deleteIndex();
+    await open().sweep();
+    expect(filesBelow(front)).toEqual(['a.mp4', 'c.mp4']);
+  });
+
+  test('a hold that cannot be journaled is not made: the caller gets the error and the index is unchanged', () => {
+    writeRecording(front, 'a.mp4', { ageMs: 30 * DAY_MS });
+    const engine = open();
+    engine.scan();
+    const journal = journalPathFor(sandbox.databasePath);
+    // An immutable file cannot be opened for writing, even by root: a real EPERM from the kernel.
+    execFileSync('chattr', ['+i', journal]);
+    try {
+      expect(() => engine.protect([idOf(engine, 'Front', 'a.mp4')], 'cli')).toThrow(/EPERM/);
+    } finally {
+      execFileSync('chattr', ['-i', journal]);
+    }
+    expect(holdOf(engine, 'Front', 'a.mp4')).toEqual({ protected: false, protectedBy: null, keepUntil: null });
+  });
+});
