@@ -4,7 +4,8 @@ import { createReadStream } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { scanCamera, SWITCH_HOLDER, type ScanResult } from '../catalog/scan.js';
 import type { CameraConfig, RetentionConfig } from '../config/types.js';
-import { migrateDatabase } from '../store/recover.js';
+import { CORRUPTION_MESSAGE, isCorruption } from '../store/database.js';
+import { migrateDatabase, moveAside } from '../store/recover.js';
 import { type CameraRow, type ListFilter, type RecordingDetail, Store } from '../store/store.js';
 import { type DiskProbe, realDisk } from './disk.js';
 import { type EngineContext, isPaused, type Logger, runSweep, setPaused, type SweepOptions, type SweepReport } from './sweep.js';
@@ -54,7 +55,6 @@ export class RecordingNotFoundError extends Error {}
  * It knows nothing of Homebridge.
  */
 export class RetentionEngine {
-  readonly store: Store;
   private readonly ctx: EngineContext;
 
   /**
@@ -63,19 +63,47 @@ export class RetentionEngine {
    */
   constructor(readonly config: RetentionConfig, options: { log?: Logger; disk?: DiskProbe; store?: Store; locationFile?: string } = {}) {
     const log = options.log ?? silentLogger;
-    this.store = options.store ?? openStore(config.databasePath, log, options.locationFile);
-    this.ctx = { store: this.store, config, disk: options.disk ?? realDisk, log };
+    this.ctx = { store: options.store ?? openStore(config.databasePath, log, options.locationFile), config, disk: options.disk ?? realDisk, log };
     for (const camera of config.cameras) {
       this.store.ensureCamera(camera.name, camera.path);
     }
+  }
+
+  /** The index; a new one after damage was found while running (see sweep). */
+  get store(): Store {
+    return this.ctx.store;
   }
 
   close(): void {
     this.store.close();
   }
 
-  sweep(options: SweepOptions = {}): Promise<SweepReport> {
-    return runSweep(this.ctx, options);
+  /**
+   * A sweep. When it finds the index damaged (a page that reads as malformed), the index is moved
+   * aside and made anew at once, so that the next sweep rebuilds it from the folders.
+   */
+  async sweep(options: SweepOptions = {}): Promise<SweepReport> {
+    let report: SweepReport;
+    try {
+      report = await runSweep(this.ctx, options);
+    } catch (error) {
+      if (isCorruption(error)) {
+        this.replaceDamagedIndex((error as Error).message);
+      }
+      throw error;
+    }
+    if (report.status === 'failed' && CORRUPTION_MESSAGE.test(report.error ?? '')) {
+      this.replaceDamagedIndex(report.error!);
+    }
+    return report;
+  }
+
+  private replaceDamagedIndex(reason: string): void {
+    const path = this.store.path;
+    this.store.close();
+    const to = moveAside(path);
+    this.ctx.store = Store.open(path);
+    announce(this.ctx.store, this.ctx.log, { to, reason });
   }
 
   /** The Pause switch: while paused, sweeps delete only for the free-space floor (a full disk stops recording). */
@@ -270,10 +298,16 @@ function openStore(databasePath: string, log: Logger, locationFile: string | und
     }
   }
   const store = Store.open(databasePath);
-  const { movedAside, restoredHolds, restoredSwitches } = store.opened;
+  announce(store, log, store.opened.movedAside);
+  return store;
+}
+
+/** Tells the user what opening the index found: damage (an error, with where the bad file went), holds read back. */
+function announce(store: Store, log: Logger, movedAside: { to: string; reason: string } | undefined): void {
+  const { restoredHolds, restoredSwitches } = store.opened;
   const now = Date.now();
   if (movedAside) {
-    const message = `the index ${databasePath} was damaged (${movedAside.reason}); it was moved to ${movedAside.to} and a new one is built from the camera folders`;
+    const message = `the index ${store.path} was damaged (${movedAside.reason}); it was moved to ${movedAside.to} and a new one is built from the camera folders`;
     log.error(`${message[0].toUpperCase()}${message.slice(1)}.`);
     store.addEvent({ time: now, camera: null, kind: 'index_rebuilt', severity: 'error', message, details: { movedTo: movedAside.to, reason: movedAside.reason } });
   }
@@ -282,7 +316,6 @@ function openStore(databasePath: string, log: Logger, locationFile: string | und
     log.info(`${message[0].toUpperCase()}${message.slice(1)}.`);
     store.addEvent({ time: now, camera: null, kind: 'holds_restored', severity: 'info', message, details: { holds: restoredHolds, switches: restoredSwitches } });
   }
-  return store;
 }
 
 async function copyVerified(source: string, target: string): Promise<void> {

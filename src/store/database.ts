@@ -10,6 +10,9 @@ export const BUSY_TIMEOUT_MS = 15_000;
 /** SQLite's primary result codes for a damaged file: SQLITE_CORRUPT, SQLITE_NOTADB. */
 const CORRUPTION_CODES = new Set([11, 26]);
 
+/** SQLite's words for those codes, for errors that reach us as text (a failed sweep's report). */
+export const CORRUPTION_MESSAGE = /database disk image is malformed|file is not a database/;
+
 /** The index file is damaged: it is moved aside and rebuilt, never repaired in place. */
 export class CorruptIndexError extends Error {}
 
@@ -72,7 +75,7 @@ function openChecked(path: string): OpenedIndex {
     // a large index): it finds torn, truncated and overwritten pages, the damage a crash or a bad disk makes.
     const problems = (db.prepare('PRAGMA quick_check(5)').all() as { quick_check: string }[]).map((row) => row.quick_check);
     if (problems.length !== 1 || problems[0] !== 'ok') {
-      throw new CorruptIndexError(`the index fails its check: ${problems.join('; ')}`);
+      throw new CorruptIndexError(`the index fails its check: ${problems.join('; ').replace(/\s*\n\s*/g, ' ')}`);
     }
     const created = schemaVersion(db) === 0;
     migrate(db);
