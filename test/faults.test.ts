@@ -5,7 +5,7 @@
  * injected says why. What is asserted is what a user would notice: log lines, event-log rows, the
  * files still on disk, and a sweep that goes on.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -179,3 +179,124 @@ describe('a damaged or deleted index', () => {
     expect(log.lines.some((line) => /^error: The index .* was damaged/.test(line))).toBe(true);
   });
 });
+
+// ---- failing unlinks ---------------------------------------------------------------------------
+
+/**
+ * The contract for an unlink that fails (SPEC §3): the recording and its row stay, the failure is
+ * logged with the path and kept as a delete_failed row, the rest is deleted, the next sweep tries
+ * again (and ends: one failure, no loop), and once the cause is gone the recording goes.
+ */
+async function expectUnlinkFailureHandled(blocked: string, code: RegExp, unblock: () => void): Promise<void> {
+  writeRecording(front, 'free/ok.mp4', { ageMs: 30 * DAY_MS });
+  const log = captureLog();
+  const engine = open(log);
+
+  for (const attempt of [1, 2]) {
+    const report = await engine.sweep();
+    expect(report.status).toBe('done');
+    expect(report.failures).toEqual([{ camera: 'Front', path: join(front, blocked), error: expect.stringMatching(code) }]);
+    expect(report.deleted.count).toBe(attempt === 1 ? 1 : 0);
+    expect(fs.existsSync(join(front, blocked))).toBe(true);
+    expect(engine.list({}, { limit: 10, offset: 0 }).map((row) => row.relPath)).toEqual([blocked]);
+  }
+  expect(engine.store.recentEvents(10).filter((event) => event.kind === 'delete_failed')).toHaveLength(2);
+  expect(log.lines.filter((line) => line.startsWith('warn:') && line.includes(join(front, blocked)))).toHaveLength(2);
+  expect(engine.store.interruptedDeletes()).toEqual([]);
+
+  unblock();
+  const last = await engine.sweep();
+  expect(last.failures).toEqual([]);
+  expect(filesBelow(front)).toEqual([]);
+  expect(engine.list({}, { limit: 10, offset: 0 })).toEqual([]);
+}
+
+describe('an unlink that fails', () => {
+  test('EPERM: an immutable folder (chattr +i, which binds root too)', async () => {
+    writeRecording(front, 'held/a.mp4', { ageMs: 30 * DAY_MS });
+    const folder = join(front, 'held');
+    execFileSync('chattr', ['+i', folder]);
+    try {
+      await expectUnlinkFailureHandled('held/a.mp4', /EPERM/, () => execFileSync('chattr', ['-i', folder]));
+    } finally {
+      if (fs.existsSync(folder)) execFileSync('chattr', ['-i', folder]);
+    }
+  });
+
+  test('EROFS: the recordings tmpfs remounted read-only', async () => {
+    mountTmpfs(front, '4m');
+    writeRecording(front, 'a.mp4', { ageMs: 30 * DAY_MS });
+    mount('-o', 'remount,ro', front);
+    await expectUnlinkFailureHandledOnMount(() => mount('-o', 'remount,rw', front));
+  });
+
+  test('EBUSY: a recording that is a mount point (a file bind-mounted over it)', async () => {
+    const when = new Date(Date.now() - 30 * DAY_MS);
+    writeRecording(front, 'busy/a.mp4', { ageMs: 30 * DAY_MS });
+    const source = join(sandbox.root, 'source.mp4');
+    fs.writeFileSync(source, Buffer.alloc(1000, 1));
+    fs.utimesSync(source, when, when);
+    fs.utimesSync(join(front, 'busy/a.mp4'), when, when);
+    mount('--bind', source, join(front, 'busy/a.mp4'));
+    mounts.push(join(front, 'busy/a.mp4'));
+    await expectUnlinkFailureHandled('busy/a.mp4', /EBUSY/, unmountAll);
+  });
+
+  test('EACCES: the sweep run by an unprivileged user (the CLI as "nobody") on a folder it may not write', async () => {
+    writeRecording(front, 'theirs/a.mp4', { ageMs: 30 * DAY_MS });
+    writeRecording(front, 'mine/b.mp4', { ageMs: 30 * DAY_MS });
+    const configFile = join(sandbox.storage, 'config.json');
+    fs.writeFileSync(configFile, JSON.stringify({ platform: 'NvrRetention', databasePath: sandbox.databasePath, cameras: cameras() }));
+    // Everything is the unprivileged user's except the folder "theirs" (root's, 0755).
+    execFileSync('chown', ['-R', 'nobody:nogroup', sandbox.root, sandbox.storage]);
+    execFileSync('chown', ['root:root', join(front, 'theirs')]);
+    const sweepAsNobody = () => runAsNobody(['sweep', '--json', '--config', configFile]);
+
+    const first = JSON.parse(sweepAsNobody()) as { failures: { path: string; error: string }[]; deleted: { count: number } };
+    const second = JSON.parse(sweepAsNobody()) as typeof first;
+
+    expect(first.deleted.count).toBe(1);
+    expect(first.failures).toEqual([{ camera: 'Front', path: join(front, 'theirs/a.mp4'), error: expect.stringMatching(/^EACCES/) }]);
+    expect(second.failures).toHaveLength(1);
+    expect(filesBelow(front)).toEqual(['theirs/a.mp4']);
+    const engine = open();
+    expect(engine.list({}, { limit: 10, offset: 0 }).map((row) => row.relPath)).toEqual(['theirs/a.mp4']);
+    expect(engine.store.recentEvents(10).filter((event) => event.kind === 'delete_failed')).toHaveLength(2);
+  });
+});
+
+/** The EROFS case: the blocked recording is the camera's only one, on the read-only mount. */
+async function expectUnlinkFailureHandledOnMount(unblock: () => void): Promise<void> {
+  const log = captureLog();
+  const engine = open(log);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const report = await engine.sweep();
+    expect(report.status).toBe('done');
+    expect(report.failures).toEqual([{ camera: 'Front', path: join(front, 'a.mp4'), error: expect.stringMatching(/^EROFS/) }]);
+  }
+  expect(fs.existsSync(join(front, 'a.mp4'))).toBe(true);
+  expect(engine.store.recentEvents(10).filter((event) => event.kind === 'delete_failed')).toHaveLength(2);
+  unblock();
+  expect((await engine.sweep()).deleted.count).toBe(1);
+  expect(filesBelow(front)).toEqual([]);
+}
+
+/** Runs the built CLI in a child process that drops to uid/gid nobody before it touches any file; returns its standard output. */
+function runAsNobody(args: string[]): string {
+  const cli = new URL('../dist/cli/main.js', import.meta.url).href;
+  const script = `
+    const { runCli } = await import(${JSON.stringify(cli)});
+    process.setgid(65534);
+    process.setuid(65534);
+    const out = [];
+    process.exitCode = await runCli(${JSON.stringify(args)}, { out: (t) => out.push(t), err: (t) => process.stderr.write(t + '\\n'), cwd: '/' });
+    process.stdout.write(out.join('\\n'));`;
+  // Exit code 1: the sweep had failures, which is the point here.
+  return spawnSync(process.execPath, ['--input-type=module', '--no-warnings', '-e', script], { encoding: 'utf8' }).stdout;
+}
+
+function mountTmpfs(dir: string, size: string): void {
+  fs.mkdirSync(dir, { recursive: true });
+  mount('-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir);
+  mounts.push(dir);
+}

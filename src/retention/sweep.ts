@@ -1,5 +1,5 @@
 import { lstatSync, realpathSync, rmdirSync, unlinkSync } from 'node:fs';
-import { lstat, unlink } from 'node:fs/promises';
+import { lstat, readdir, unlink } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { scanCamera, type ScanResult, ScanStoppedError } from '../catalog/scan.js';
 import type { CameraConfig, RecordingClass, RetentionConfig } from '../config/types.js';
@@ -470,7 +470,7 @@ async function deleteRecordingFiles(camera: CameraConfig, recording: Recording, 
     safeFolders.set(folder, safe);
   }
   if (!safe) {
-    return 'the path leads outside the camera folder (a link?); not deleted';
+    return (await cameraFolderVanished(camera)) ?? 'the path leads outside the camera folder (a link?); not deleted';
   }
   const absolute = join(camera.path, recording.relPath);
   // A folder whose listing did not change is not re-read by the scan, so a file rewritten in place
@@ -486,6 +486,10 @@ async function deleteRecordingFiles(camera: CameraConfig, recording: Recording, 
     if (code !== 'ENOENT') {
       return `${code ?? 'error'}: ${(error as Error).message}`;
     }
+    const vanished = await cameraFolderVanished(camera);
+    if (vanished) {
+      return vanished;
+    }
   }
   const folderPath = dirname(absolute);
   for (const sidecar of recording.sidecars) {
@@ -496,6 +500,16 @@ async function deleteRecordingFiles(camera: CameraConfig, recording: Recording, 
     }
   }
   return undefined;
+}
+
+/**
+ * A file that is not there is already deleted, unless the whole camera folder went away under the
+ * sweep (a NAS unmounted mid-sweep leaves an empty mount point): then the row stays, and the next
+ * scan tells an unavailable camera from deleted files.
+ */
+async function cameraFolderVanished(camera: CameraConfig): Promise<string | undefined> {
+  const entries = await readdir(camera.path).catch(() => undefined);
+  return entries === undefined || entries.length === 0 ? 'the camera folder is gone or empty (unmounted?); kept for the next scan to tell' : undefined;
 }
 
 /** True when the folder of `relPath`, links resolved, is still the same folder inside the camera's. */
