@@ -300,3 +300,175 @@ function mountTmpfs(dir: string, size: string): void {
   mount('-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir);
   mounts.push(dir);
 }
+
+// ---- the recordings folder goes away -----------------------------------------------------------
+
+describe('the recordings folder goes away', () => {
+  /** The camera folder as a NAS share: the files live in `nas` (its own tmpfs), mounted at the camera folder. */
+  function nasMountedAtFront(): string {
+    const nas = join(sandbox.root, 'nas');
+    mountTmpfs(nas, '16m');
+    mount('--bind', nas, front);
+    mounts.push(front);
+    return nas;
+  }
+
+  test('unmounted mid-sweep: the sweep deletes nothing more, reports the rest as failures, and the next sweep finds the camera unavailable', async () => {
+    const nas = nasMountedAtFront();
+    for (let i = 0; i < 120; i++) {
+      // Some in the camera folder itself (whose mount point stays as an empty folder), some in day folders.
+      writeRecording(front, `${i % 3 === 0 ? '' : `day-${i % 3}/`}rec-${String(i).padStart(3, '0')}.mp4`, { ageMs: (30 + i / 100) * DAY_MS });
+    }
+    writeRecording(front, 'day-0/evidence.mp4', { ageMs: 40 * DAY_MS });
+    const log = captureLog();
+    const engine = open(log);
+    engine.scan();
+    engine.protect([idOf(engine, 'day-0/evidence.mp4')], 'settings UI');
+
+    let deletedBeforeUnmount = -1;
+    const report = await engine.sweep({
+      batchSize: 30,
+      onProgress: (progress) => {
+        if (deletedBeforeUnmount < 0) {
+          deletedBeforeUnmount = progress.deletedCount;
+          execFileSync('umount', ['-l', front]);
+          mounts.splice(mounts.indexOf(front), 1);
+        }
+      },
+    });
+
+    expect(deletedBeforeUnmount).toBe(30);
+    expect(report.deleted.count).toBe(30);
+    expect(filesBelow(nas)).toHaveLength(91);
+    expect(fs.existsSync(join(nas, 'day-0/evidence.mp4'))).toBe(true);
+    expect(report.failures.length).toBeGreaterThan(0);
+    expect(report.failures.every((failure) => /camera folder is gone or empty/.test(failure.error))).toBe(true);
+    expect(engine.list({}, { limit: 1000, offset: 0 })).toHaveLength(91);
+
+    const next = await engine.sweep();
+    expect(next.deleted.count).toBe(0);
+    expect(next.cameras).toEqual([expect.objectContaining({ name: 'Front', available: false })]);
+    expect(next.events).toEqual([expect.objectContaining({ kind: 'camera_unavailable' })]);
+    expect(log.lines.some((line) => line.startsWith('warn: [Front] camera unavailable'))).toBe(true);
+
+    // The share is back: the rest is due and goes, the evidence stays.
+    mount('--bind', nas, front);
+    mounts.push(front);
+    const back = await engine.sweep();
+    expect(back.deleted.count).toBe(90);
+    expect(filesBelow(nas)).toEqual(['day-0/evidence.mp4']);
+  });
+
+  test('an empty mount point (the NAS is not mounted at start): unavailable, nothing deleted, its holds kept', async () => {
+    nasMountedAtFront();
+    writeRecording(front, 'a.mp4', { ageMs: 30 * DAY_MS });
+    writeRecording(front, 'b.mp4', { ageMs: 1 * DAY_MS });
+    const engine = open();
+    engine.scan();
+    engine.protect([idOf(engine, 'b.mp4')], 'cli');
+    unmountAll();
+    fs.mkdirSync(front, { recursive: true });
+
+    const report = await engine.sweep();
+
+    expect(report.deleted.count).toBe(0);
+    expect(report.events).toEqual([expect.objectContaining({ kind: 'camera_unavailable', camera: 'Front' })]);
+    expect(engine.store.recording(idOf(engine, 'b.mp4'))).toMatchObject({ protected: true });
+    expect(engine.list({}, { limit: 10, offset: 0 })).toHaveLength(2);
+  });
+});
+
+// ---- statfs, a full disk under the index, a busy index -----------------------------------------
+
+describe('the disk and the index', () => {
+  test('statfs fails (injected: the kernel does not fail statfs on a mounted folder; a dead NAS hangs it instead): the floor is skipped with a warning, age rules still delete', async () => {
+    writeRecording(front, 'a.mp4', { ageMs: 30 * DAY_MS });
+    writeRecording(front, 'b.mp4', { ageMs: 1 * DAY_MS });
+    const failingStatfs: DiskProbe = {
+      filesystemOf: (path) => String(fs.statSync(path).dev),
+      measure: () => {
+        throw Object.assign(new Error('EIO: i/o error, statfs'), { code: 'EIO' });
+      },
+    };
+    const log = captureLog();
+    const engine = open(log, { minFreeGB: 1_000_000 }, failingStatfs);
+
+    const report = await engine.sweep();
+
+    expect(report.status).toBe('done');
+    expect(report.byReason.age.count).toBe(1);
+    expect(report.byReason.floor.count).toBe(0);
+    expect(filesBelow(front)).toEqual(['b.mp4']);
+    expect(report.events).toEqual([expect.objectContaining({ kind: 'statfs_failed', severity: 'warning' })]);
+    expect(engine.store.recentEvents(5).map((event) => event.kind)).toContain('statfs_failed');
+    expect(log.lines.some((line) => line.startsWith('warn:') && line.includes('the free-space floor is skipped'))).toBe(true);
+  });
+
+  test('the disk under the index fills up during a sweep: a clear error, no crash, no file deleted whose row could not go; all is well once there is space', async () => {
+    const disk = join(sandbox.storage, 'small');
+    mountTmpfs(disk, '1m');
+    const databasePath = join(disk, 'index.db');
+    for (let i = 0; i < 200; i++) {
+      writeRecording(front, `day-${i % 4}/rec-${String(i).padStart(3, '0')}.mp4`, { ageMs: (30 + i / 1000) * DAY_MS });
+    }
+    writeRecording(front, 'keep.mp4', { ageMs: 1 * DAY_MS });
+    const log = captureLog();
+    const engine = open(log, { databasePath });
+    const filler = join(disk, 'filler');
+    const fillDisk = () => {
+      try {
+        fs.writeFileSync(filler, Buffer.alloc(2_000_000));
+      } catch {
+        // ENOSPC: the disk is full now, which is the point.
+      }
+    };
+
+    const outcome = await engine.sweep({ batchSize: 40, onProgress: () => fs.existsSync(filler) || fillDisk() })
+      .then((report) => `${report.status}: ${report.error}`, (error: Error) => `rejected: ${error.message}`);
+
+    expect(outcome).toMatch(/^(failed|rejected): database or disk is full/);
+    expect(log.lines.some((line) => line.startsWith('error:') && /disk is full/.test(line))).toBe(true);
+    // Every recording gone from disk is out of the index, or marked as being deleted (finished by the next sweep).
+    const marked = new Set(engine.store.interruptedDeletes().map((row) => row.relPath));
+    const onDisk = new Set(filesBelow(front));
+    const dangling = engine.list({}, { limit: 1000, offset: 0 }).filter((row) => !onDisk.has(row.relPath) && !marked.has(row.relPath));
+    expect(dangling).toEqual([]);
+    expect(onDisk.has('keep.mp4')).toBe(true);
+    // Still full: the next sweep fails the same way, and does not find itself locked out.
+    await expect(engine.sweep()).rejects.toThrow(/disk is full/);
+
+    fs.rmSync(filler);
+    const report = await engine.sweep();
+    expect(report.status).toBe('done');
+    expect(filesBelow(front)).toEqual(['keep.mp4']);
+    expect(engine.list({}, { limit: 1000, offset: 0 }).map((row) => row.relPath)).toEqual(['keep.mp4']);
+    expect(engine.store.recentEvents(20).map((event) => event.kind)).toContain('sweep_failed');
+  });
+
+  test('another process holds the index write lock for 10 s (BEGIN IMMEDIATE): the sweep waits for it within the busy timeout and completes', async () => {
+    writeRecording(front, 'a.mp4', { ageMs: 30 * DAY_MS });
+    writeRecording(front, 'b.mp4', { ageMs: 1 * DAY_MS });
+    const engine = open();
+    engine.scan();
+    const holder = spawn(process.execPath, ['--no-warnings', '-e', `
+      const { DatabaseSync } = require('node:sqlite');
+      const db = new DatabaseSync(${JSON.stringify(sandbox.databasePath)});
+      db.exec('BEGIN IMMEDIATE');
+      db.exec("INSERT INTO plugin_state (key, value) VALUES ('held by', 'another process')");
+      process.stdout.write('locked\\n');
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10000);
+      db.exec('COMMIT');
+      db.close();`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise((resolve) => holder.once('exit', resolve));
+    await new Promise<void>((resolve) => holder.stdout!.once('data', () => resolve()));
+
+    const report = await engine.sweep();
+    const holderCode = await exited;
+
+    expect(holderCode).toBe(0);
+    expect(report.status).toBe('done');
+    expect(filesBelow(front)).toEqual(['b.mp4']);
+    // Both writers got their turn: the other process's row is there too.
+    expect(engine.store.getState('held by')).toBe('another process');
+  }, 60_000);
+});

@@ -5,6 +5,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { scanCamera, SWITCH_HOLDER, type ScanResult } from '../catalog/scan.js';
 import type { CameraConfig, RetentionConfig } from '../config/types.js';
 import { CORRUPTION_MESSAGE, isCorruption } from '../store/database.js';
+import { SweepLockHeldError } from '../store/lock.js';
 import { migrateDatabase, moveAside } from '../store/recover.js';
 import { type CameraRow, type ListFilter, type RecordingDetail, Store } from '../store/store.js';
 import { type DiskProbe, realDisk } from './disk.js';
@@ -56,6 +57,7 @@ export class RecordingNotFoundError extends Error {}
  */
 export class RetentionEngine {
   private readonly ctx: EngineContext;
+  private unrecordedFailure: string | undefined;
 
   /**
    * `locationFile` remembers where the index was last opened (recover.ts: locationFileIn): when the
@@ -83,12 +85,15 @@ export class RetentionEngine {
    * aside and made anew at once, so that the next sweep rebuilds it from the folders.
    */
   async sweep(options: SweepOptions = {}): Promise<SweepReport> {
+    this.recordUnrecordedFailure();
     let report: SweepReport;
     try {
       report = await runSweep(this.ctx, options);
     } catch (error) {
       if (isCorruption(error)) {
         this.replaceDamagedIndex((error as Error).message);
+      } else if (!(error instanceof SweepLockHeldError)) {
+        this.unrecordedFailure = (error as Error).message;
       }
       throw error;
     }
@@ -96,6 +101,22 @@ export class RetentionEngine {
       this.replaceDamagedIndex(report.error!);
     }
     return report;
+  }
+
+  /** A sweep that could not start because the index could not be written (a full disk) gets its event-log row once it can. */
+  private recordUnrecordedFailure(): void {
+    if (this.unrecordedFailure === undefined) {
+      return;
+    }
+    try {
+      this.store.addEvent({
+        time: Date.now(), camera: null, kind: 'sweep_failed', severity: 'error',
+        message: `a sweep failed: ${this.unrecordedFailure} (recorded late: the index could not be written then)`,
+      });
+      this.unrecordedFailure = undefined;
+    } catch {
+      // Still cannot write: the caller logged the failure, and the next sweep tries again.
+    }
   }
 
   private replaceDamagedIndex(reason: string): void {

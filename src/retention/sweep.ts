@@ -131,9 +131,6 @@ export async function runSweep(ctx: EngineContext, options: SweepOptions = {}): 
   const runId = store.startSweepRun(started, dryRun, trigger);
   const raise = (event: Omit<EventRow, 'time'>) => {
     report.events.push({ kind: event.kind, camera: event.camera, severity: event.severity, message: event.message, ...event.details });
-    if (!dryRun) {
-      store.addEvent({ ...event, time: Date.now() });
-    }
     const line = event.camera ? `[${event.camera}] ${event.message}` : event.message;
     if (event.severity === 'error') {
       log.error(line);
@@ -141,6 +138,14 @@ export async function runSweep(ctx: EngineContext, options: SweepOptions = {}): 
       log.warn(line);
     } else {
       log.info(line);
+    }
+    if (!dryRun) {
+      try {
+        store.addEvent({ ...event, time: Date.now() });
+      } catch (error) {
+        // A full disk under the index: the line above is all there is, and the sweep goes on if it can.
+        log.error(`the event log could not be written: ${(error as Error).message}`);
+      }
     }
   };
 
@@ -169,9 +174,15 @@ export async function runSweep(ctx: EngineContext, options: SweepOptions = {}): 
     }
   } finally {
     report.durationMs = Date.now() - started;
-    store.finishSweepRun(runId, Date.now(), report.status, { count: report.deleted.count, bytes: report.deleted.bytes, failures: report.failures.length },
-      { ...report, deletions: undefined });
-    store.lock.release();
+    try {
+      store.finishSweepRun(runId, Date.now(), report.status, { count: report.deleted.count, bytes: report.deleted.bytes, failures: report.failures.length },
+        { ...report, deletions: undefined });
+    } catch (error) {
+      log.error(`the sweep could not be recorded in the index: ${(error as Error).message}`);
+    } finally {
+      // If this fails too, the lock keeps its token and this process takes it again next time.
+      store.lock.release();
+    }
   }
   log.info(summaryLine(report));
   return report;

@@ -22,6 +22,7 @@ function processStart(pid: number): string | undefined {
 }
 
 export interface LockHolder {
+  token: string;
   pid: number;
   processStart: string;
   host: string;
@@ -48,16 +49,18 @@ export class SweepLock {
 
   /** Takes the lock or throws SweepLockHeldError naming the holder. */
   acquire(purpose: string, now = Date.now()): void {
+    const token = randomUUID();
     inTransaction(this.db, () => {
       const holder = this.holder();
-      if (holder && isAlive(holder, now)) {
+      // Our own lock, left by a release that could not be written (a full disk), is ours to take again.
+      if (holder && isAlive(holder, now) && holder.token !== this.token) {
         throw new SweepLockHeldError(holder);
       }
-      const token = randomUUID();
       this.db.prepare('INSERT OR REPLACE INTO sweep_lock (id, token, pid, process_start, host, purpose, acquired_at, heartbeat_at) VALUES (1, ?, ?, ?, ?, ?, ?, ?)')
         .run(token, process.pid, processStart(process.pid) ?? '', hostname(), purpose, now, now);
-      this.token = token;
     });
+    // Only once committed: a commit that fails (a full disk) leaves the lock as it was, and our token with it.
+    this.token = token;
   }
 
   /** Waits up to `timeoutMs` for the lock, polling; throws SweepLockHeldError if it never frees. */
@@ -94,10 +97,10 @@ export class SweepLock {
   }
 
   holder(): LockHolder | undefined {
-    const row = this.db.prepare('SELECT pid, process_start, host, purpose, acquired_at, heartbeat_at FROM sweep_lock WHERE id = 1').get() as
-      | { pid: number; process_start: string; host: string; purpose: string; acquired_at: number; heartbeat_at: number }
+    const row = this.db.prepare('SELECT token, pid, process_start, host, purpose, acquired_at, heartbeat_at FROM sweep_lock WHERE id = 1').get() as
+      | { token: string; pid: number; process_start: string; host: string; purpose: string; acquired_at: number; heartbeat_at: number }
       | undefined;
-    return row && { pid: row.pid, processStart: row.process_start, host: row.host, purpose: row.purpose, acquiredAt: row.acquired_at, heartbeatAt: row.heartbeat_at };
+    return row && { token: row.token, pid: row.pid, processStart: row.process_start, host: row.host, purpose: row.purpose, acquiredAt: row.acquired_at, heartbeatAt: row.heartbeat_at };
   }
 }
 
