@@ -101,42 +101,26 @@ describe('a changed databasePath', () => {
 });
 
 describe('a crash in the middle of the move leaves a usable index, and the next start finishes the move', () => {
-  const noteMove = () => fs.writeFileSync(locationFile, JSON.stringify({ databasePath: oldPath, movingTo: newPath }));
+  // The move's steps in order; the state after a crash in step k is steps 0..k done.
   const steps: [string, () => void][] = [
-    ['after noting the move, before any copy', noteMove],
+    ['after noting the move, before any copy', () => fs.writeFileSync(locationFile, JSON.stringify({ databasePath: oldPath, movingTo: newPath }))],
     ['during the copy of the index: a half-written .part', () => {
-      noteMove();
       fs.mkdirSync(join(sandbox.storage, 'moved'), { recursive: true });
       fs.copyFileSync(journalPathFor(oldPath), journalPathFor(newPath));
       const whole = fs.readFileSync(oldPath);
       fs.writeFileSync(`${newPath}.part`, whole.subarray(0, whole.length / 2));
     }],
     ['after the copy was renamed into place, before the old index was renamed', () => {
-      noteMove();
-      fs.mkdirSync(join(sandbox.storage, 'moved'), { recursive: true });
-      fs.copyFileSync(journalPathFor(oldPath), journalPathFor(newPath));
-      fs.copyFileSync(oldPath, newPath);
+      fs.copyFileSync(oldPath, `${newPath}.part`);
+      fs.renameSync(`${newPath}.part`, newPath);
     }],
-    ['after the old journal was renamed, before the old index was', () => {
-      noteMove();
-      fs.mkdirSync(join(sandbox.storage, 'moved'), { recursive: true });
-      fs.copyFileSync(journalPathFor(oldPath), journalPathFor(newPath));
-      fs.copyFileSync(oldPath, newPath);
-      fs.renameSync(journalPathFor(oldPath), `${journalPathFor(oldPath)}.migrated`);
-    }],
-    ['after the old index was renamed, before the location file named the new path', () => {
-      noteMove();
-      fs.mkdirSync(join(sandbox.storage, 'moved'), { recursive: true });
-      fs.copyFileSync(journalPathFor(oldPath), journalPathFor(newPath));
-      fs.copyFileSync(oldPath, newPath);
-      fs.renameSync(journalPathFor(oldPath), `${journalPathFor(oldPath)}.migrated`);
-      fs.renameSync(oldPath, `${oldPath}.migrated`);
-    }],
+    ['after the old journal was renamed, before the old index was', () => fs.renameSync(journalPathFor(oldPath), `${journalPathFor(oldPath)}.migrated`)],
+    ['after the old index was renamed, before the location file named the new path', () => fs.renameSync(oldPath, `${oldPath}.migrated`)],
   ];
 
-  test.each(steps)('%s', async (_, crashState) => {
+  test.each(steps.map(([title], i) => [title, i] as const))('%s', async (_, crashedIn) => {
     indexAtOldPath();
-    crashState();
+    for (const [, step] of steps.slice(0, crashedIn + 1)) step();
     // Before the restart, one of the two places holds the whole index.
     const usable = [oldPath, newPath].filter((path) => fs.existsSync(path));
     expect(usable.length).toBeGreaterThan(0);

@@ -64,6 +64,16 @@ function holdOf(engine: RetentionEngine, camera: string, relPath: string) {
   return { protected: row.protected, protectedBy: row.protectedBy, keepUntil: row.keepUntil };
 }
 
+/** Two old recordings, a.mp4 protected by the CLI, b.mp4 not; the engine closed again. */
+function indexWithHeldA(): void {
+  writeRecording(front, 'a.mp4', { ageMs: 30 * DAY_MS });
+  writeRecording(front, 'b.mp4', { ageMs: 30 * DAY_MS });
+  const first = open();
+  first.scan();
+  first.protect([idOf(first, 'Front', 'a.mp4')], 'cli');
+  close(first);
+}
+
 describe('holds survive a deleted index', () => {
   test('by hand, keep-until and a Protect switch: after the index is deleted and rebuilt, a sweep deletes only what was not held', async () => {
     writeRecording(front, 'hand/a.mp4', { ageMs: 30 * DAY_MS, sidecars: { json: 10 } });
@@ -110,12 +120,7 @@ describe('holds survive a deleted index', () => {
   });
 
   test('a hold on a recording of a camera that is unavailable during the rebuild waits until its folder is back', async () => {
-    writeRecording(front, 'a.mp4', { ageMs: 30 * DAY_MS });
-    writeRecording(front, 'b.mp4', { ageMs: 30 * DAY_MS });
-    const first = open();
-    first.scan();
-    first.protect([idOf(first, 'Front', 'a.mp4')], 'cli');
-    close(first);
+    indexWithHeldA();
     deleteIndex();
 
     fs.renameSync(front, `${front}.away`);
@@ -134,12 +139,7 @@ describe('holds survive a deleted index', () => {
   });
 
   test('an index made by an older version (no journal yet) writes its holds to a new journal when opened', async () => {
-    writeRecording(front, 'a.mp4', { ageMs: 30 * DAY_MS });
-    writeRecording(front, 'b.mp4', { ageMs: 30 * DAY_MS });
-    const first = open();
-    first.scan();
-    first.protect([idOf(first, 'Front', 'a.mp4')], 'cli');
-    close(first);
+    indexWithHeldA();
     fs.rmSync(journalPathFor(sandbox.databasePath));
 
     close(open());
