@@ -131,6 +131,24 @@ describe('a damaged or deleted index', () => {
     expect(kinds(engine)).toContain('holds_restored');
   });
 
+  test('deleted while in use: the next sweep notices, opens a new index (seen by the CLI too), and the holds come back', async () => {
+    protectedTree();
+    const log = captureLog();
+    const engine = open(log);
+    for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${sandbox.databasePath}${suffix}`, { force: true });
+
+    const report = await engine.sweep();
+
+    expect(report.deleted.count).toBe(2);
+    expect(filesBelow(front)).toEqual(['a.mp4', 'b.mp4']);
+    expect(log.lines).toContain(`warn: The index ${sandbox.databasePath} was deleted or replaced while in use; it is opened again (a new one is built from the camera folders).`);
+    // Another process opening the configured path finds the index the sweep wrote.
+    const other = new DatabaseSync(sandbox.databasePath);
+    const protectedRows = other.prepare('SELECT rel_path FROM recordings WHERE protected = 1').all();
+    other.close();
+    expect(protectedRows).toEqual([{ rel_path: 'a.mp4' }]);
+  });
+
   test('in the engine worker the plugin runs, the Homebridge thread never sees an exception, and the rebuilt index sweeps', async () => {
     protectedTree();
     fs.writeFileSync(sandbox.databasePath, 'this is not an SQLite file');

@@ -85,6 +85,10 @@ export class RetentionEngine {
    * aside and made anew at once, so that the next sweep rebuilds it from the folders.
    */
   async sweep(options: SweepOptions = {}): Promise<SweepReport> {
+    if (!this.store.isStillAtPath) {
+      this.ctx.log.warn(`The index ${this.store.path} was deleted or replaced while in use; it is opened again (a new one is built from the camera folders).`);
+      this.reopenIndex();
+    }
     this.recordUnrecordedFailure();
     let report: SweepReport;
     try {
@@ -120,11 +124,15 @@ export class RetentionEngine {
   }
 
   private replaceDamagedIndex(reason: string): void {
+    this.reopenIndex(() => ({ to: moveAside(this.store.path), reason }));
+  }
+
+  private reopenIndex(beforeOpen?: () => { to: string; reason: string }): void {
     const path = this.store.path;
     this.store.close();
-    const to = moveAside(path);
+    const movedAside = beforeOpen?.();
     this.ctx.store = Store.open(path);
-    announce(this.ctx.store, this.ctx.log, { to, reason });
+    announce(this.ctx.store, this.ctx.log, movedAside ?? this.ctx.store.opened.movedAside);
   }
 
   /** The Pause switch: while paused, sweeps delete only for the free-space floor (a full disk stops recording). */

@@ -68,7 +68,9 @@ export function fsyncFolder(folder: string): void {
 }
 
 export class HoldsJournal {
+  /** Lines in the file, when known; past `compactAt` an append compacts it. */
   private lines: number | undefined;
+  private compactAt = COMPACT_AFTER_LINES;
 
   constructor(readonly path: string) {}
 
@@ -91,6 +93,10 @@ export class HoldsJournal {
     }
     if (this.lines !== undefined) {
       this.lines += useful.length;
+      // Homebridge runs for months: the journal is kept small while it runs, not only at start-up.
+      if (this.lines > this.compactAt) {
+        this.compactIfLarge(Date.now());
+      }
     }
   }
 
@@ -122,15 +128,17 @@ export class HoldsJournal {
 
   /** Replaces the journal with the entries that make up `state` (write, fsync, rename). */
   writeSnapshot(state: HoldState): void {
-    writeFileAtomic(this.path, snapshotEntries(state).map((entry) => `${JSON.stringify(entry)}\n`).join(''));
-    this.lines = undefined;
+    const entries = snapshotEntries(state);
+    writeFileAtomic(this.path, entries.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
+    this.lines = entries.length;
   }
 
   /** Rewrites the journal when it has grown well past what its state needs; expired keep-until dates are dropped. */
   compactIfLarge(now: number): void {
     const state = this.read();
     const needed = snapshotEntries(state).length;
-    if ((this.lines ?? 0) > COMPACT_AFTER_LINES && this.lines! > 2 * needed) {
+    this.compactAt = Math.max(COMPACT_AFTER_LINES, 2 * needed);
+    if ((this.lines ?? 0) > this.compactAt) {
       this.writeSnapshot({
         switches: state.switches,
         holds: state.holds

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { RecordingClass } from '../config/types.js';
 import { inTransaction, openIndex } from './database.js';
@@ -173,6 +174,14 @@ function toCamera(row: Record<string, unknown>): CameraRow {
   };
 }
 
+function inodeOf(path: string): bigint | undefined {
+  try {
+    return statSync(path, { bigint: true }).ino;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Splits an id list into chunks that fit SQLite's bound-parameter limit. */
 function chunks<T>(items: T[], size = 500): T[][] {
   const out: T[][] = [];
@@ -221,9 +230,20 @@ export class Store {
   private restoredHoldsLeft = 0;
   private restoredSwitchesLeft = 0;
   opened: OpenReport = { created: false, restoredHolds: 0, restoredSwitches: 0 };
+  /** The file opened, to notice when the name no longer leads to it (deleted or replaced while open). */
+  private readonly inode: bigint | undefined;
 
   private constructor(readonly db: DatabaseSync, readonly path: string, private readonly journal: HoldsJournal | undefined) {
     this.lock = new SweepLock(db);
+    this.inode = path === ':memory:' ? undefined : inodeOf(path);
+  }
+
+  /**
+   * False when the index file was deleted or replaced since it was opened: this connection still
+   * writes to the old file, which nobody else sees (nor its sweep lock).
+   */
+  get isStillAtPath(): boolean {
+    return this.inode === undefined || inodeOf(this.path) === this.inode;
   }
 
   /**
