@@ -167,6 +167,18 @@ describe('a damaged or deleted index', () => {
     expect(log.lines.some((line) => /^error: The index .* was damaged/.test(line))).toBe(true);
   });
 
+  test('an index that cannot be opened at all (its folder is a file): the engine worker rejects the call with the reason, nothing throws in the calling thread', async () => {
+    const notAFolder = join(sandbox.storage, 'not-a-folder');
+    fs.writeFileSync(notAFolder, '');
+    const worker = new EngineWorker(buildConfig(sandbox, cameras(), { databasePath: join(notAFolder, 'index.db') }), captureLog(), WORKER);
+    try {
+      await expect(worker.status()).rejects.toThrow(/EEXIST: file already exists, mkdir/);
+      await expect(worker.sweep({ trigger: 'test' })).rejects.toThrow(/engine (stopped|is not running)/);
+    } finally {
+      await worker.stop();
+    }
+  });
+
   test('damage found while running (a sweep hits a malformed page): the index is moved aside and the next sweep rebuilds it', async () => {
     protectedTree();
     const log = captureLog();
