@@ -6,7 +6,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
-import { RetentionEngine } from '../src/retention/engine.js';
+import { DatabaseSync } from 'node:sqlite';
+import { RetentionEngine, silentLogger as quiet } from '../src/retention/engine.js';
 import { journalPathFor } from '../src/store/journal.js';
 import { buildConfig, DAY_MS, filesBelow, HOUR_MS, makeSandbox, type Sandbox, writeRecording } from './helpers/tree.js';
 
@@ -136,6 +137,23 @@ describe('holds survive a deleted index', () => {
     expect(report.deleted.count).toBe(1);
     expect(filesBelow(front)).toEqual(['a.mp4']);
     expect(holdOf(third, 'Front', 'a.mp4')).toMatchObject({ protected: true, protectedBy: 'cli' });
+  });
+
+  test('a hold the index lost but the journal has (a power cut after the journal fsync, an index restored from a backup) holds again at the next start, with a warning', async () => {
+    indexWithHeldA();
+    // The index as it was before the hold: what a lost commit leaves.
+    const db = new DatabaseSync(sandbox.databasePath);
+    db.exec("UPDATE recordings SET protected = 0, protected_by = NULL, protected_at = NULL WHERE rel_path = 'a.mp4'");
+    db.close();
+
+    const log: string[] = [];
+    const engine = new RetentionEngine(buildConfig(sandbox, [{ name: 'Front', path: front, retentionDays: 7 }]), { log: { ...quiet, warn: (line) => log.push(line) } });
+    engines.push(engine);
+    await engine.sweep();
+
+    expect(filesBelow(front)).toEqual(['a.mp4']);
+    expect(log).toContain('1 holds of the holds journal were missing from the index (a power cut, or an index from a backup); they hold again.');
+    expect(engine.store.recentEvents(10).map((event) => event.kind)).toContain('holds_restored');
   });
 
   test('an index made by an older version (no journal yet) writes its holds to a new journal when opened', async () => {

@@ -7,7 +7,7 @@ import type { CameraConfig, RetentionConfig } from '../config/types.js';
 import { CORRUPTION_MESSAGE, isCorruption } from '../store/database.js';
 import { SweepLockHeldError } from '../store/lock.js';
 import { migrateDatabase, moveAside } from '../store/recover.js';
-import { type CameraRow, type ListFilter, type RecordingDetail, Store } from '../store/store.js';
+import { type CameraRow, type ListFilter, type RecordingDetail, type Severity, Store } from '../store/store.js';
 import { type DiskProbe, realDisk } from './disk.js';
 import { type EngineContext, isPaused, type Logger, runSweep, setPaused, type SweepOptions, type SweepReport } from './sweep.js';
 
@@ -333,17 +333,29 @@ function openStore(databasePath: string, log: Logger, locationFile: string | und
 
 /** Tells the user what opening the index found: damage (an error, with where the bad file went), holds read back. */
 function announce(store: Store, log: Logger, movedAside: { to: string; reason: string } | undefined): void {
-  const { restoredHolds, restoredSwitches } = store.opened;
-  const now = Date.now();
+  const { created, restoredHolds, restoredSwitches, reappliedHolds } = store.opened;
+  const tell = (severity: Severity, kind: string, message: string, details: Record<string, unknown>) => {
+    const line = `${message[0].toUpperCase()}${message.slice(1)}.`;
+    if (severity === 'error') {
+      log.error(line);
+    } else if (severity === 'warning') {
+      log.warn(line);
+    } else {
+      log.info(line);
+    }
+    store.addEvent({ time: Date.now(), camera: null, kind, severity, message, details });
+  };
   if (movedAside) {
-    const message = `the index ${store.path} was damaged (${movedAside.reason}); it was moved to ${movedAside.to} and a new one is built from the camera folders`;
-    log.error(`${message[0].toUpperCase()}${message.slice(1)}.`);
-    store.addEvent({ time: now, camera: null, kind: 'index_rebuilt', severity: 'error', message, details: { movedTo: movedAside.to, reason: movedAside.reason } });
+    tell('error', 'index_rebuilt', `the index ${store.path} was damaged (${movedAside.reason}); it was moved to ${movedAside.to} and a new one is built from the camera folders`,
+      { movedTo: movedAside.to, reason: movedAside.reason });
   }
-  if (restoredHolds + restoredSwitches > 0) {
-    const message = `the new index takes ${restoredHolds} recording holds and ${restoredSwitches} Protect switch states from the holds journal; they apply as the scan finds the recordings`;
-    log.info(`${message[0].toUpperCase()}${message.slice(1)}.`);
-    store.addEvent({ time: now, camera: null, kind: 'holds_restored', severity: 'info', message, details: { holds: restoredHolds, switches: restoredSwitches } });
+  if (reappliedHolds > 0) {
+    tell('warning', 'holds_restored', `${reappliedHolds} holds of the holds journal were missing from the index (a power cut, or an index from a backup); they hold again`,
+      { holds: reappliedHolds });
+  }
+  if (created && restoredHolds + restoredSwitches > 0) {
+    tell('info', 'holds_restored', `the new index takes ${restoredHolds} recording holds and ${restoredSwitches} Protect switch states from the holds journal; they apply as the scan finds the recordings`,
+      { holds: restoredHolds, switches: restoredSwitches });
   }
 }
 

@@ -87,9 +87,12 @@ export interface OpenReport {
   created: boolean;
   /** A damaged index was moved here, and why. */
   movedAside?: { to: string; reason: string };
-  /** Holds and switch states read back from the journal into a new index. */
+  /** Holds of the journal whose recordings are not indexed (yet): each is applied when the scan finds it. */
   restoredHolds: number;
+  /** Protect switches on in the journal, for cameras not in the index yet. */
   restoredSwitches: number;
+  /** Holds of the journal that the index had lost (a power cut after the journal's fsync, an index from a backup), applied again. */
+  reappliedHolds: number;
 }
 
 export interface EventRow {
@@ -229,7 +232,7 @@ export class Store {
   /** Left of what the journal restored into a new index, waiting for their recordings to be indexed. */
   private restoredHoldsLeft = 0;
   private restoredSwitchesLeft = 0;
-  opened: OpenReport = { created: false, restoredHolds: 0, restoredSwitches: 0 };
+  opened: OpenReport = { created: false, restoredHolds: 0, restoredSwitches: 0, reappliedHolds: 0 };
   /** The file opened, to notice when the name no longer leads to it (deleted or replaced while open). */
   private readonly inode: bigint | undefined;
 
@@ -255,7 +258,7 @@ export class Store {
     const index = openIndex(path);
     const store = new Store(index.db, path, path === ':memory:' ? undefined : new HoldsJournal(journalPathFor(path)));
     try {
-      store.opened = { created: index.created, movedAside: index.movedAside, ...store.syncJournal(index.created) };
+      store.opened = { created: index.created, movedAside: index.movedAside, ...store.syncJournal() };
     } catch (error) {
       store.close();
       throw error;
@@ -263,29 +266,60 @@ export class Store {
     return store;
   }
 
-  private syncJournal(created: boolean): { restoredHolds: number; restoredSwitches: number } {
+  /**
+   * The journal is fsynced before the index commits, so it is never behind: at every open its holds are
+   * put back on the recordings that lack them, and those not indexed wait in restored_holds for the
+   * scan. Only in the direction of more protection: a release the index lacks is left alone.
+   */
+  private syncJournal(): { restoredHolds: number; restoredSwitches: number; reappliedHolds: number } {
     const journal = this.journal;
-    if (journal && created && journal.exists) {
-      this.restoreFrom(journal.read());
-    } else if (journal && !journal.exists) {
-      journal.writeSnapshot(this.holdsInIndex());
+    let reappliedHolds = 0;
+    if (journal?.exists) {
+      reappliedHolds = this.applyJournal(journal.read());
+    } else {
+      journal?.writeSnapshot(this.holdsInIndex());
     }
     journal?.compactIfLarge(Date.now());
     this.restoredHoldsLeft = (this.sql('SELECT COUNT(*) AS n FROM restored_holds').get() as { n: number }).n;
     this.restoredSwitchesLeft = (this.sql('SELECT COUNT(*) AS n FROM restored_switches').get() as { n: number }).n;
-    return { restoredHolds: this.restoredHoldsLeft, restoredSwitches: this.restoredSwitchesLeft };
+    return { restoredHolds: this.restoredHoldsLeft, restoredSwitches: this.restoredSwitchesLeft, reappliedHolds };
   }
 
-  private restoreFrom(state: HoldState): void {
-    this.transaction(() => {
-      const hold = this.sql('INSERT OR REPLACE INTO restored_holds (camera_folder, camera_name, rel_path, protected_by, protected_at, keep_until) VALUES (?, ?, ?, ?, ?, ?)');
-      for (const h of state.holds) {
-        hold.run(h.folder, h.camera, h.relPath, h.protectedBy, h.protectedAt, h.keepUntil);
+  private applyJournal(state: HoldState): number {
+    return this.transaction(() => {
+      this.sql('DELETE FROM restored_holds').run();
+      this.sql('DELETE FROM restored_switches').run();
+      const cameraOf = (folder: string, name: string) =>
+        (this.sql('SELECT id, protect_switch_on FROM cameras WHERE path = ? UNION ALL SELECT id, protect_switch_on FROM cameras WHERE name = ? LIMIT 1')
+          .get(folder, name) as { id: number; protect_switch_on: number } | undefined);
+      let reapplied = 0;
+      for (const hold of state.holds) {
+        const camera = cameraOf(hold.folder, hold.camera);
+        const row = camera && this.recordingByPath(camera.id, hold.relPath);
+        if (!row) {
+          this.sql('INSERT OR REPLACE INTO restored_holds (camera_folder, camera_name, rel_path, protected_by, protected_at, keep_until) VALUES (?, ?, ?, ?, ?, ?)')
+            .run(hold.folder, hold.camera, hold.relPath, hold.protectedBy, hold.protectedAt, hold.keepUntil);
+          continue;
+        }
+        let changed = 0;
+        if (hold.protectedBy !== null) {
+          changed += Number(this.sql('UPDATE recordings SET protected = 1, protected_by = ?, protected_at = ? WHERE id = ? AND protected = 0')
+            .run(hold.protectedBy, hold.protectedAt, row.id).changes);
+        }
+        if (hold.keepUntil !== null) {
+          changed += Number(this.sql('UPDATE recordings SET keep_until = ? WHERE id = ? AND COALESCE(keep_until, 0) < ?').run(hold.keepUntil, row.id, hold.keepUntil).changes);
+        }
+        reapplied += changed > 0 ? 1 : 0;
       }
-      const onSwitch = this.sql('INSERT OR REPLACE INTO restored_switches (camera_folder, camera_name, since) VALUES (?, ?, ?)');
-      for (const s of state.switches) {
-        onSwitch.run(s.folder, s.camera, s.since);
+      for (const onSwitch of state.switches) {
+        const camera = cameraOf(onSwitch.folder, onSwitch.camera);
+        if (!camera) {
+          this.sql('INSERT OR REPLACE INTO restored_switches (camera_folder, camera_name, since) VALUES (?, ?, ?)').run(onSwitch.folder, onSwitch.camera, onSwitch.since);
+        } else if (camera.protect_switch_on === 0) {
+          this.sql('UPDATE cameras SET protect_switch_on = 1, protect_switch_since = ? WHERE id = ?').run(onSwitch.since, camera.id);
+        }
       }
+      return reapplied;
     });
   }
 
@@ -321,7 +355,9 @@ export class Store {
   private entriesByCamera(rows: { camera_id: number; rel_path: string }[], make: (camera: CameraRow, paths: string[]) => JournalEntry): JournalEntry[] {
     const paths = new Map<number, string[]>();
     for (const row of rows) {
-      paths.set(row.camera_id, [...(paths.get(row.camera_id) ?? []), row.rel_path]);
+      const list = paths.get(row.camera_id) ?? [];
+      list.push(row.rel_path);
+      paths.set(row.camera_id, list);
     }
     return [...paths].map(([cameraId, list]) => make(this.camera(cameraId), list));
   }
