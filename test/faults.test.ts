@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
+import { runCli } from '../src/cli/main.js';
 import { EngineWorker } from '../src/retention/engine-worker.js';
 import { RetentionEngine } from '../src/retention/engine.js';
 import type { DiskProbe } from '../src/retention/disk.js';
@@ -129,6 +130,27 @@ describe('a damaged or deleted index', () => {
       expect(kinds(engine)).toContain('index_rebuilt');
     }
     expect(kinds(engine)).toContain('holds_restored');
+  });
+
+  test.each(damage)('%s, met by the CLI (no check at open): at most one failed run, then the index is rebuilt, holds back, nothing held deleted', async (_, harm) => {
+    protectedTree();
+    harm(sandbox.databasePath);
+    const configFile = join(sandbox.storage, 'config.json');
+    fs.writeFileSync(configFile, JSON.stringify({ platforms: [{ platform: 'NvrRetention', databasePath: sandbox.databasePath, cameras: cameras() }] }));
+    const sweep = async () => {
+      const out: string[] = [];
+      const code = await runCli(['sweep', '--config', configFile], { out: (text) => out.push(text), err: (text) => out.push(text), cwd: sandbox.storage });
+      return { code, out: out.join('\n') };
+    };
+
+    const runs = [await sweep()];
+    if (runs[0].code !== 0) {
+      expect(runs[0].out).toMatch(/malformed|not a database|damaged/);
+      runs.push(await sweep());
+    }
+
+    expect(runs.at(-1)).toMatchObject({ code: 0, out: expect.stringMatching(/Sweep deleted 2 recordings/) });
+    expect(filesBelow(front)).toEqual(['a.mp4', 'b.mp4']);
   });
 
   test('deleted while in use: the next sweep notices, opens a new index (seen by the CLI too), and the holds come back', async () => {

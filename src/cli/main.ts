@@ -91,7 +91,8 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     const config = loadConfig(values, io.cwd);
     const log = cliLogger(io, values);
     // The same location file as the Homebridge process: a CLI run after databasePath changed moves the index too.
-    engine = new RetentionEngine(config, { log, locationFile: locationFileIn(storageFolder(values, io.cwd)) });
+    // No quick_check at open: cron runs the CLI often, and damage met while reading is handled anyway.
+    engine = new RetentionEngine(config, { log, locationFile: locationFileIn(storageFolder(values, io.cwd)), quickCheck: false });
     return await runCommand(engine, command, args, values, io);
   } catch (error) {
     if (error instanceof ConfigError) {

@@ -4,7 +4,7 @@ import { createReadStream } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { scanCamera, SWITCH_HOLDER, type ScanResult } from '../catalog/scan.js';
 import type { CameraConfig, RetentionConfig } from '../config/types.js';
-import { CORRUPTION_MESSAGE, isCorruption } from '../store/database.js';
+import { CORRUPTION_MESSAGE, type IndexOpenOptions, isCorruption } from '../store/database.js';
 import { SweepLockHeldError } from '../store/lock.js';
 import { migrateDatabase, moveAside } from '../store/recover.js';
 import { type CameraRow, type ListFilter, type RecordingDetail, type Severity, Store } from '../store/store.js';
@@ -57,15 +57,17 @@ export class RecordingNotFoundError extends Error {}
  */
 export class RetentionEngine {
   private readonly ctx: EngineContext;
+  private readonly indexOptions: IndexOpenOptions;
   private unrecordedFailure: string | undefined;
 
   /**
    * `locationFile` remembers where the index was last opened (recover.ts: locationFileIn): when the
    * config moves `databasePath`, the index and its holds journal move with it.
    */
-  constructor(readonly config: RetentionConfig, options: { log?: Logger; disk?: DiskProbe; store?: Store; locationFile?: string } = {}) {
+  constructor(readonly config: RetentionConfig, options: { log?: Logger; disk?: DiskProbe; store?: Store; locationFile?: string } & IndexOpenOptions = {}) {
     const log = options.log ?? silentLogger;
-    this.ctx = { store: options.store ?? openStore(config.databasePath, log, options.locationFile), config, disk: options.disk ?? realDisk, log };
+    this.indexOptions = { quickCheck: options.quickCheck };
+    this.ctx = { store: options.store ?? openStore(config.databasePath, log, options.locationFile, this.indexOptions), config, disk: options.disk ?? realDisk, log };
     for (const camera of config.cameras) {
       this.store.ensureCamera(camera.name, camera.path);
     }
@@ -131,7 +133,7 @@ export class RetentionEngine {
     const path = this.store.path;
     this.store.close();
     const movedAside = beforeOpen?.();
-    this.ctx.store = Store.open(path);
+    this.ctx.store = Store.open(path, this.indexOptions);
     announce(this.ctx.store, this.ctx.log, movedAside ?? this.ctx.store.opened.movedAside);
   }
 
@@ -319,14 +321,14 @@ export class RetentionEngine {
   }
 }
 
-function openStore(databasePath: string, log: Logger, locationFile: string | undefined): Store {
+function openStore(databasePath: string, log: Logger, locationFile: string | undefined, indexOptions: IndexOpenOptions): Store {
   if (locationFile) {
     const moved = migrateDatabase(databasePath, locationFile);
     if (moved?.keptAs) {
       log.info(`databasePath changed: the index moved from ${moved.from} to ${moved.to} (the old file is kept as ${moved.keptAs})${moved.replaced ? `; an index found there is kept as ${moved.replaced}` : ''}.`);
     }
   }
-  const store = Store.open(databasePath);
+  const store = Store.open(databasePath, indexOptions);
   announce(store, log, store.opened.movedAside);
   return store;
 }

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { RecordingClass } from '../config/types.js';
-import { inTransaction, openIndex } from './database.js';
+import { type IndexOpenOptions, inTransaction, openIndex } from './database.js';
 import { type HoldState, HoldsJournal, type JournalEntry, journalPathFor } from './journal.js';
 import { SweepLock } from './lock.js';
 
@@ -254,8 +254,8 @@ export class Store {
    * journal beside it in step: a new index takes its holds from the journal; an index without a
    * journal (made by an older version) writes one.
    */
-  static open(path: string): Store {
-    const index = openIndex(path);
+  static open(path: string, options: IndexOpenOptions = {}): Store {
+    const index = openIndex(path, options);
     const store = new Store(index.db, path, path === ':memory:' ? undefined : new HoldsJournal(journalPathFor(path)));
     try {
       store.opened = { created: index.created, movedAside: index.movedAside, ...store.syncJournal() };
