@@ -9,6 +9,8 @@ export const SWITCH_HOLDER = 'switch';
 
 /** A folder modified this close to the scan may change again within the same mtime tick: read it next time too. */
 const RACY_MTIME_MS = 2000;
+/** What Node puts in a file name for bytes that are not UTF-8. */
+const REPLACEMENT_CHARACTER = '\uFFFD';
 /** Sidecar JSON larger than this is not read for a trigger (it is metadata, not a recording). */
 const MAX_SIDECAR_JSON_BYTES = 64 * 1024;
 
@@ -40,6 +42,12 @@ export interface ScanResult {
   missing: number;
   foldersRead: number;
   foldersSkipped: number;
+  /**
+   * Entries whose names are not valid UTF-8 (an NVR writing Latin-1, say): Node can only show them
+   * with U+FFFD in place of the bad bytes, so they can be neither stat'ed nor deleted. They are kept
+   * and reported, never silently left to fill the disk. Found when their folder is read.
+   */
+  unreadableNames: string[];
 }
 
 interface Walk {
@@ -65,7 +73,7 @@ interface Walk {
 export function scanCamera(store: Store, camera: CameraConfig, options: ScanOptions): ScanResult {
   const row = store.ensureCamera(camera.name, camera.path);
   const now = Date.now();
-  const result: ScanResult = { camera: row, available: true, added: 0, updated: 0, removed: 0, missing: 0, foldersRead: 0, foldersSkipped: 0 };
+  const result: ScanResult = { camera: row, available: true, added: 0, updated: 0, removed: 0, missing: 0, foldersRead: 0, foldersSkipped: 0, unreadableNames: [] };
 
   const rootProblem = checkRoot(camera.path);
   if (rootProblem) {
@@ -187,6 +195,10 @@ function visitFolder(store: Store, walk: Walk, folder: FolderRow): FolderRow[] {
   const folderNames = new Set<string>();
   for (const entry of entries) {
     if (entry.name.startsWith('.')) {
+      continue;
+    }
+    if (entry.name.includes(REPLACEMENT_CHARACTER) && !exists(join(absolute, entry.name))) {
+      walk.result.unreadableNames.push(childPath(folder.relPath, entry.name));
       continue;
     }
     // Links are never followed, special files are never recordings.
@@ -312,6 +324,16 @@ function forgetFolder(store: Store, walk: Walk, relPath: string): void {
     walk.removedIds.add(id);
   }
   walk.removedFolders.push(relPath);
+}
+
+/** False only when the name does not lead to anything: a name that Node could not decode. */
+function exists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
 }
 
 function childPath(parent: string, name: string): string {

@@ -260,6 +260,14 @@ function reconcile(ctx: EngineContext, options: SweepOptions, raise: (event: Omi
     } else if (!wasAvailable) {
       raise({ kind: 'camera_available', camera: camera.name, severity: 'info', message: 'camera available again' });
     }
+    if (scan.unreadableNames.length > 0) {
+      const names = scan.unreadableNames;
+      raise({
+        kind: 'unreadable_names', camera: camera.name, severity: 'warning',
+        message: `${names.length} file or folder names are not valid UTF-8, so they are kept, not counted and never deleted; rename them (e.g. with convmv): ${names.slice(0, 5).join(', ')}${names.length > 5 ? ', ...' : ''}`,
+        details: { count: names.length, names: names.slice(0, 100) },
+      });
+    }
     log.debug(`[${camera.name}] scan: ${scan.added} new, ${scan.updated} changed, ${scan.removed} gone; ${scan.foldersRead} folders read, ${scan.foldersSkipped} unchanged`);
     return scan;
   });
