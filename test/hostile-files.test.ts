@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
-import { DAY_MS, filesBelow, foldersBelow, HOUR_MS, makeSandbox, MINUTE_MS, type Sandbox, setAge, settleFolders, writeRecording } from './helpers/tree.js';
+import { RetentionEngine } from '../src/retention/engine.js';
+import { buildConfig, DAY_MS, filesBelow, foldersBelow, HOUR_MS, makeSandbox, MINUTE_MS, type Sandbox, setAge, settleFolders, writeRecording } from './helpers/tree.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 /** Only a guard against a sweep that hangs on a FIFO; a healthy sweep here takes a second or two. */
@@ -185,6 +186,53 @@ describe('trees and links', () => {
     expect(snapshot(outside)).toEqual(before);
     expect(filesBelow(camera)).toEqual(sorted(links));
     expect(indexed()).toEqual([]);
+  });
+});
+
+describe('folders swapped for links after they were indexed', () => {
+  const cameras = () => [{ name: 'Swapped', path: camera, retentionDays: 7 }];
+
+  test('a subfolder replaced by a link to a folder outside: the files out there are untouched', async () => {
+    writeRecording(camera, 'day/old.mp4', { ageMs: 10 * DAY_MS, sidecars: { json: '{}' } });
+    writeRecording(camera, 'keep/young.mp4', { ageMs: YOUNG });
+    settleFolders(camera);
+    await cli('scan', [{ name: 'Swapped', path: camera, retentionDays: 30 }]);
+    expect(indexed()).toEqual(['day/old.mp4', 'keep/young.mp4']);
+
+    // The folder moves out and a link takes its place; the camera folder's mtime is put back, so
+    // its listing looks unchanged and only the folder itself can tell.
+    const cameraMtime = fs.statSync(camera).mtime;
+    fs.renameSync(join(camera, 'day'), join(outside, 'day'));
+    fs.symlinkSync(join(outside, 'day'), join(camera, 'day'));
+    fs.utimesSync(camera, cameraMtime, cameraMtime);
+    const before = snapshot(outside);
+
+    const { report } = await sweep(cameras());
+
+    expect(report.deleted.count).toBe(0);
+    expect(snapshot(outside)).toEqual(before);
+    expect(indexed()).toEqual(['keep/young.mp4']);
+  });
+
+  test('a camera folder replaced by a link while running: the camera is unavailable and nothing is deleted, here or there', async () => {
+    writeRecording(camera, 'day/old.mp4', { ageMs: 10 * DAY_MS });
+    await cli('scan', [{ name: 'Swapped', path: camera, retentionDays: 30 }]);
+    // Parsed before the swap, as by a Homebridge that is already running (a fresh start refuses the path).
+    const engine = new RetentionEngine(buildConfig(sandbox, cameras()));
+    fs.renameSync(camera, join(outside, 'moved'));
+    fs.symlinkSync(join(outside, 'moved'), camera);
+    const before = snapshot(outside);
+
+    let report;
+    try {
+      report = await engine.sweep();
+    } finally {
+      engine.close();
+    }
+
+    expect(report.deleted.count).toBe(0);
+    expect(report.events).toContainEqual(expect.objectContaining({ kind: 'camera_unavailable', camera: 'Swapped' }));
+    expect(snapshot(outside)).toEqual(before);
   });
 });
 
