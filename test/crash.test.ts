@@ -19,6 +19,7 @@ import { parsePlatformConfigStrict } from '../src/config/schema.js';
 import type { RetentionConfig } from '../src/config/types.js';
 import { RetentionEngine, silentLogger } from '../src/retention/engine.js';
 import { Store } from '../src/store/store.js';
+import { seededRandom } from './helpers/random.js';
 import { DAY_MS, filesBelow, makeSandbox, type Sandbox, writeRecording } from './helpers/tree.js';
 
 const CHILD = fileURLToPath(new URL('./helpers/crash-child.js', import.meta.url));
@@ -29,18 +30,6 @@ const RETENTION_DAYS = 7;
 /** The default event retention: 3 × retentionDays. */
 const EVENT_RETENTION_DAYS = 3 * RETENTION_DAYS;
 const EXPORT_OWNER = 'crash test export';
-
-/** mulberry32: a small seeded generator, so a failing run can be replayed. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * What each recording is, and so whether the rules delete it. Ages alone decide here (no quota,
