@@ -56,7 +56,9 @@ afterAll(() => {
 
 const junk = fc.oneof(
   fc.constantFrom(null, true, false, 0, -1, 1e308, Number.NaN, Number.POSITIVE_INFINITY, '', ' ', '0', '7', 'yes', [], {}, [1], { a: 1 }),
-  fc.string(), fc.double(), fc.integer(), fc.boolean(),
+  // What JSON.parse can hand over, prototype-looking keys included.
+  fc.constantFrom(JSON.parse('{"__proto__":{"retentionDays":7}}') as unknown, { constructor: 1, toString: 'x', hasOwnProperty: null }),
+  fc.string(), fc.double(), fc.integer(), fc.boolean(), fc.jsonValue({ maxDepth: 3 }),
 );
 /** Mostly valid, sometimes not: a block with one bad field among good ones tests more than pure noise. */
 const mostly = <T>(valid: fc.Arbitrary<T>, ...wrong: unknown[]) =>
@@ -229,6 +231,18 @@ describe('the config parser', () => {
     const parsed = parsePlatformConfig(raw, { storagePath: sandbox.storage });
     expect(parsed.config.cameras.map((camera) => camera.name)).toEqual(['Safe']);
     expect(parsed.disabledCameras.flatMap((camera) => camera.issues.map((issue) => issue.path))).toContain('cameras[1].path');
+  });
+
+  test('a camera inside the storage folder is refused when the storage folder is given through a link', () => {
+    const raw = { cameras: [{ name: 'Sneaky', path: join(sandbox.storage, 'sub'), retentionDays: 7 }] };
+    const parsed = parsePlatformConfig(raw, { storagePath: join(sandbox.root, 'link-to-storage') });
+    expect(parsed.config.cameras).toEqual([]);
+    expect(parsed.disabledCameras[0].issues.map(formatIssue)).toEqual([expect.stringMatching(/^cameras\[0\]\.path: must not be inside the Homebridge storage folder/)]);
+  });
+
+  test('an index reached through a link into a camera folder is refused', () => {
+    const raw = { cameras: [{ name: 'B', path: safeFolders[1], retentionDays: 7 }], databasePath: join(sandbox.root, 'link-to-cams', 'b', 'index.db') };
+    expect(() => parsePlatformConfig(raw, { storagePath: sandbox.storage })).toThrow(/^databasePath: must not be inside the folder of cameras\[0\]/);
   });
 
   test.each([
