@@ -43,7 +43,7 @@ beforeAll(() => {
     dirname(sandbox.storage), dirname(dirname(sandbox.storage)),
     join(sandbox.root, 'link-to-storage'), `${join(sandbox.root, 'link-to-storage')}/sub`,
     join(sandbox.root, 'link-to-cams', 'a'), join(cams, 'link-to-b'),
-    'cams/a', './cams', '../cams', '~/cams', '', ' ', 'C:\\cams',
+    'cams/a', './cams', '../cams', '~/cams', '', ' ', 'C:\\cams', `${join(cams, 'a')}\u0000`, `${join(cams, 'nul')}\u0000/x`,
   ];
   overlappingPaths = [cams, `${join(cams, 'a')}/`, join(cams, 'a', 'inner'), join(cams, 'b', '..', 'a'), `${cams}//c`];
 });
@@ -97,7 +97,11 @@ function cameraEntry(forPlatform: boolean) {
 }
 
 function platformBlock(forPlatform: boolean) {
-  const inSandbox = (name: string) => fc.oneof({ weight: 6, arbitrary: fc.constant(join(sandbox.storage, name)) }, { weight: 1, arbitrary: fc.constant(join(sandbox.root, 'cams', 'a', name)) });
+  const inSandbox = (name: string) => fc.oneof(
+    { weight: 12, arbitrary: fc.constant(join(sandbox.storage, name)) },
+    { weight: 2, arbitrary: fc.constant(join(sandbox.root, 'cams', 'a', name)) },
+    { weight: 1, arbitrary: fc.constant(join(sandbox.storage, `nul\u0000${name}`)) },
+  );
   const fields = fc.record(
     {
       platform: fc.constant('NvrRetention'),
@@ -166,6 +170,7 @@ function expectSafeCameras(config: RetentionConfig): void {
   const storage = fs.realpathSync(sandbox.storage);
   const folders = config.cameras.map((camera) => {
     expect(camera.path.startsWith('/')).toBe(true);
+    expect(camera.path).not.toContain('\u0000');
     expect(hasLinkOnTheWay(camera.path)).toBe(false);
     const real = realFolder(camera.path);
     expect(real).not.toBe('/');

@@ -10,10 +10,14 @@ export { ConfigError, formatIssue, type ConfigIssue } from './errors.js';
 // Field schemas. config.schema.json mirrors these; test/config.test.ts fails when they drift.
 // ---------------------------------------------------------------------------------------------
 
-/** Relative paths would depend on the directory Homebridge happens to start in. */
+/**
+ * Relative paths would depend on the directory Homebridge happens to start in. A NUL character
+ * makes every file call throw, which would surface far from the field that caused it.
+ */
 const absolutePath = () =>
   z
     .string()
+    .refine((p) => !p.includes('\0'), 'must not contain a NUL character (\\u0000)')
     .refine((p) => path.isAbsolute(p), 'must be an absolute path')
     .overwrite((p) => path.resolve(p));
 
