@@ -139,7 +139,7 @@ describe('names', () => {
     expect(fs.existsSync(Buffer.concat([latin1('Gel\u00e4nde'), Buffer.from('/old.mp4')]))).toBe(true);
     const warning = report.events.find((event) => event.kind === 'unreadable_names');
     expect(warning).toMatchObject({ camera: 'Latin1', severity: 'warning', count: 3 });
-    expect(stderr).toMatch(/Warning: \[Latin1\] 3 file or folder names are not valid UTF-8/);
+    expect(stderr).toMatch(/Warning: \[Latin1\] 3 file or folder names cannot be used/);
     const db = new DatabaseSync(sandbox.databasePath, { readOnly: true });
     try {
       expect(db.prepare("SELECT camera, severity FROM events WHERE kind = 'unreadable_names'").all()).toEqual([{ camera: 'Latin1', severity: 'warning' }]);
@@ -162,6 +162,29 @@ describe('trees and links', () => {
     expect(report.deleted.count).toBe(2);
     expect(filesBelow(camera)).toEqual([`${deep}/x/young.mp4`]);
     expect(indexed()).toEqual([`${deep}/x/young.mp4`]);
+  });
+
+  test('a tree deeper than the longest path the system allows is kept and reported; the rest of the camera is still swept', async () => {
+    writeRecording(camera, 'old.mp4', { ageMs: OLD });
+    // 90 folders of 61 characters: about 5,500 bytes, past Linux's 4,096. Only relative steps reach the bottom.
+    const steps = `process.chdir(${JSON.stringify(camera)});
+      for (let i = 10; i < 100; i++) { fs.mkdirSync('f'.repeat(59) + i); process.chdir('f'.repeat(59) + i); }
+      fs.writeFileSync('deep.mp4', 'x');
+      const old = new Date(Date.now() - ${OLD}); fs.utimesSync('deep.mp4', old, old);`;
+    execFileSync(process.execPath, ['-e', `const fs = require('node:fs'); ${steps}`]);
+    try {
+      const { report, stderr } = await sweep([{ name: 'Deep', path: camera, retentionDays: 7 }]);
+
+      expect(report.failures).toEqual([]);
+      expect(report.deleted.count).toBe(1);
+      expect(fs.existsSync(join(camera, 'old.mp4'))).toBe(false);
+      expect(report.events).toContainEqual(expect.objectContaining({ kind: 'unreadable_names', camera: 'Deep', count: 1 }));
+      expect(stderr).toMatch(/Warning: \[Deep\] 1 file or folder names cannot be used/);
+      expect(execFileSync('find', [camera, '-name', 'deep.mp4'], { encoding: 'utf8' })).toMatch(/deep\.mp4\n$/);
+    } finally {
+      // Node's own recursive removal cannot reach that deep; rm can.
+      execFileSync('rm', ['-rf', join(camera, `${'f'.repeat(59)}10`)]);
+    }
   });
 
   test('link loops and links out of the camera folder are not followed: what they point at is untouched', async () => {

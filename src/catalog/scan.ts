@@ -43,9 +43,10 @@ export interface ScanResult {
   foldersRead: number;
   foldersSkipped: number;
   /**
-   * Entries whose names are not valid UTF-8 (an NVR writing Latin-1, say): Node can only show them
-   * with U+FFFD in place of the bad bytes, so they can be neither stat'ed nor deleted. They are kept
-   * and reported, never silently left to fill the disk. Found when their folder is read.
+   * Files and folders that cannot be reached by name, so can be neither stat'ed nor deleted: names
+   * that are not valid UTF-8 (an NVR writing Latin-1, say; Node shows them with U+FFFD in place of
+   * the bad bytes), and paths longer than the system allows. They are kept and reported, never
+   * silently left to fill the disk, and never make the rest of the camera unavailable.
    */
   unreadableNames: string[];
 }
@@ -175,6 +176,10 @@ function visitFolder(store: Store, walk: Walk, folder: FolderRow): FolderRow[] {
       forgetFolder(store, walk, folder.relPath);
       return [];
     }
+    if (isTooLong(error)) {
+      walk.result.unreadableNames.push(folder.relPath);
+      return [];
+    }
     throw error;
   }
   if (!stats.isDirectory()) {
@@ -265,6 +270,10 @@ function indexFile(store: Store, walk: Walk, folder: FolderRow, relPath: string,
       }
       return;
     }
+    if (isTooLong(error)) {
+      walk.result.unreadableNames.push(relPath);
+      return;
+    }
     throw error;
   }
   if (!stats.isFile()) {
@@ -324,6 +333,11 @@ function forgetFolder(store: Store, walk: Walk, relPath: string): void {
     walk.removedIds.add(id);
   }
   walk.removedFolders.push(relPath);
+}
+
+/** A path past the system's limit: that entry cannot be used, the rest of the camera still can. */
+function isTooLong(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException).code === 'ENAMETOOLONG';
 }
 
 /** False only when the name does not lead to anything: a name that Node could not decode. */
