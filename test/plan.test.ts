@@ -12,6 +12,7 @@ import {
   type Reason,
 } from '../src/retention/plan.js';
 import type { Recording } from '../src/store/store.js';
+import { seededRandom } from './helpers/random.js';
 
 // Unit tests of the pure retention planner (SPEC §3 phases 2–5, §4). Everything is in memory: a
 // factory builds recordings, `arraySource` serves them oldest first, and a dry run (`collectPlan`) or
@@ -116,18 +117,6 @@ function drive(input: PlanInput, answer: (batch: Deletion[], index: number) => B
     step = planner.next(answer(step.value, batches.length - 1));
   }
   return { batches, summary: step.value };
-}
-
-/** A small seeded PRNG (mulberry32), so the randomised scenario is the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 // ---- phase 2: age ------------------------------------------------------------------------------
@@ -719,7 +708,7 @@ describe('failed deletions', () => {
 
 describe('dry run', () => {
   function scenario(seed: number): PlanInput {
-    const random = prng(seed);
+    const random = seededRandom(seed);
     const pick = <T>(values: T[]): T => values[Math.floor(random() * values.length)];
     const cameraCount = 3 + Math.floor(random() * 3);
     const cameras = Array.from({ length: cameraCount }, (_, i) => {

@@ -9,6 +9,8 @@ export const SWITCH_HOLDER = 'switch';
 
 /** A folder modified this close to the scan may change again within the same mtime tick: read it next time too. */
 const RACY_MTIME_MS = 2000;
+/** What Node puts in a file name for bytes that are not UTF-8. */
+const REPLACEMENT_CHARACTER = '\uFFFD';
 /** Sidecar JSON larger than this is not read for a trigger (it is metadata, not a recording). */
 const MAX_SIDECAR_JSON_BYTES = 64 * 1024;
 
@@ -40,6 +42,13 @@ export interface ScanResult {
   missing: number;
   foldersRead: number;
   foldersSkipped: number;
+  /**
+   * Files and folders that cannot be reached by name, so can be neither stat'ed nor deleted: names
+   * that are not valid UTF-8 (an NVR writing Latin-1, say; Node shows them with U+FFFD in place of
+   * the bad bytes), and paths longer than the system allows. They are kept and reported, never
+   * silently left to fill the disk, and never make the rest of the camera unavailable.
+   */
+  unreadableNames: string[];
 }
 
 interface Walk {
@@ -65,7 +74,7 @@ interface Walk {
 export function scanCamera(store: Store, camera: CameraConfig, options: ScanOptions): ScanResult {
   const row = store.ensureCamera(camera.name, camera.path);
   const now = Date.now();
-  const result: ScanResult = { camera: row, available: true, added: 0, updated: 0, removed: 0, missing: 0, foldersRead: 0, foldersSkipped: 0 };
+  const result: ScanResult = { camera: row, available: true, added: 0, updated: 0, removed: 0, missing: 0, foldersRead: 0, foldersSkipped: 0, unreadableNames: [] };
 
   const rootProblem = checkRoot(camera.path);
   if (rootProblem) {
@@ -167,6 +176,10 @@ function visitFolder(store: Store, walk: Walk, folder: FolderRow): FolderRow[] {
       forgetFolder(store, walk, folder.relPath);
       return [];
     }
+    if (isTooLong(error)) {
+      walk.result.unreadableNames.push(folder.relPath);
+      return [];
+    }
     throw error;
   }
   if (!stats.isDirectory()) {
@@ -187,6 +200,10 @@ function visitFolder(store: Store, walk: Walk, folder: FolderRow): FolderRow[] {
   const folderNames = new Set<string>();
   for (const entry of entries) {
     if (entry.name.startsWith('.')) {
+      continue;
+    }
+    if (entry.name.includes(REPLACEMENT_CHARACTER) && !exists(join(absolute, entry.name))) {
+      walk.result.unreadableNames.push(childPath(folder.relPath, entry.name));
       continue;
     }
     // Links are never followed, special files are never recordings.
@@ -253,6 +270,10 @@ function indexFile(store: Store, walk: Walk, folder: FolderRow, relPath: string,
       }
       return;
     }
+    if (isTooLong(error)) {
+      walk.result.unreadableNames.push(relPath);
+      return;
+    }
     throw error;
   }
   if (!stats.isFile()) {
@@ -312,6 +333,21 @@ function forgetFolder(store: Store, walk: Walk, relPath: string): void {
     walk.removedIds.add(id);
   }
   walk.removedFolders.push(relPath);
+}
+
+/** A path past the system's limit: that entry cannot be used, the rest of the camera still can. */
+function isTooLong(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException).code === 'ENAMETOOLONG';
+}
+
+/** False only when the name does not lead to anything: a name that Node could not decode. */
+function exists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
 }
 
 function childPath(parent: string, name: string): string {

@@ -1,3 +1,4 @@
+import { lstatSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError, formatPath, type ConfigIssue } from './errors.js';
@@ -9,10 +10,14 @@ export { ConfigError, formatIssue, type ConfigIssue } from './errors.js';
 // Field schemas. config.schema.json mirrors these; test/config.test.ts fails when they drift.
 // ---------------------------------------------------------------------------------------------
 
-/** Relative paths would depend on the directory Homebridge happens to start in. */
+/**
+ * Relative paths would depend on the directory Homebridge happens to start in. A NUL character
+ * makes every file call throw, which would surface far from the field that caused it.
+ */
 const absolutePath = () =>
   z
     .string()
+    .refine((p) => !p.includes('\0'), 'must not contain a NUL character (\\u0000)')
     .refine((p) => path.isAbsolute(p), 'must be an absolute path')
     .overwrite((p) => path.resolve(p));
 
@@ -148,6 +153,46 @@ function storageConflict(folder: string, storagePath: string): string | undefine
   return undefined;
 }
 
+/**
+ * A path through a symbolic link is refused rather than resolved: the SPEC never follows links, and
+ * a link can be pointed elsewhere later (at the storage folder, at another camera) without any
+ * config change. Only the parts that exist now are checked; a missing folder cannot be a link.
+ */
+function linkConflict(folder: string): string | undefined {
+  for (let at = folder; at !== path.dirname(at); at = path.dirname(at)) {
+    let isLink = false;
+    try {
+      isLink = lstatSync(at).isSymbolicLink();
+    } catch {
+      // Not there (an unmounted disk, a folder the recorder creates later): nothing to follow.
+    }
+    if (isLink) {
+      const real = realPathOf(folder);
+      return `must not go through the symbolic link ${at} (links are never followed)${real === undefined ? '' : `; use the real folder ${real}`}`;
+    }
+  }
+  return undefined;
+}
+
+/** Where a path really leads, links resolved as far as it exists; undefined when a link dangles. */
+function realPathOf(target: string): string | undefined {
+  const rest: string[] = [];
+  for (let at = target; ; at = path.dirname(at)) {
+    try {
+      return path.join(realpathSync(at), ...rest);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || at === path.dirname(at)) return undefined;
+      rest.unshift(path.basename(at));
+    }
+  }
+}
+
+/** The storage folder as written and, when links lead to it, as it really is: a camera must clear both. */
+function storageFolders(storagePath: string): string[] {
+  const real = realPathOf(storagePath);
+  return real === undefined || real === storagePath ? [storagePath] : [storagePath, real];
+}
+
 // ---------------------------------------------------------------------------------------------
 // Parsing
 // ---------------------------------------------------------------------------------------------
@@ -174,7 +219,7 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 /** A null left by hand editing or by a form means "not set": the field's default or absence applies. */
 const withoutNulls = (v: Record<string, unknown>) => Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null));
 
-function checkCamera(raw: unknown, index: number, storagePath: string): CameraCheck {
+function checkCamera(raw: unknown, index: number, storagePaths: string[]): CameraCheck {
   const at = ['cameras', index];
   const entry = isRecord(raw) ? withoutNulls(raw) : raw;
   const { data, issues } = safeParse(cameraSchema, entry, at);
@@ -186,7 +231,9 @@ function checkCamera(raw: unknown, index: number, storagePath: string): CameraCh
   };
 
   const folder = cameraSchema.shape.path.safeParse(fields.path).data;
-  const conflict = folder === undefined ? undefined : storageConflict(folder, storagePath);
+  const conflict = folder === undefined
+    ? undefined
+    : storagePaths.map((storagePath) => storageConflict(folder, storagePath)).find(Boolean) ?? linkConflict(folder);
   if (conflict) issues.push({ path: formatPath([...at, 'path']), message: conflict });
   else check.folder = folder;
 
@@ -237,8 +284,10 @@ function refuseDuplicateNames(cameras: CameraCheck[]): void {
 
 /** A folder of ours (index, exports) inside a camera folder would be scanned, and exports deleted, as recordings. */
 function refuseInsideCameras(field: string, target: string, why: string, cameras: CameraCheck[], issues: ConfigIssue[]): void {
+  // Camera folders have no links on their way (refused otherwise), so the target's real path is what counts besides its own.
+  const real = realPathOf(target) ?? target;
   for (const camera of cameras) {
-    if (camera.folder !== undefined && isSameOrInside(target, camera.folder)) {
+    if (camera.folder !== undefined && (isSameOrInside(target, camera.folder) || isSameOrInside(real, camera.folder))) {
       issues.push({ path: field, message: `must not be inside the folder of cameras[${camera.index}] (${camera.folder}): ${why}` });
     }
   }
@@ -253,7 +302,8 @@ function analyse(raw: unknown, options: { storagePath: string }): Analysis {
   const { data: entries = [], issues: listIssues } = safeParse(cameraListSchema, block.cameras, ['cameras']);
   blockIssues.push(...listIssues);
 
-  const cameras = entries.map((entry, index) => checkCamera(entry, index, storagePath));
+  const storagePaths = storageFolders(storagePath);
+  const cameras = entries.map((entry, index) => checkCamera(entry, index, storagePaths));
   refuseOverlaps(cameras);
   refuseDuplicateNames(cameras);
 

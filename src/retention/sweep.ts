@@ -271,9 +271,22 @@ function reconcile(ctx: EngineContext, options: SweepOptions, raise: (event: Omi
     } else if (!wasAvailable) {
       raise({ kind: 'camera_available', camera: camera.name, severity: 'info', message: 'camera available again' });
     }
+    if (scan.unreadableNames.length > 0) {
+      const names = scan.unreadableNames;
+      raise({
+        kind: 'unreadable_names', camera: camera.name, severity: 'warning',
+        message: `${names.length} file or folder names cannot be used (not valid UTF-8, or a path longer than the system allows), so they are kept, not counted and never deleted; rename or move them: ${names.slice(0, 5).map(shortened).join(', ')}${names.length > 5 ? ', ...' : ''}`,
+        details: { count: names.length, names: names.slice(0, 100) },
+      });
+    }
     log.debug(`[${camera.name}] scan: ${scan.added} new, ${scan.updated} changed, ${scan.removed} gone; ${scan.foldersRead} folders read, ${scan.foldersSkipped} unchanged`);
     return scan;
   });
+}
+
+/** A path too long for the system is too long for a log line too: its start and its end say where it is. */
+function shortened(path: string): string {
+  return path.length <= 200 ? path : `${path.slice(0, 100)}…${path.slice(-100)}`;
 }
 
 async function carryOutPlan(ctx: EngineContext, options: SweepOptions, scans: ScanResult[], report: SweepReport, raise: (event: Omit<EventRow, 'time'>) => void): Promise<void> {
