@@ -41,7 +41,7 @@ function plural(count: number, one: string, many = `${one}s`): string {
 /** "Delete 45 recordings (3.2 GB): 30 continuous, 15 event; 4 protected recordings are excluded" */
 export function deletionMessage(preview: ReturnType<RetentionEngine['deletionPreview']>): string {
   const classes = (['continuous', 'event'] as RecordingClass[]).filter((cls) => preview.byClass[cls] > 0).map((cls) => `${preview.byClass[cls]} ${cls}`);
-  let text = `Delete ${plural(preview.count, 'recording')} (${formatBytes(preview.bytes)})${classes.length ? `: ${classes.join(', ')}` : ''}`;
+  const text = `Delete ${plural(preview.count, 'recording')} (${formatBytes(preview.bytes)})${classes.length ? `: ${classes.join(', ')}` : ''}`;
   const excluded = [
     preview.excluded.protected && `${plural(preview.excluded.protected, 'protected recording')} ${preview.excluded.protected === 1 ? 'is' : 'are'} excluded`,
     preview.excluded.exporting && `${plural(preview.excluded.exporting, 'recording')} being exported ${preview.excluded.exporting === 1 ? 'is' : 'are'} excluded`,
@@ -156,6 +156,14 @@ export class SettingsUi {
 
   private dashboard(_body: object) {
     const engine = this.current();
+    // Fresh figures: a scan reads only folders whose listing changed, and is skipped while a sweep runs.
+    try {
+      engine.scan();
+    } catch (error) {
+      if (!(error instanceof SweepLockHeldError)) {
+        throw error;
+      }
+    }
     const holder = engine.store.lock.holder();
     return {
       status: engine.status(),
