@@ -186,6 +186,7 @@ export class SettingsUi {
       { by, descending, after: request.after },
       // One more than asked tells whether there is a next page without counting.
       request.limit + 1,
+      request.after === undefined,
     );
     const more = page.recordings.length > request.limit;
     const recordings = page.recordings.slice(0, request.limit);

@@ -228,7 +228,7 @@
   });
 
   // ---- recordings browser ----
-  const browser = { loaded: false, after: null, selected: new Map(), rows: [] };
+  const browser = { loaded: false, after: null, selected: new Map(), rows: [], total: { count: 0, bytes: 0 } };
 
   function filterBody() {
     const body = { sort: $('f-sort').value, limit: PAGE };
@@ -280,7 +280,9 @@
     const rows = page.recordings.map(rowElement);
     if (append) tbody.append(...rows);
     else tbody.replaceChildren(...rows);
-    $('total').textContent = `${count(page.total.count, 'recording')} (${bytes(page.total.bytes)}) match; showing ${browser.rows.length.toLocaleString()}`;
+    // Only a first page is counted; "Show more" keeps its total.
+    if (page.total) browser.total = page.total;
+    $('total').textContent = `${count(browser.total.count, 'recording')} (${bytes(browser.total.bytes)}) match; showing ${browser.rows.length.toLocaleString()}`;
     $('more').classList.toggle('d-none', !page.next);
     browser.loaded = true;
     $('nvr').setAttribute('data-loaded-recordings', String(Date.now()));
