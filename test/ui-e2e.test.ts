@@ -2,7 +2,7 @@
  * The settings screen end to end: the real Homebridge UI (homebridge-config-ui-x, `hb-service run`,
  * auth off, on 127.0.0.1) with this plugin installed in its plugins folder, driven in Debian's
  * Chromium by playwright-core. The plugin's page is an iframe inside the UI's settings modal.
- * The run also writes the README's screenshots to docs/screenshots/.
+ * The run also takes the README's screenshots; `npm run screenshots` writes them to docs/screenshots/.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
@@ -20,7 +20,8 @@ const ROOT = resolve('.');
 const HB_SERVICE = join(ROOT, 'node_modules', 'homebridge-config-ui-x', 'dist', 'bin', 'hb-service.js');
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 const CHROMIUM = '/usr/bin/chromium';
-const SCREENSHOTS = join(ROOT, 'docs', 'screenshots');
+/** `npm run screenshots` sets this to rewrite the README's images; other runs keep theirs in the sandbox. */
+const UPDATE_SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1';
 const STEP_MS = 30_000;
 
 let fixture: UiFixture;
@@ -30,6 +31,7 @@ let context: BrowserContext;
 let page: Page;
 let profile: string;
 let uiPort: number;
+let screenshots: string;
 
 function freePort(): Promise<number> {
   return new Promise((done, fail) => {
@@ -85,11 +87,12 @@ beforeAll(async () => {
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     // Tall enough for the whole settings page, so a screenshot holds all of it.
-    viewport: { width: 900, height: 2200 },
+    viewport: { width: 1280, height: 2200 },
   });
   page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(STEP_MS);
-  mkdirSync(SCREENSHOTS, { recursive: true });
+  screenshots = UPDATE_SCREENSHOTS ? join(ROOT, 'docs', 'screenshots') : join(storage, 'screenshots');
+  mkdirSync(screenshots, { recursive: true });
 }, 120_000);
 
 afterAll(async () => {
@@ -152,12 +155,12 @@ describe('the settings screen in the Homebridge UI', () => {
     await expect(frame.locator('[data-testid=filesystem]').count()).resolves.toBe(1);
     await expect(frame.locator('#forecast').innerText()).resolves.toMatch(/^Recording about .* a day \(last week\)\. .*Retention holds usage at about/);
     await expect(frame.locator('[data-testid=chart] polyline').count()).resolves.toBe(2);
-    await shot({ path: join(SCREENSHOTS, 'dashboard-light.png') });
+    await shot({ path: join(screenshots, 'dashboard-light.png') });
 
     await page.emulateMedia({ colorScheme: 'dark' });
     const dark = await openSettings();
     await expect(dark.locator('body').getAttribute('class')).resolves.toMatch(/dark-mode/);
-    await shot({ path: join(SCREENSHOTS, 'dashboard-dark.png') });
+    await shot({ path: join(screenshots, 'dashboard-dark.png') });
     await page.emulateMedia({ colorScheme: 'light' });
   }, 120_000);
 
@@ -173,7 +176,7 @@ describe('the settings screen in the Homebridge UI', () => {
     await expect(rows.count()).resolves.toBe(backYard.length);
     await expect(rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-path')))).resolves.toEqual(backYard);
     await expect(frame.locator('#total').innerText()).resolves.toMatch(new RegExp(`^${backYard.length} recordings`));
-    await shot({ path: join(SCREENSHOTS, 'recordings.png') });
+    await shot({ path: join(screenshots, 'recordings.png') });
 
     // Protect the oldest: the index holds the mark, by the settings UI.
     await rows.nth(0).locator('input[type=checkbox]').check();
@@ -190,6 +193,7 @@ describe('the settings screen in the Homebridge UI', () => {
     // Delete the protected one and the next two: the confirmation leaves the protected one out.
     for (const i of [0, 1, 2]) await rows.nth(i).locator('input[type=checkbox]').check();
     await frame.getByRole('button', { name: 'Delete…' }).click();
+    await frame.locator('#confirm:not(.d-none)').waitFor();
     await expect(frame.locator('#confirm-text').innerText()).resolves.toBe(`Delete 2 recordings (${formatBytes(30_000)}): 2 continuous; 1 protected recording is excluded`);
     await reloaded(frame, 'recordings', () => frame.locator('#confirm-yes').click());
     await expect(frame.locator('#action-result').innerText()).resolves.toBe(`Deleted 2 recordings (${formatBytes(30_000)}); 1 kept`);
