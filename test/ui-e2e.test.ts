@@ -164,7 +164,7 @@ describe('the settings screen in the Homebridge UI', () => {
     await page.emulateMedia({ colorScheme: 'light' });
   }, 120_000);
 
-  test('filter the browser, protect one, delete two, and preview the next sweep', async () => {
+  test('filter the browser, protect one, delete two, preview the next sweep and run it', async () => {
     const frame = await openSettings();
     await reloaded(frame, 'recordings', () => frame.getByRole('button', { name: 'Recordings' }).click());
     await frame.locator('#f-camera').selectOption('Back Yard');
@@ -212,6 +212,16 @@ describe('the settings screen in the Homebridge UI', () => {
       `The next sweep would delete ${dryRun.deleted.count} recordings (${formatBytes(dryRun.deleted.bytes)}): ${by.age.count} by age, ${by.quota.count} by quota, ${by.cap.count} by cap, ${by.floor.count} by floor; ${dryRun.spared.protected} protected recording${dryRun.spared.protected === 1 ? '' : 's'} spared`);
     expect(dryRun.spared.protected).toBe(1);
     await expect(frame.locator('#preview-list tbody tr').count()).resolves.toBe(dryRun.deletions.length);
+
+    // Sweep now deletes just those, with its progress bar, and the dashboard shows the outcome.
+    const filesBefore = filesBelow(fixture.front).length + filesBelow(fixture.back).length;
+    await frame.getByRole('button', { name: 'Dashboard' }).click();
+    await reloaded(frame, 'dashboard', () => frame.getByRole('button', { name: 'Sweep now' }).click());
+    await frame.locator('#sweep-state', { hasText: 'Sweep deleted' }).waitFor();
+    await expect(frame.locator('#sweep-state').innerText()).resolves.toMatch(new RegExp(`^Sweep deleted ${dryRun.deleted.count} recordings`));
+    await expect(frame.locator('#sweep-bar').getAttribute('style')).resolves.toMatch(/width: 100%/);
+    const sidecarsDeleted = dryRun.deletions.filter((d: { path: string }) => d.path.startsWith('events/')).length;
+    expect(filesBelow(fixture.front).length + filesBelow(fixture.back).length).toBe(filesBefore - dryRun.deleted.count - sidecarsDeleted);
   }, 120_000);
 });
 

@@ -3,7 +3,7 @@
  * the page shows and what its buttons do to files. (homebridge-ui/server.js only registers these.)
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import fs, { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { RequestError } from '@homebridge/plugin-ui-utils';
@@ -96,11 +96,23 @@ describe('dashboard', () => {
     expect(history.at(-1)).toBeLessThanOrEqual(200_000);
   });
 
+  test('settings saved while the page is open take effect at the next request', async () => {
+    await indexed();
+    const third = join(fixture.sandbox.root, 'garage');
+    fs.mkdirSync(third);
+    fs.writeFileSync(join(third, 'clip.mp4'), 'video');
+    fixture.save({ cameras: [...(fixture.platform.cameras as object[]), { name: 'Garage', path: third, retentionDays: 1 }] });
+    // A save within the same millisecond as the first read would look unchanged.
+    fs.utimesSync(fixture.configPath, new Date(), new Date(Date.now() + 5000));
+    const dashboard = (await call['/dashboard']({})) as { status: { cameras: { name: string; recordings: number }[] } };
+    expect(dashboard.status.cameras.map((c) => [c.name, c.recordings])).toEqual([['Front Door', 30], ['Back Yard', 20], ['Garage', 1]]);
+  });
+
   test('a config without the plugin block says how to start', async () => {
     fixture.save();
     const config = JSON.parse(readFileSync(fixture.configPath, 'utf8'));
     config.platforms = [];
-    (await import('node:fs')).writeFileSync(fixture.configPath, JSON.stringify(config));
+    fs.writeFileSync(fixture.configPath, JSON.stringify(config));
     const error = await rejection(call['/dashboard']({}));
     expect(error).toBeInstanceOf(RequestError);
     expect(error.message).toMatch(/not set up yet/);
@@ -184,6 +196,22 @@ describe('protection and deletion by hand', () => {
     const log = (await call['/events']({})) as { events: { kind: string; message: string; details: { who: string } }[] };
     expect(log.events[0]).toMatchObject({ kind: 'deleted_by_hand', details: { who: 'settings UI' } });
     expect((await page({ cameras: ['Front Door'] })).total.count).toBe(fixture.files.filter((f) => f.camera === 'Front Door').length - 4);
+  });
+
+  test('a recording whose folder was swapped for a link to elsewhere is not deleted there', async () => {
+    await indexed();
+    const clips = (await page({ cameras: ['Front Door'], cls: 'event', limit: 50 })).recordings;
+    // The events folder becomes a link to a folder outside the camera, holding files of the same names.
+    const outside = join(fixture.sandbox.storage, 'elsewhere');
+    fs.renameSync(join(fixture.front, 'events'), outside);
+    fs.symlinkSync(outside, join(fixture.front, 'events'));
+    const result = (await call['/delete']({ ids: clips.map((clip) => clip.id) })) as { deleted: { count: number }; failures: { error: string }[] };
+    expect(result.deleted.count).toBe(0);
+    expect(result.failures).toHaveLength(clips.length);
+    expect(result.failures[0].error).toMatch(/outside the camera folder/);
+    for (const clip of clips) {
+      expect(existsSync(join(outside, clip.path.replace('events/', '')))).toBe(true);
+    }
   });
 
   test('while a sweep holds the lock, a delete is refused politely and nothing goes', async () => {
