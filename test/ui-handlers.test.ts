@@ -108,6 +108,20 @@ describe('dashboard', () => {
     expect(dashboard.status.cameras.map((c) => [c.name, c.recordings])).toEqual([['Front Door', 30], ['Back Yard', 20], ['Garage', 1]]);
   });
 
+  test('a camera whose files vanished is shown unavailable until a person confirms the loss', async () => {
+    await indexed();
+    fs.renameSync(join(fixture.back), join(fixture.sandbox.storage, 'unmounted'));
+    fs.mkdirSync(fixture.back);
+    type Cameras = { status: { cameras: { name: string; available: boolean; recordings: number }[] } };
+    const backYard = async () => ((await call['/dashboard']({})) as Cameras).status.cameras.find((c) => c.name === 'Back Yard')!;
+    expect(await backYard()).toMatchObject({ available: false, recordings: 20 });
+    expect(await call['/accept-missing']({ camera: 'Back Yard' })).toEqual({ available: true, removed: 20, reason: null });
+    expect(await backYard()).toMatchObject({ available: true, recordings: 0 });
+    const log = (await call['/events']({})) as { events: { kind: string; details: { who: string } }[] };
+    expect(log.events[0]).toMatchObject({ kind: 'missing_accepted', details: { who: 'settings UI' } });
+    expect((await rejection(call['/accept-missing']({ camera: 'Attic' }))).message).toBe('no camera named "Attic"');
+  });
+
   test('a config without the plugin block says how to start', async () => {
     fixture.save();
     const config = JSON.parse(readFileSync(fixture.configPath, 'utf8'));

@@ -39,6 +39,10 @@ export const browseRequest = z.object({
   }).strict().optional(),
 }).strict().refine((body) => body.since === undefined || body.until === undefined || body.since < body.until, { message: 'the start must be before the end', path: ['since'] });
 
+export const acceptMissingRequest = z.object({
+  camera: z.string().min(1).max(200),
+}).strict();
+
 export const eventsRequest = z.object({
   limit: z.number().int().min(1).max(500).default(100),
 }).strict();

@@ -14,7 +14,7 @@ import { REASONS } from '../retention/plan.js';
 import { summaryLine, type SweepReport } from '../retention/sweep.js';
 import { SweepLockHeldError } from '../store/lock.js';
 import { PLATFORM_NAME } from '../settings.js';
-import { browseRequest, emptyRequest, eventsRequest, idsRequest, InvalidRequestError, keepUntilRequest, parseRequest } from './requests.js';
+import { acceptMissingRequest, browseRequest, emptyRequest, eventsRequest, idsRequest, InvalidRequestError, keepUntilRequest, parseRequest } from './requests.js';
 
 /** Who the event log and the holds name for everything done here. */
 export const SETTINGS_UI = 'settings UI';
@@ -143,6 +143,7 @@ export class SettingsUi {
       '/preview': (body) => this.preview(parseRequest(emptyRequest, body)),
       '/sweep': (body) => this.sweepNow(parseRequest(emptyRequest, body)),
       '/export': (body) => this.exportSelected(parseRequest(idsRequest, body).ids),
+      '/accept-missing': (body) => this.acceptMissing(parseRequest(acceptMissingRequest, body).camera),
       '/events': (body) => ({ events: this.current().store.recentEvents(parseRequest(eventsRequest, body).limit) }),
     };
     return Object.fromEntries(Object.entries(routes).map(([path, route]) => [path, async (body: unknown) => {
@@ -196,6 +197,24 @@ export class SettingsUi {
       total: page.total,
       next: more && last ? { value: by === 'size' ? last.size : last.endTime, cls: last.cls === 'event' ? 1 : 0, relPath: last.path, id: last.id } : null,
     };
+  }
+
+  /**
+   * SPEC §3.1: a person confirms that a camera's missing recordings are really gone (not an unmounted
+   * disk); their rows go and the camera is available again. Logged with who confirmed it.
+   */
+  private acceptMissing(name: string) {
+    const engine = this.current();
+    const camera = engine.cameraByName(name);
+    if (!camera) {
+      throw new RecordingNotFoundError(`no camera named "${name}"`);
+    }
+    const [scan] = engine.scan({ acceptMissing: [name] }).filter((result) => result.camera.path === camera.path);
+    engine.store.addEvent({
+      time: Date.now(), camera: name, kind: 'missing_accepted', severity: 'info',
+      message: `${SETTINGS_UI} confirmed the missing recordings gone; ${plural(scan.removed, 'row')} dropped`, details: { who: SETTINGS_UI, removed: scan.removed },
+    });
+    return { available: scan.available, removed: scan.removed, reason: scan.reason ?? null };
   }
 
   private async deleteSelected(ids: number[]) {

@@ -91,7 +91,7 @@
       return el('div', { class: 'col-12 col-md-6' }, el('div', { class: 'card h-100', 'data-testid': 'camera', 'data-camera': camera.name }, el('div', { class: 'card-body p-2' },
         el('div', { class: 'd-flex justify-content-between' }, el('strong', {}, camera.name),
           el('span', { class: 'small', 'data-testid': 'camera-bytes' }, bytes(camera.bytes), camera.quotaBytes === null ? '' : ` of ${bytes(camera.quotaBytes)} quota`)),
-        camera.available ? null : el('div', { class: 'text-danger small' }, `Unavailable: ${camera.unavailableReason}. Nothing of it is deleted.`),
+        camera.available ? null : el('div', { class: 'text-danger small' }, `Unavailable: ${camera.unavailableReason}. Nothing of it is deleted.`, ' ', acceptMissingButton(camera.name)),
         bar([
           { class: 'seg-protected', fraction: camera.protectedBytes / scale, title: `${bytes(camera.protectedBytes)} protected` },
           { class: 'seg-other', fraction: other / scale, title: `${bytes(other)} other` },
@@ -103,6 +103,23 @@
           `${count(camera.recordings, 'recording')}: ${(camera.recordings - camera.eventRecordings).toLocaleString()} continuous, ${camera.eventRecordings.toLocaleString()} event`),
         el('div', { class: 'small text-muted' }, `Oldest ${when(camera.oldest && Date.parse(camera.oldest))} · newest ${when(camera.newest && Date.parse(camera.newest))}`))));
     }));
+  }
+
+  /** SPEC §3.1: only a person can tell an unmounted disk from footage that is really gone; asks twice. */
+  function acceptMissingButton(name) {
+    const button = el('button', { type: 'button', class: 'btn btn-outline-danger btn-sm mt-1' }, 'The missing files are really gone');
+    button.addEventListener('click', async () => {
+      if (button.dataset.armed !== 'yes') {
+        button.dataset.armed = 'yes';
+        button.textContent = `Click again to forget the missing recordings of ${name}`;
+        return;
+      }
+      button.disabled = true;
+      const answer = await call('/accept-missing', { camera: name });
+      homebridge.toast.success(`${name}: ${count(answer.removed, 'missing recording')} forgotten.`, 'NVR Retention');
+      loadDashboard();
+    });
+    return button;
   }
 
   /** Storage per camera over the last days, as an inline SVG line chart (no chart library). */
