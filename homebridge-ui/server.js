@@ -15,10 +15,10 @@ class NvrRetentionUiServer extends HomebridgePluginUiServer {
     for (const [path, handler] of Object.entries(ui.handlers())) {
       this.onRequest(path, handler);
     }
-    // The UI disconnects (and then SIGTERMs) when the settings close; the index is closed cleanly.
+    // Closing the settings disconnects the IPC channel, which makes the base class SIGTERM this
+    // process: a sweep started here stops between two recordings, never between a file and its row.
     process.once('SIGTERM', () => {
-      ui.close();
-      process.exit(0);
+      ui.shutdown().finally(() => process.exit(0));
     });
     this.ready();
   }

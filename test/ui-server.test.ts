@@ -5,8 +5,10 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { Store } from '../src/store/store.js';
+import { DAY_MS, filesBelow, writeRecording } from './helpers/tree.js';
 import { join, resolve } from 'node:path';
-import { afterEach, beforeEach, expect, test } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import { makeUiFixture, type UiFixture } from './helpers/ui-fixture.js';
 
 const SERVER = resolve('homebridge-ui/server.js');
@@ -18,8 +20,14 @@ let child: ChildProcess;
 let messages: Message[];
 let output: string;
 
+/** Extra old recordings per test, written before server.js starts. */
+let extraOld = 0;
+
 beforeEach(async () => {
   fixture = makeUiFixture('ui-server');
+  for (let i = 0; i < extraOld; i++) {
+    writeRecording(fixture.front, `old/${Math.floor(i / 100)}/seg-${i}.mp4`, { ageMs: 10 * DAY_MS, size: 10 });
+  }
   messages = [];
   output = '';
   child = fork(SERVER, [], {
@@ -92,4 +100,32 @@ test('answers requests over IPC, streams sweep progress, and ends when the UI di
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
   child.disconnect();
   expect(await exited).toBe(0);
+});
+
+describe('closing the settings during a sweep', () => {
+  beforeAll(() => {
+    extraOld = 3000;
+  });
+  afterAll(() => {
+    extraOld = 0;
+  });
+
+  test('the sweep stops at a safe point: every indexed recording is still on disk, and no delete is left half done', async () => {
+    const sweep = await request('/sweep', {});
+    expect(sweep.success).toBe(true);
+    const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+    child.disconnect();
+    expect(await exited).toBe(0);
+
+    const store = Store.open(join(fixture.sandbox.storage, 'nvr-retention', 'index.db'));
+    try {
+      expect(store.interruptedDeletes()).toEqual([]);
+      const camera = store.cameraByPath(fixture.front)!;
+      const onDisk = filesBelow(fixture.front).filter((file) => !file.endsWith('.json'));
+      const indexed = store.recordingIdsBelow(camera.id, '').map((id) => store.recording(id)!.relPath).sort();
+      expect(indexed).toEqual(onDisk);
+    } finally {
+      store.close();
+    }
+  });
 });

@@ -99,12 +99,20 @@ export class SettingsUi {
   private busy = 0;
   /** The sweep started by "Sweep now", for tests and for a second click. */
   running: Promise<void> | undefined;
+  private stopping = false;
 
   constructor(private readonly options: SettingsUiOptions) {}
 
   close(): void {
     this.engine?.close();
     this.engine = undefined;
+  }
+
+  /** The settings were closed: a sweep started here stops at its next safe point, then the index closes. */
+  async shutdown(): Promise<void> {
+    this.stopping = true;
+    await this.running;
+    this.close();
   }
 
   /** The engine for the config as saved now; re-opened when the settings were saved since. */
@@ -253,6 +261,7 @@ export class SettingsUi {
     this.options.push('sweep-progress', { deletedCount: 0, deletedBytes: 0, failures: 0, planned: total });
     this.running = engine.sweep({
       trigger: SETTINGS_UI,
+      shouldStop: () => this.stopping,
       onProgress: (progress) => this.options.push('sweep-progress', { ...progress, planned: total }),
     }).then(
       (report) => this.options.push('sweep-done', { ok: report.status === 'done', message: summaryLine(report), deleted: report.deleted, failures: report.failures.length, planned: total }),
