@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
@@ -29,7 +29,6 @@ let service: ChildProcess;
 let serviceLog = '';
 let context: BrowserContext;
 let page: Page;
-let profile: string;
 let uiPort: number;
 let screenshots: string;
 
@@ -61,7 +60,8 @@ beforeAll(async () => {
   uiPort = await freePort();
   fixture = makeUiFixture('ui-e2e', [{ platform: 'config', name: 'Config', port: uiPort, host: '127.0.0.1', auth: 'none' }], { port: await freePort() });
   // No sweep of its own during the test: the preview must match a CLI dry run of the same files.
-  fixture.save({ schedule: '0 0 1 1 *', minFreeGB: 1 });
+  // A floor of 10 MB is drawn on the disk bar without ever deleting on a machine with room to test.
+  fixture.save({ schedule: '0 0 1 1 *', minFreeGB: 0.01 });
   const storage = fixture.sandbox.storage;
   // auth "none" signs everyone in as the first admin of auth.json; without one the UI shows its set-up wizard.
   const salt = randomBytes(16).toString('hex');
@@ -81,8 +81,8 @@ beforeAll(async () => {
   service.stderr!.on('data', (chunk: Buffer) => (serviceLog += chunk.toString()));
   await waitForUi();
 
-  profile = mkdtempSync(join(storage, 'chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
+  // A fresh profile (--user-data-dir) inside the sandbox, removed with it.
+  context = await chromium.launchPersistentContext(mkdtempSync(join(storage, 'chromium-')), {
     executablePath: CHROMIUM,
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -223,8 +223,4 @@ describe('the settings screen in the Homebridge UI', () => {
     const sidecarsDeleted = dryRun.deletions.filter((d: { path: string }) => d.path.startsWith('events/')).length;
     expect(filesBelow(fixture.front).length + filesBelow(fixture.back).length).toBe(filesBefore - dryRun.deleted.count - sidecarsDeleted);
   }, 120_000);
-});
-
-afterAll(() => {
-  rmSync(profile, { recursive: true, force: true });
 });
