@@ -328,7 +328,14 @@
 
   const ids = () => [...browser.selected.keys()];
   async function act(path, body, message) {
-    const answer = await call(path, body);
+    let answer;
+    try {
+      answer = await call(path, body);
+    } catch (error) {
+      // Refused (a sweep is running, nothing chosen...): the reason stays on the page, not only in a toast.
+      $('action-result').textContent = error.message;
+      return;
+    }
     $('action-result').textContent = message(answer);
     await reloadRecordings();
     loadDashboard();
