@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
@@ -164,7 +164,7 @@ describe('the settings screen in the Homebridge UI', () => {
     await page.emulateMedia({ colorScheme: 'light' });
   }, 120_000);
 
-  test('filter the browser, protect one, delete two, preview the next sweep and run it', async () => {
+  test('filter the browser, protect and export one, delete two, preview the next sweep and run it', async () => {
     const frame = await openSettings();
     await reloaded(frame, 'recordings', () => frame.getByRole('button', { name: 'Recordings' }).click());
     await frame.locator('#f-camera').selectOption('Back Yard');
@@ -189,6 +189,12 @@ describe('the settings screen in the Homebridge UI', () => {
     } finally {
       store.close();
     }
+
+    // Export the protected one: a checked copy lands in the export folder, the original stays.
+    await rows.nth(0).locator('input[type=checkbox]').check();
+    await reloaded(frame, 'recordings', () => frame.getByRole('button', { name: 'Export' }).click());
+    await expect(frame.locator('#action-result').innerText()).resolves.toBe(`Exported 1 recording (1 file) to ${fixture.exportPath}`);
+    expect(readFileSync(join(fixture.exportPath, 'Back Yard', backYard[0]))).toEqual(readFileSync(join(fixture.back, backYard[0])));
 
     // Delete the protected one and the next two: the confirmation leaves the protected one out.
     for (const i of [0, 1, 2]) await rows.nth(i).locator('input[type=checkbox]').check();
