@@ -2,14 +2,14 @@
  * The settings UI's handlers as plain functions, on a real recordings tree and a real index: what
  * the page shows and what its buttons do to files. (homebridge-ui/server.js only registers these.)
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs, { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { RequestError } from '@homebridge/plugin-ui-utils';
 import { Store } from '../src/store/store.js';
 import { SettingsUi, type Handler } from '../src/ui/settings-ui.js';
-import { filesBelow } from './helpers/tree.js';
+import { DAY_MS, filesBelow, makeSandbox, writeRecording } from './helpers/tree.js';
 import { makeUiFixture, type UiFixture } from './helpers/ui-fixture.js';
 
 const CLI = resolve('dist/cli/main.js');
@@ -279,5 +279,44 @@ describe('preview, sweep now and export', () => {
 
     fixture.save({ exportPath: undefined });
     expect((await rejection(call['/export']({ ids: [clip.id] }))).message).toMatch(/No export folder is set/);
+  });
+});
+
+describe('forecast on a real small disk (a tmpfs; needs root, as CI is)', () => {
+  test('days until the floor are the room above it over the last week\'s rate, unless a quota holds usage first', async () => {
+    const sandbox = makeSandbox('ui-forecast');
+    const disk = join(sandbox.root, 'disk');
+    fs.mkdirSync(disk);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', disk]);
+    const opened: SettingsUi[] = [];
+    try {
+      const camera = join(disk, 'cam');
+      // One 100 kB recording a day for the last 6.5 days: 700 kB over 6.5 days.
+      for (let day = 0; day < 7; day++) {
+        writeRecording(camera, `day-${day}.mp4`, { ageMs: (day + 0.5) * DAY_MS, size: 100_000 });
+      }
+      const configPath = join(sandbox.storage, 'config.json');
+      const forecastWith = async (cameraFields: Record<string, unknown>) => {
+        fs.writeFileSync(configPath, JSON.stringify({ platforms: [{ platform: 'NvrRetention', minFreeGB: 0.005, cameras: [{ name: 'Cam', path: camera, retentionDays: 60, ...cameraFields }] }] }));
+        const settings = new SettingsUi({ configPath, storagePath: sandbox.storage, push: () => {} });
+        opened.push(settings);
+        return (await settings.handlers()['/dashboard']({})) as { status: { filesystems: { freeBytes: number }[] }; forecast: { bytesPerDay: number; holdsAt: number; filesystems: { daysUntilFloor: number | null }[] } };
+      };
+      const rate = 700_000 / 6.5;
+
+      const open = await forecastWith({});
+      expect(open.forecast.bytesPerDay).toBeCloseTo(rate, -1);
+      // 60 days of retention would hold about 6.5 MB: more than the room above the 5 MB floor.
+      expect(open.forecast.holdsAt).toBeCloseTo(rate * 60, -2);
+      expect(open.forecast.filesystems[0].daysUntilFloor).toBeCloseTo((open.status.filesystems[0].freeBytes - 5_000_000) / rate, 1);
+
+      const capped = await forecastWith({ storageQuotaGB: 0.001 });
+      expect(capped.forecast.holdsAt).toBe(1_000_000);
+      expect(capped.forecast.filesystems[0].daysUntilFloor).toBeNull();
+    } finally {
+      for (const settings of opened) settings.close();
+      execFileSync('umount', [disk]);
+      sandbox.remove();
+    }
   });
 });
