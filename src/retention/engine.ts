@@ -3,13 +3,13 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { scanCamera, SWITCH_HOLDER, type ScanResult } from '../catalog/scan.js';
-import type { CameraConfig, RetentionConfig } from '../config/types.js';
+import type { CameraConfig, RecordingClass, RetentionConfig } from '../config/types.js';
 import { CORRUPTION_MESSAGE, type IndexOpenOptions, isCorruption } from '../store/database.js';
 import { SweepLockHeldError } from '../store/lock.js';
 import { migrateDatabase, moveAside } from '../store/recover.js';
-import { type CameraRow, type ListFilter, type RecordingDetail, type Severity, Store } from '../store/store.js';
+import { type BrowseFilter, type BrowseOrder, type CameraRow, type ListFilter, type RecordingDetail, type Severity, Store } from '../store/store.js';
 import { type DiskProbe, realDisk } from './disk.js';
-import { type EngineContext, isPaused, type Logger, runSweep, setPaused, type SweepOptions, type SweepReport } from './sweep.js';
+import { deleteRecordingsNow, type EngineContext, isPaused, type Logger, type ManualDeleteResult, runSweep, setPaused, type SweepOptions, type SweepReport } from './sweep.js';
 
 const HOUR_MS = 3_600_000;
 /** An export lease long enough for a large clip on a slow NAS; renewed per file. */
@@ -50,6 +50,45 @@ export interface StatusReport {
 }
 
 export class RecordingNotFoundError extends Error {}
+
+const DAY_MS = 86_400_000;
+/** The forecast's recording rate is that of the last week: long enough to even out quiet days. */
+const RATE_WINDOW_DAYS = 7;
+
+/** A recording as the settings UI lists it: by id and camera-relative path, never an absolute path. */
+export interface BrowsedRecording {
+  id: number;
+  camera: string;
+  path: string;
+  size: number;
+  endTime: number;
+  cls: RecordingClass;
+  protected: boolean;
+  protectedBy: string | null;
+  /** A live keep-until date; null when there is none or it has passed. */
+  keepUntil: number | null;
+  exporting: boolean;
+  inProgress: boolean;
+}
+
+export interface DeletionPreview {
+  count: number;
+  bytes: number;
+  byClass: Record<RecordingClass, number>;
+  excluded: { protected: number; exporting: number; inProgress: number; missing: number };
+}
+
+export interface Forecast {
+  cameras: { name: string; bytesPerDay: number; bytes: number; holdsAt: number }[];
+  bytesPerDay: number;
+  totalBytes: number;
+  capBytes: number | null;
+  /** Where retention (age, quotas, cap) holds total usage at the recent rate. */
+  holdsAt: number;
+  /** Days until the cap is reached at the recent rate; null when retention holds usage below it. */
+  daysUntilCap: number | null;
+  filesystems: { cameras: string[]; bytesPerDay: number; daysUntilFloor: number | null }[];
+}
 
 /**
  * The engine as the CLI, the Homebridge platform and the settings UI use it: one config, one index.
@@ -318,6 +357,131 @@ export class RetentionEngine {
       this.store.releaseExportLock(leased, owner);
     }
     return { exported, skipped };
+  }
+  /** A page of the settings UI's browser, by camera name, with each recording's camera and why it is held. */
+  browse(filter: Omit<BrowseFilter, 'cameraIds'> & { cameraNames?: string[] }, order: BrowseOrder, limit: number, withTotal = true): { recordings: BrowsedRecording[]; total: { count: number; bytes: number } | null } {
+    const byId = this.camerasById();
+    const cameraIds = filter.cameraNames?.length
+      ? filter.cameraNames.map((name) => {
+        const camera = this.cameraByName(name);
+        if (!camera) {
+          throw new RecordingNotFoundError(`no camera named "${name}"`);
+        }
+        return this.cameraRow(camera).id;
+      })
+      : [...byId.keys()];
+    const storeFilter = { ...filter, cameraIds };
+    const now = Date.now();
+    const recordings = this.store.browse(storeFilter, order, limit).map((recording) => this.describeRecording(recording, byId.get(recording.cameraId)!, now));
+    // Counting reads every matching row (a camera's 100,000 take ~25 ms); later pages reuse the first's.
+    return { recordings, total: withTotal ? this.store.browseTotals(storeFilter) : null };
+  }
+
+  private camerasById(): Map<number, CameraConfig> {
+    return new Map(this.config.cameras.map((camera) => [this.cameraRow(camera).id, camera]));
+  }
+
+  private describeRecording(recording: RecordingDetail, camera: CameraConfig, now: number): BrowsedRecording {
+    return {
+      id: recording.id, camera: camera.name, path: recording.relPath, size: recording.size, endTime: recording.endTime, cls: recording.cls,
+      protected: recording.protected, protectedBy: recording.protectedBy,
+      keepUntil: recording.keepUntil !== null && recording.keepUntil > now ? recording.keepUntil : null,
+      exporting: recording.exportLockUntil !== null && recording.exportLockUntil > now,
+      inProgress: recording.endTime > now - this.config.minAgeSeconds * 1000,
+    };
+  }
+
+  /** What a delete of these recordings by hand would remove, and what it would leave and why. */
+  deletionPreview(ids: number[]): DeletionPreview {
+    const byId = this.camerasById();
+    const now = Date.now();
+    const preview: DeletionPreview = { count: 0, bytes: 0, byClass: { continuous: 0, event: 0 }, excluded: { protected: 0, exporting: 0, inProgress: 0, missing: 0 } };
+    for (const id of new Set(ids)) {
+      const row = this.store.recording(id);
+      const camera = row && byId.get(row.cameraId);
+      if (!row || !camera) {
+        preview.excluded.missing++;
+        continue;
+      }
+      const recording = this.describeRecording(row, camera, now);
+      if (recording.protected || recording.keepUntil !== null) {
+        preview.excluded.protected++;
+      } else if (recording.exporting) {
+        preview.excluded.exporting++;
+      } else if (recording.inProgress) {
+        preview.excluded.inProgress++;
+      } else {
+        preview.count++;
+        preview.bytes += recording.size;
+        preview.byClass[recording.cls]++;
+      }
+    }
+    return preview;
+  }
+
+  /** Deletes recordings a person chose, by the sweeper's rules and under the sweep lock. */
+  deleteByHand(ids: number[], who: string): Promise<ManualDeleteResult> {
+    return deleteRecordingsNow(this.ctx, ids, who);
+  }
+
+  /**
+   * Each camera's bytes on disk at the end of each of the last `days` days. The index holds only
+   * what is still there, so a day's figure is what is still there and ended by then, plus what the
+   * sweeps after it deleted (those recordings were older, so they were there too).
+   */
+  storageHistory(days: number, now = Date.now()): { days: number[]; cameras: { name: string; bytes: number[] }[] } {
+    const ends = Array.from({ length: days }, (_, i) => (Math.floor(now / DAY_MS) - (days - 1 - i)) * DAY_MS + DAY_MS);
+    ends[ends.length - 1] = now;
+    const sweeps = this.store.sweepHistory(ends[0] - DAY_MS);
+    const cameras = this.config.cameras.map((camera) => {
+      const buckets = this.store.bytesByEndBucket(this.cameraRow(camera).id, DAY_MS);
+      const bytes = ends.map((end) => {
+        const present = buckets.filter((b) => b.bucket * DAY_MS < end).reduce((sum, b) => sum + b.bytes, 0);
+        const deletedSince = sweeps.filter((sweep) => sweep.startedAt > end).reduce((sum, sweep) => sum + (sweep.byCamera[camera.name]?.bytes ?? 0), 0);
+        return present + deletedSince;
+      });
+      return { name: camera.name, bytes };
+    });
+    return { days: ends, cameras };
+  }
+
+  /**
+   * The plain-words forecast: each camera's recording rate over the last week, where its age and
+   * quota rules would hold it, and from that when each disk reaches its floor and when the cap is hit.
+   */
+  forecast(now = Date.now()): Forecast {
+    const status = this.status();
+    const cameras = this.config.cameras.map((camera, i) => {
+      const row = this.cameraRow(camera);
+      const since = Math.max(now - RATE_WINDOW_DAYS * DAY_MS, status.cameras[i].oldest ? Date.parse(status.cameras[i].oldest!) : now);
+      const windowDays = Math.max((now - since) / DAY_MS, 1 / 24);
+      const recent = this.store.bytesEndedSince(row.id, since);
+      const perDay = { continuous: recent.continuous / windowDays, event: recent.event / windowDays };
+      let holdsAt = perDay.continuous * camera.retentionDays + perDay.event * camera.eventRetentionDays;
+      if (camera.storageQuotaGB !== undefined) {
+        holdsAt = Math.min(holdsAt, camera.storageQuotaGB * 1e9);
+      }
+      holdsAt = Math.max(holdsAt, row.protectedBytes);
+      return { name: camera.name, bytesPerDay: perDay.continuous + perDay.event, bytes: row.bytes, holdsAt };
+    });
+    const capBytes = this.config.maxTotalGB === undefined ? null : this.config.maxTotalGB * 1e9;
+    const total = cameras.reduce((sum, c) => sum + c.bytes, 0);
+    const uncappedHold = cameras.reduce((sum, c) => sum + c.holdsAt, 0);
+    const rate = cameras.reduce((sum, c) => sum + c.bytesPerDay, 0);
+    const daysUntil = (room: number, growth: number, ceiling: number) => (room <= 0 ? 0 : growth > 0 && ceiling > room ? room / growth : null);
+    const filesystems = status.filesystems.map((fs) => {
+      const mine = cameras.filter((c) => fs.cameras.includes(c.name));
+      const growth = mine.reduce((sum, c) => sum + c.bytesPerDay, 0);
+      const headroom = fs.freeBytes === null || fs.floorBytes === null ? null : fs.freeBytes - fs.floorBytes;
+      const extra = mine.reduce((sum, c) => sum + Math.max(0, c.holdsAt - c.bytes), 0);
+      return { cameras: fs.cameras, bytesPerDay: growth, daysUntilFloor: headroom === null ? null : daysUntil(headroom, growth, extra) };
+    });
+    return {
+      cameras, bytesPerDay: rate, totalBytes: total, capBytes,
+      holdsAt: capBytes === null ? uncappedHold : Math.min(capBytes, uncappedHold),
+      daysUntilCap: capBytes === null ? null : daysUntil(capBytes - total, rate, uncappedHold - total),
+      filesystems,
+    };
   }
 }
 

@@ -598,3 +598,85 @@ export function summaryLine(report: SweepReport): string {
   const status = report.status === 'done' ? '' : ` [${report.status}${report.error ? `: ${report.error}` : ''}]`;
   return `${parts.join('; ')} in ${formatDuration(report.durationMs)}${status}`;
 }
+
+export interface ManualDeleteResult {
+  deleted: Tally;
+  /** Recordings left alone, with why: a person needs to know what did not go. */
+  kept: { id: number; path: string | null; reason: string }[];
+  failures: { path: string; error: string }[];
+}
+
+/**
+ * Deletes recordings a person chose (the settings UI), by the sweeper's own rules: under the sweep
+ * lock, never a protected, kept-until, export-locked or in-progress recording, file first and row
+ * after, and one event-log row per camera naming `who`. Throws SweepLockHeldError while a sweep runs.
+ */
+export async function deleteRecordingsNow(ctx: EngineContext, ids: number[], who: string): Promise<ManualDeleteResult> {
+  const { store, config } = ctx;
+  store.lock.acquire(`delete by hand (${who})`);
+  try {
+    const now = Date.now();
+    const result: ManualDeleteResult = { deleted: emptyTally(), kept: [], failures: [] };
+    const cameraById = new Map<number, CameraConfig>();
+    const rows = new Map<number, { available: boolean }>();
+    for (const camera of config.cameras) {
+      const row = store.cameraByPath(camera.path);
+      if (row) {
+        cameraById.set(row.id, camera);
+        rows.set(row.id, row);
+      }
+    }
+    const batch: Deletion[] = [];
+    for (const id of new Set(ids)) {
+      const recording = store.recording(id);
+      const camera = recording && cameraById.get(recording.cameraId);
+      if (!recording || !camera) {
+        result.kept.push({ id, path: null, reason: 'not a recording of a configured camera (already deleted?)' });
+      } else if (!rows.get(recording.cameraId)!.available) {
+        result.kept.push({ id, path: join(camera.path, recording.relPath), reason: 'its camera folder is unavailable' });
+      } else if (recording.endTime > now - config.minAgeSeconds * 1000) {
+        result.kept.push({ id, path: join(camera.path, recording.relPath), reason: 'it may still be recording' });
+      } else {
+        // deleteBatch reads only the recording of a Deletion; a deletion by hand has no retention reason.
+        batch.push({ recording, reason: 'age' });
+      }
+    }
+    const outcome = await deleteBatch(ctx, batch, cameraById, {});
+    const touched = new Map<number, Set<string>>();
+    const byCamera = new Map<number, { tally: Tally; paths: string[] }>();
+    for (const { recording } of batch) {
+      const camera = cameraById.get(recording.cameraId)!;
+      const path = join(camera.path, recording.relPath);
+      if (outcome.deleted.has(recording.id)) {
+        addTo(result.deleted, recording.size);
+        const entry = byCamera.get(recording.cameraId) ?? { tally: emptyTally(), paths: [] };
+        addTo(entry.tally, recording.size);
+        entry.paths.push(path);
+        byCamera.set(recording.cameraId, entry);
+        const folders = touched.get(recording.cameraId) ?? new Set<string>();
+        folders.add(dirname(recording.relPath));
+        touched.set(recording.cameraId, folders);
+      } else if (!outcome.failures.some((failure) => failure.path === path)) {
+        result.kept.push({ id: recording.id, path, reason: 'protected, exported or changed since it was chosen' });
+      }
+    }
+    removeEmptiedFolders(ctx, touched, cameraById);
+    for (const [cameraId, entry] of byCamera) {
+      store.addEvent({
+        time: Date.now(), camera: cameraById.get(cameraId)!.name, kind: 'deleted_by_hand', severity: 'info',
+        message: `${who} deleted ${entry.tally.count} recordings (${formatBytes(entry.tally.bytes)}) by hand`,
+        details: { who, paths: entry.paths },
+      });
+    }
+    for (const failure of outcome.failures) {
+      result.failures.push({ path: failure.path, error: failure.error });
+      store.addEvent({
+        time: Date.now(), camera: failure.camera, kind: 'delete_failed', severity: 'warning',
+        message: `${who} could not delete ${failure.path}: ${failure.error}; it stays`, details: { who, path: failure.path, error: failure.error },
+      });
+    }
+    return result;
+  } finally {
+    store.lock.release();
+  }
+}

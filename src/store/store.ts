@@ -112,6 +112,49 @@ export interface ListFilter {
   until?: number;
 }
 
+/** The settings UI's browser filter; `protection` "only" or "none" narrows to held or free recordings. */
+export interface BrowseFilter {
+  cameraIds?: number[];
+  cls?: RecordingClass;
+  protection?: 'only' | 'none';
+  since?: number;
+  until?: number;
+}
+
+/** Sort of the browser, and the key of the last row of the previous page. */
+export interface BrowseOrder {
+  by: 'time' | 'size';
+  descending: boolean;
+  after?: { value: number; cls: 0 | 1; relPath: string; id: number };
+}
+
+function browseWhere(filter: BrowseFilter): { where: string[]; params: (number | string)[] } {
+  const where: string[] = ['1 = 1'];
+  const params: (number | string)[] = [];
+  if (filter.cameraIds?.length) {
+    where.push(`camera_id IN (${placeholders(filter.cameraIds.length)})`);
+    params.push(...filter.cameraIds);
+  }
+  if (filter.cls) {
+    where.push('class = ?');
+    params.push(CLASS_CODE[filter.cls]);
+  }
+  if (filter.protection === 'only') {
+    where.push('(protected = 1 OR keep_until IS NOT NULL)');
+  } else if (filter.protection === 'none') {
+    where.push('protected = 0 AND keep_until IS NULL');
+  }
+  if (filter.since !== undefined) {
+    where.push('end_time >= ?');
+    params.push(filter.since);
+  }
+  if (filter.until !== undefined) {
+    where.push('end_time < ?');
+    params.push(filter.until);
+  }
+  return { where, params };
+}
+
 /** Key of the "oldest first" order: end time, then continuous before event, then path. */
 export interface OrderKey {
   endTime: number;
@@ -761,6 +804,63 @@ export class Store {
   oldestAndNewest(cameraId: number): { oldest: number | null; newest: number | null } {
     const row = this.sql('SELECT MIN(end_time) AS oldest, MAX(end_time) AS newest FROM recordings WHERE camera_id = ?').get(cameraId) as { oldest: number | null; newest: number | null };
     return row;
+  }
+
+  /**
+   * One page of the settings UI's recordings browser. Keyset paging (never OFFSET): a page costs the
+   * same at the 100,000th recording as at the first, and stays right while a sweep deletes rows.
+   * By time the order is the index's (end time, class, path, id); by size there is no index, so
+   * SQLite keeps only the best `limit` rows of the filtered range while it reads them.
+   */
+  browse(filter: BrowseFilter, order: BrowseOrder, limit: number): RecordingDetail[] {
+    const { where, params } = browseWhere(filter);
+    const dir = order.descending ? 'DESC' : 'ASC';
+    const cmp = order.descending ? '<' : '>';
+    let orderBy: string;
+    if (order.by === 'size') {
+      orderBy = `size ${dir}, id ${dir}`;
+      if (order.after) {
+        where.push(`(size, id) ${cmp} (?, ?)`);
+        params.push(order.after.value, order.after.id);
+      }
+    } else {
+      orderBy = `end_time ${dir}, class ${dir}, rel_path ${dir}, id ${dir}`;
+      if (order.after) {
+        where.push(`(end_time, class, rel_path, id) ${cmp} (?, ?, ?, ?)`);
+        params.push(order.after.value, order.after.cls, order.after.relPath, order.after.id);
+      }
+    }
+    params.push(limit);
+    return (this.sql(`SELECT ${RECORDING_COLUMNS} FROM recordings WHERE ${where.join(' AND ')} ORDER BY ${orderBy} LIMIT ?`)
+      .all(...params) as unknown as RawRecording[]).map(toRecording);
+  }
+
+  /** How many recordings, and bytes, match a browser filter (the "N recordings" above the list). */
+  browseTotals(filter: BrowseFilter): { count: number; bytes: number } {
+    const { where, params } = browseWhere(filter);
+    return this.sql(`SELECT COUNT(*) AS count, COALESCE(SUM(size), 0) AS bytes FROM recordings WHERE ${where.join(' AND ')}`).get(...params) as { count: number; bytes: number };
+  }
+
+  /** Bytes of a camera's recordings that ended after `since`, by class: its recent recording rate. */
+  bytesEndedSince(cameraId: number, since: number): Record<RecordingClass, number> {
+    const rows = this.sql('SELECT class, COALESCE(SUM(size), 0) AS bytes FROM recordings WHERE camera_id = ? AND end_time >= ? GROUP BY class').all(cameraId, since) as { class: 0 | 1; bytes: number }[];
+    const out: Record<RecordingClass, number> = { continuous: 0, event: 0 };
+    for (const row of rows) {
+      out[CLASS_NAME[row.class]] = row.bytes;
+    }
+    return out;
+  }
+
+  /** A camera's indexed bytes summed per bucket of end time (the storage chart's starting point). */
+  bytesByEndBucket(cameraId: number, bucketMs: number): { bucket: number; bytes: number }[] {
+    return this.sql('SELECT CAST(end_time / ? AS INTEGER) AS bucket, SUM(size) AS bytes FROM recordings WHERE camera_id = ? GROUP BY bucket ORDER BY bucket')
+      .all(bucketMs, cameraId) as { bucket: number; bytes: number }[];
+  }
+
+  /** Real sweeps started since `since`, oldest first, with what each deleted per camera. */
+  sweepHistory(since: number): { startedAt: number; byCamera: Record<string, { count: number; bytes: number }> }[] {
+    const rows = this.sql('SELECT started_at, report FROM sweeps WHERE dry_run = 0 AND started_at >= ? AND report IS NOT NULL ORDER BY started_at').all(since) as { started_at: number; report: string }[];
+    return rows.map((row) => ({ startedAt: row.started_at, byCamera: (JSON.parse(row.report) as { byCamera?: Record<string, { count: number; bytes: number }> }).byCamera ?? {} }));
   }
 
   // ---- plugin state ----
