@@ -104,7 +104,8 @@ const EXPECTED_WORDS: Record<string, string> = {
   object: 'an object',
 };
 
-function plainMessage(issue: z.core.$ZodRawIssue): string {
+/** Zod issues in a user's words; the settings UI's request parser words its refusals the same way. */
+export function plainMessage(issue: z.core.$ZodRawIssue): string {
   switch (issue.code) {
     case 'invalid_type':
       if (issue.input === undefined) return 'is required';

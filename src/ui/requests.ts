@@ -4,13 +4,16 @@
  */
 import { z } from 'zod';
 import { formatPath } from '../config/errors.js';
+import { plainMessage } from '../config/schema.js';
 
 /** One selection: enough for "select all on many pages", small enough for one transaction. */
 export const MAX_SELECTION = 5000;
 export const MAX_PAGE = 200;
 
 const recordingId = z.number().int().positive();
-const time = z.number().int().nonnegative();
+/** The last instant a JavaScript Date can show: later ones would make every date printed from the index throw. */
+const LAST_DATE_MS = 8.64e15;
+const time = z.number().int().nonnegative().max(LAST_DATE_MS, 'must be a real date');
 
 export const idsRequest = z.object({
   ids: z.array(recordingId, 'must be a list of recording ids').min(1, 'choose at least one recording').max(MAX_SELECTION, `at most ${MAX_SELECTION} recordings at once`),
@@ -51,13 +54,31 @@ export const emptyRequest = z.object({}).strict();
 
 export class InvalidRequestError extends Error {}
 
+/** Field names come from the browser: a refusal names a few, shortened, never a page of text. */
+const MAX_NAMED_FIELDS = 3;
+const MAX_FIELD_NAME = 40;
+
+function quoteField(name: string): string {
+  const shown = name.length > MAX_FIELD_NAME ? `${name.slice(0, MAX_FIELD_NAME)}…` : name;
+  return JSON.stringify(shown);
+}
+
+function requestMessage(issue: z.core.$ZodRawIssue): string {
+  if (issue.code === 'unrecognized_keys') {
+    const named = issue.keys.slice(0, MAX_NAMED_FIELDS).map(quoteField).join(', ');
+    const more = issue.keys.length > MAX_NAMED_FIELDS ? ` and ${issue.keys.length - MAX_NAMED_FIELDS} more` : '';
+    return `has fields this page never sends: ${named}${more}`;
+  }
+  return plainMessage(issue);
+}
+
 /** Parses a body or throws a message a person can read: `ids: choose at least one recording`. */
 export function parseRequest<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
-  const result = schema.safeParse(body ?? {});
+  const result = schema.safeParse(body ?? {}, { error: requestMessage });
   if (!result.success) {
     const issue = result.error.issues[0];
     const where = formatPath(issue.path);
-    throw new InvalidRequestError(`The request was not accepted: ${where ? `${where}: ` : ''}${issue.message}`);
+    throw new InvalidRequestError(`The request was not accepted: ${where ? `${where}: ` : 'the request '}${issue.message}`);
   }
   return result.data;
 }
