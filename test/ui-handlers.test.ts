@@ -280,6 +280,23 @@ describe('preview, sweep now and export', () => {
     fixture.save({ exportPath: undefined });
     expect((await rejection(call['/export']({ ids: [clip.id] }))).message).toMatch(/No export folder is set/);
   });
+
+  test('export leaves a file already in the export folder as it is: the same copy is not rewritten, a different file is not overwritten', async () => {
+    await indexed();
+    const [first, second] = (await page({ cls: 'continuous', limit: 2 })).recordings;
+    await call['/export']({ ids: [first.id] });
+    const copy = join(fixture.exportPath, first.camera, first.path);
+    const copiedAt = statSync(copy).mtimeMs;
+    const theirs = join(fixture.exportPath, second.camera, second.path);
+    fs.mkdirSync(join(theirs, '..'), { recursive: true });
+    fs.writeFileSync(theirs, 'an edited clip the user keeps here');
+
+    const result = (await call['/export']({ ids: [first.id, second.id] })) as { files: number; skipped: { id: number; reason: string }[]; message: string };
+    expect(statSync(copy).mtimeMs).toBe(copiedAt);
+    expect(readFileSync(theirs, 'utf8')).toBe('an edited clip the user keeps here');
+    expect(result.skipped).toEqual([{ id: second.id, reason: `a different file is already at ${theirs}` }]);
+    expect(result.message).toBe(`Exported 1 recording (1 file) to ${fixture.exportPath}; 1 recording not exported: a different file is already at ${theirs}`);
+  });
 });
 
 describe('forecast on a real small disk (a tmpfs; needs root, as CI is)', () => {

@@ -1,4 +1,4 @@
-import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -345,10 +345,20 @@ export class RetentionEngine {
         }
         this.store.takeExportLock([id], owner, Date.now() + EXPORT_LEASE_MS, Date.now());
         const folder = dirname(recording.relPath);
-        for (const name of [recording.relPath, ...recording.sidecars.map((sidecar) => (folder === '.' ? sidecar : `${folder}/${sidecar}`))]) {
-          const target = join(destination, camera.name, name);
-          await mkdir(dirname(target), { recursive: true });
-          await copyVerified(join(camera.path, name), target);
+        const copies = [recording.relPath, ...recording.sidecars.map((sidecar) => (folder === '.' ? sidecar : `${folder}/${sidecar}`))]
+          .map((name) => ({ source: join(camera.path, name), target: join(destination, camera.name, name) }));
+        const found = await Promise.all(copies.map(({ source, target }) => existingCopy(source, target)));
+        // The export folder is the user's: a file already there that is not this recording stays as it is.
+        const conflict = copies.find((_, k) => found[k] === 'different');
+        if (conflict) {
+          skipped.push({ id, reason: `a different file is already at ${conflict.target}` });
+          continue;
+        }
+        for (const [k, { source, target }] of copies.entries()) {
+          if (found[k] === 'none') {
+            await mkdir(dirname(target), { recursive: true });
+            await copyVerified(source, target);
+          }
           exported.push(target);
         }
         onFile?.(i + 1, leased.length);
@@ -523,6 +533,24 @@ function announce(store: Store, log: Logger, movedAside: { to: string; reason: s
     tell('info', 'holds_restored', `the new index takes ${restoredHolds} recording holds and ${restoredSwitches} Protect switch states from the holds journal; they apply as the scan finds the recordings`,
       { holds: restoredHolds, switches: restoredSwitches });
   }
+}
+
+/** Whether `target` already holds a byte-equal copy of `source`, something else, or nothing. */
+async function existingCopy(source: string, target: string): Promise<'none' | 'same' | 'different'> {
+  const there = await lstat(target).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') {
+      return undefined;
+    }
+    throw error;
+  });
+  if (!there) {
+    return 'none';
+  }
+  if (!there.isFile() || there.size !== (await stat(source)).size) {
+    return 'different';
+  }
+  const [a, b] = await Promise.all([sha256(source), sha256(target)]);
+  return a === b ? 'same' : 'different';
 }
 
 async function copyVerified(source: string, target: string): Promise<void> {

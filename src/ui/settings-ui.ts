@@ -57,6 +57,11 @@ export function previewMessage(report: SweepReport): string {
   return `The next sweep would delete ${plural(report.deleted.count, 'recording')} (${formatBytes(report.deleted.bytes)}): ${reasons}; ${plural(report.spared.protected, 'protected recording')} spared`;
 }
 
+/** "; 2 recordings not exported: another export holds it" (the first reason; the answer lists them all). */
+function skippedMessage(skipped: { reason: string }[]): string {
+  return skipped.length ? `; ${plural(skipped.length, 'recording')} not exported: ${skipped[0].reason}` : '';
+}
+
 /** Turns any failure into the RequestError the Homebridge UI shows, with words a person understands. */
 export function toRequestError(error: unknown): RequestError {
   if (error instanceof RequestError) {
@@ -282,7 +287,7 @@ export class SettingsUi {
     try {
       this.options.push('export-progress', { done: 0, total: ids.length });
       const result = await engine.export(ids, engine.config.exportPath, `${SETTINGS_UI} ${process.pid}`, (done, total) => this.options.push('export-progress', { done, total }));
-      return { folder: engine.config.exportPath, files: result.exported.length, skipped: result.skipped, message: `Exported ${plural(ids.length - result.skipped.length, 'recording')} (${plural(result.exported.length, 'file')}) to ${engine.config.exportPath}` };
+      return { folder: engine.config.exportPath, files: result.exported.length, skipped: result.skipped, message: `Exported ${plural(ids.length - result.skipped.length, 'recording')} (${plural(result.exported.length, 'file')}) to ${engine.config.exportPath}${skippedMessage(result.skipped)}` };
     } finally {
       this.busy--;
     }
