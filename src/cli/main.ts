@@ -197,7 +197,7 @@ async function runCommand(engine: RetentionEngine, command: string, args: string
       refreshIndex(engine, io);
       const offset = wholeNumber(values.offset ?? '0', '--offset');
       const recordings = engine.list({
-        cameraNames: values.camera, cls, protectedOnly: values.protected,
+        cameraNames: values.camera, cls, protection: values.protected ? 'lasting' : undefined,
         since: values.since === undefined ? undefined : isoDate(values.since, '--since'),
         until: values.until === undefined ? undefined : isoDate(values.until, '--until'),
       }, { limit, offset });

@@ -7,7 +7,7 @@ import type { CameraConfig, RecordingClass, RetentionConfig } from '../config/ty
 import { CORRUPTION_MESSAGE, type IndexOpenOptions, isCorruption } from '../store/database.js';
 import { SweepLockHeldError } from '../store/lock.js';
 import { migrateDatabase, moveAside } from '../store/recover.js';
-import { type BrowseFilter, type BrowseOrder, type CameraRow, type ListFilter, type RecordingDetail, type Severity, Store } from '../store/store.js';
+import { type BrowseOrder, type CameraRow, type RecordingDetail, type RecordingFilter, type Severity, Store } from '../store/store.js';
 import { type DiskProbe, realDisk } from './disk.js';
 import { deleteRecordingsNow, type EngineContext, isPaused, type Logger, type ManualDeleteResult, runSweep, setPaused, type SweepOptions, type SweepReport } from './sweep.js';
 
@@ -252,7 +252,7 @@ export class RetentionEngine {
     return this.config.cameras.find((camera) => camera.name === name);
   }
 
-  list(filter: ListFilter & { cameraNames?: string[] }, page: { limit: number; offset: number }): (RecordingDetail & { camera: string; absolutePath: string })[] {
+  list(filter: Omit<RecordingFilter, 'cameraIds'> & { cameraNames?: string[] }, page: { limit: number; offset: number }): (RecordingDetail & { camera: string; absolutePath: string })[] {
     const cameraIds = filter.cameraNames?.map((name) => {
       const camera = this.cameraByName(name);
       if (!camera) {
@@ -369,7 +369,7 @@ export class RetentionEngine {
     return { exported, skipped };
   }
   /** A page of the settings UI's browser, by camera name, with each recording's camera and why it is held. */
-  browse(filter: Omit<BrowseFilter, 'cameraIds'> & { cameraNames?: string[] }, order: BrowseOrder, limit: number, withTotal = true): { recordings: BrowsedRecording[]; total: { count: number; bytes: number } | null } {
+  browse(filter: Omit<RecordingFilter, 'cameraIds'> & { cameraNames?: string[] }, order: BrowseOrder, limit: number, withTotal = true): { recordings: BrowsedRecording[]; total: { count: number; bytes: number } | null } {
     const byId = this.camerasById();
     const cameraIds = filter.cameraNames?.length
       ? filter.cameraNames.map((name) => {

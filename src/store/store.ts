@@ -104,19 +104,15 @@ export interface EventRow {
   details?: Record<string, unknown>;
 }
 
-export interface ListFilter {
+/** Which recordings a person asked to see: the CLI's list and the settings UI's browser share it. */
+export interface RecordingFilter {
   cameraIds?: number[];
   cls?: RecordingClass;
-  protectedOnly?: boolean;
-  since?: number;
-  until?: number;
-}
-
-/** The settings UI's browser filter; `protection` "only" or "none" narrows to held or free recordings. */
-export interface BrowseFilter {
-  cameraIds?: number[];
-  cls?: RecordingClass;
-  protection?: 'only' | 'none';
+  /**
+   * "only": held, by a lasting hold or a keep-until date (the browser's "protected"); "none": free
+   * of both; "lasting": a lasting hold only (the CLI's --protected).
+   */
+  protection?: 'only' | 'none' | 'lasting';
   since?: number;
   until?: number;
 }
@@ -128,7 +124,7 @@ export interface BrowseOrder {
   after?: { value: number; cls: 0 | 1; relPath: string; id: number };
 }
 
-function browseWhere(filter: BrowseFilter): { where: string[]; params: (number | string)[] } {
+function filterWhere(filter: RecordingFilter): { where: string[]; params: (number | string)[] } {
   const where: string[] = ['1 = 1'];
   const params: (number | string)[] = [];
   if (filter.cameraIds?.length) {
@@ -143,6 +139,8 @@ function browseWhere(filter: BrowseFilter): { where: string[]; params: (number |
     where.push('(protected = 1 OR keep_until IS NOT NULL)');
   } else if (filter.protection === 'none') {
     where.push('protected = 0 AND keep_until IS NULL');
+  } else if (filter.protection === 'lasting') {
+    where.push('protected = 1');
   }
   if (filter.since !== undefined) {
     where.push('end_time >= ?');
@@ -774,28 +772,8 @@ export class Store {
   }
 
   /** A page of recordings for people (CLI list, settings UI), newest first. */
-  list(filter: ListFilter, page: { limit: number; offset: number }): RecordingDetail[] {
-    const where: string[] = ['1 = 1'];
-    const params: (number | string)[] = [];
-    if (filter.cameraIds?.length) {
-      where.push(`camera_id IN (${placeholders(filter.cameraIds.length)})`);
-      params.push(...filter.cameraIds);
-    }
-    if (filter.cls) {
-      where.push('class = ?');
-      params.push(CLASS_CODE[filter.cls]);
-    }
-    if (filter.protectedOnly) {
-      where.push('protected = 1');
-    }
-    if (filter.since !== undefined) {
-      where.push('end_time >= ?');
-      params.push(filter.since);
-    }
-    if (filter.until !== undefined) {
-      where.push('end_time < ?');
-      params.push(filter.until);
-    }
+  list(filter: RecordingFilter, page: { limit: number; offset: number }): RecordingDetail[] {
+    const { where, params } = filterWhere(filter);
     params.push(page.limit, page.offset);
     return (this.db.prepare(`SELECT ${RECORDING_COLUMNS} FROM recordings WHERE ${where.join(' AND ')} ORDER BY end_time DESC, rel_path DESC LIMIT ? OFFSET ?`)
       .all(...params) as unknown as RawRecording[]).map(toRecording);
@@ -812,8 +790,8 @@ export class Store {
    * By time the order is the index's (end time, class, path, id); by size there is no index, so
    * SQLite keeps only the best `limit` rows of the filtered range while it reads them.
    */
-  browse(filter: BrowseFilter, order: BrowseOrder, limit: number): RecordingDetail[] {
-    const { where, params } = browseWhere(filter);
+  browse(filter: RecordingFilter, order: BrowseOrder, limit: number): RecordingDetail[] {
+    const { where, params } = filterWhere(filter);
     const dir = order.descending ? 'DESC' : 'ASC';
     const cmp = order.descending ? '<' : '>';
     let orderBy: string;
@@ -836,8 +814,8 @@ export class Store {
   }
 
   /** How many recordings, and bytes, match a browser filter (the "N recordings" above the list). */
-  browseTotals(filter: BrowseFilter): { count: number; bytes: number } {
-    const { where, params } = browseWhere(filter);
+  browseTotals(filter: RecordingFilter): { count: number; bytes: number } {
+    const { where, params } = filterWhere(filter);
     return this.sql(`SELECT COUNT(*) AS count, COALESCE(SUM(size), 0) AS bytes FROM recordings WHERE ${where.join(' AND ')}`).get(...params) as { count: number; bytes: number };
   }
 
