@@ -7,12 +7,12 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { type BrowserContext, chromium, type FrameLocator, type Page } from 'playwright-core';
 import { formatBytes } from '../src/retention/format.js';
 import { Store } from '../src/store/store.js';
+import { freePort } from './helpers/ports.js';
 import { filesBelow } from './helpers/tree.js';
 import { makeUiFixture, type UiFixture } from './helpers/ui-fixture.js';
 
@@ -31,17 +31,6 @@ let context: BrowserContext;
 let page: Page;
 let uiPort: number;
 let screenshots: string;
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-}
 
 async function waitForUi(): Promise<void> {
   const deadline = Date.now() + 60_000;
