@@ -73,7 +73,7 @@ function everything(): Map<string, Entry> {
   return snapshot(sandbox.storage, hashed, snapshot(sandbox.root, hashed));
 }
 
-interface IndexedRecording { id: number; files: string[]; deletable: boolean; held: boolean }
+interface IndexedRecording { id: number; files: string[]; deletable: boolean; held: boolean; lasting: boolean }
 
 /** The index as it is now, read beside the engine (WAL: a reader sees what was committed). */
 function indexedRecordings(now = Date.now()): Map<number, IndexedRecording> {
@@ -85,7 +85,7 @@ function indexedRecordings(now = Date.now()): Map<number, IndexedRecording> {
     const sidecars = (JSON.parse(row.sidecars ?? '[]') as string[]).map((name) => join(dir, name));
     const held = row.protected === 1 || (row.keep_until !== null && row.keep_until > now);
     const exporting = row.export_lock_until !== null && row.export_lock_until > now;
-    return [row.id, { id: row.id, files: [absolute, ...sidecars], held, deletable: !held && !exporting }];
+    return [row.id, { id: row.id, files: [absolute, ...sidecars], held, lasting: row.protected === 1, deletable: !held && !exporting }];
   }));
 }
 
@@ -110,8 +110,9 @@ async function request(path: string, body: unknown): Promise<void> {
   tally.runs++;
   const before = everything();
   const recordings = indexedRecordings();
+  let answer: unknown;
   try {
-    await call[path](body);
+    answer = await call[path](body);
     tally.accepted++;
   } catch (error) {
     tally.refused++;
@@ -138,6 +139,15 @@ async function request(path: string, body: unknown): Promise<void> {
     }
   }
   const problems: string[] = [];
+  // What the page says ("Protected 3 recordings.", "Released 2 holds.") counts recordings that exist.
+  if (answer !== undefined && ['/protect', '/keep-until', '/unprotect'].includes(path)) {
+    const existing = [...namedIds(body)].map((named) => recordings.get(named)).filter((recording) => recording !== undefined);
+    const { changed } = answer as { changed: number };
+    const expected = path === '/protect' ? existing.filter((recording) => !recording.lasting).length : path === '/unprotect' ? existing.filter((recording) => recording.held).length : undefined;
+    if (expected === undefined ? changed > existing.length : changed !== expected) {
+      problems.push(`answered changed: ${changed} for ${existing.length} existing recordings named${expected === undefined ? '' : ` (expected ${expected})`}`);
+    }
+  }
   for (const [file, entry] of before) {
     const now = after.get(file);
     if (!now) {

@@ -292,22 +292,28 @@ export class RetentionEngine {
     return { camera, recording };
   }
 
-  /** Evidence holds by hand. `until` makes it a keep-until date instead of a lasting hold. */
+  /**
+   * Evidence holds by hand. `until` makes it a keep-until date instead of a lasting hold. Returns
+   * how many recordings it changed: ids that name no recording (already deleted) do not count.
+   */
   protect(ids: number[], by: string, until?: number): number {
-    return this.store.transaction(() => {
-      if (until !== undefined) {
-        this.store.setKeepUntil(ids, until);
-        return ids.length;
-      }
-      return this.store.protect(ids, by, Date.now());
-    });
+    return this.store.transaction(() => (until === undefined ? this.store.protect(ids, by, Date.now()) : this.store.setKeepUntil(ids, until)));
   }
 
-  /** Releases holds and keep-until dates, whoever made them: a person asked for exactly these. */
+  /**
+   * Releases holds and keep-until dates, whoever made them: a person asked for exactly these.
+   * Returns how many recordings were held (by either) and are free now.
+   */
   unprotect(ids: number[]): number {
     return this.store.transaction(() => {
+      const now = Date.now();
+      const held = [...new Set(ids)].filter((id) => {
+        const recording = this.store.recording(id);
+        return recording !== undefined && (recording.protected || (recording.keepUntil !== null && recording.keepUntil > now));
+      }).length;
       this.store.setKeepUntil(ids, null);
-      return this.store.unprotect(ids);
+      this.store.unprotect(ids);
+      return held;
     });
   }
 

@@ -739,10 +739,11 @@ export class Store {
     });
   }
 
-  setKeepUntil(ids: number[], until: number | null): void {
-    this.journaled(() => {
+  /** Sets or clears keep-until dates; returns how many recordings' date changed. */
+  setKeepUntil(ids: number[], until: number | null): number {
+    return this.journaled(() => {
       const rows = this.updateReturning((list) => `UPDATE recordings SET keep_until = ? WHERE keep_until IS NOT ? AND id IN (${list})`, ids, until, until);
-      return { result: undefined, entries: this.entriesByCamera(rows, (camera, paths) => ({ op: 'keep', camera: camera.name, folder: camera.path, paths, until })) };
+      return { result: rows.length, entries: this.entriesByCamera(rows, (camera, paths) => ({ op: 'keep', camera: camera.name, folder: camera.path, paths, until })) };
     });
   }
 
