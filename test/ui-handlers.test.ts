@@ -88,11 +88,13 @@ describe('dashboard', () => {
 
   test('the chart adds back what past sweeps deleted, so a sweep shows as a drop and not as a gap', async () => {
     await indexed();
-    const before = ((await call['/dashboard']({})) as { status: { cameras: { name: string; bytes: number }[] } }).status.cameras.find((c) => c.name === 'Back Yard')!.bytes;
+    // Yesterday's point is what had ended by midnight (UTC days); the newest segments may have ended today.
+    const midnight = Math.floor(Date.now() / DAY_MS) * DAY_MS;
+    const endedByMidnight = fixture.files.filter((file) => file.camera === 'Back Yard' && statSync(file.absolute).mtimeMs < midnight).reduce((sum, file) => sum + file.size, 0);
     await call['/sweep']({});
     await ui.running;
     const history = ((await call['/dashboard']({})) as { history: { cameras: { name: string; bytes: number[] }[] } }).history.cameras.find((c) => c.name === 'Back Yard')!.bytes;
-    expect(history.at(-2)).toBe(before);
+    expect(history.at(-2)).toBe(endedByMidnight);
     expect(history.at(-1)).toBeLessThanOrEqual(200_000);
   });
 
