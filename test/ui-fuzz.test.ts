@@ -1,15 +1,16 @@
 /**
  * Issue 6, hostile input to the settings UI's server: fast-check throws at least 1,000 random and
- * well-formed-but-hostile request bodies at every handler. The handlers are the plain functions
- * homebridge-ui/server.js registers, over a real engine, a real index (node:sqlite) and a real
- * generated recordings tree; nothing is mocked (`push` only collects what would go to the page).
+ * well-formed-but-hostile request bodies at every handler, then 500 batches of 2-4 requests sent at
+ * once. The handlers are the plain functions homebridge-ui/server.js registers, over a real engine,
+ * a real index (node:sqlite) and a real generated recordings tree; nothing is mocked (`push`, the
+ * IPC channel to the page, is a no-op: the handlers' answers are what is checked).
  *
  * After every request: a failure is a RequestError with a short message a person can read; no file
  * outside the camera folders changed (content and mtime), the export folder only gained copies; a
- * recording file went only when the request was a delete naming its id and it was deletable then
- * (never a protected, kept-until or exporting one). After each handler's runs the index passes
- * integrity_check and matches the disk. The rules on disk delete nothing (long retention, no quota),
- * so a sweep or preview started by a valid body may delete nothing either.
+ * recording file went only when a delete named its id and it was deletable then (never a
+ * protected, kept-until or exporting one); protect/unprotect counts match the index. After each
+ * handler's runs the index passes integrity_check and matches the disk. The rules on disk delete
+ * nothing (long retention, no quota), so a sweep started by a valid body may delete nothing either.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -36,7 +37,7 @@ let configPath: string;
 let databasePath: string;
 let index: DatabaseSync;
 /** Every recording written (absolute path), with its sidecars (absolute paths). */
-let written: { recording: string; sidecars: string[] }[];
+let written: { recording: string; sidecars: string[]; write: () => void }[];
 /** Ids the first scan gave, and a bound a little past the last. */
 let maxId: number;
 
@@ -104,57 +105,85 @@ function describeBody(body: unknown): string {
   }
 }
 
-/** One request, and every promise checked around it. Returns nothing; fails the property with what broke. */
-async function request(path: string, body: unknown): Promise<void> {
-  const tally = (tried[path] ??= { runs: 0, accepted: 0, refused: 0, filesDeleted: 0, filesExported: 0 });
-  tally.runs++;
+/** One request, and every promise checked around it. Fails the property with what broke. */
+function request(path: string, body: unknown): Promise<void> {
+  return requests([{ path, body }], '');
+}
+
+/** Whether a refusal is what the page may show: a RequestError with a short message for a person. */
+function checkRefusal(path: string, body: unknown, error: unknown): void {
+  if (!(error instanceof RequestError)) {
+    throw new Error(`${path} ${describeBody(body)} threw ${(error as Error)?.constructor?.name}: ${(error as Error)?.stack ?? String(error)}`, { cause: error });
+  }
+  const { message } = error;
+  const code = (error.requestError as { code?: string } | undefined)?.code;
+  const unreadable = typeof message !== 'string' || message.length === 0 || message.length > 600 || /undefined|\n\s+at |\[object /.test(message) || code === 'internal';
+  if (unreadable) {
+    throw new Error(`${path} ${describeBody(body)} answered an unreadable error (${code}): ${message.slice(0, 1000)}`, { cause: error });
+  }
+}
+
+/**
+ * Requests sent at once (the UI server answers them interleaved), then the checks over what they
+ * did together: a recording may go only when a delete among them named it and it was deletable,
+ * or held and released by an unprotect among them.
+ */
+async function requests(batch: { path: string; body: unknown }[], tallyPrefix: string): Promise<void> {
+  const tallyOf = (path: string) => (tried[`${tallyPrefix}${path}`] ??= { runs: 0, accepted: 0, refused: 0, filesDeleted: 0, filesExported: 0 });
   const before = everything();
   const recordings = indexedRecordings();
-  let answer: unknown;
-  try {
-    answer = await call[path](body);
-    tally.accepted++;
-  } catch (error) {
-    tally.refused++;
-    if (!(error instanceof RequestError)) {
-      throw new Error(`${path} ${describeBody(body)} threw ${(error as Error)?.constructor?.name}: ${(error as Error)?.stack ?? String(error)}`, { cause: error });
+  const outcomes = await Promise.allSettled(batch.map(({ path, body }) => call[path](body)));
+  const problems: string[] = [];
+  const failures: unknown[] = [];
+  for (const [k, { path, body }] of batch.entries()) {
+    const tally = tallyOf(path);
+    tally.runs++;
+    const outcome = outcomes[k];
+    if (outcome.status === 'rejected') {
+      tally.refused++;
+      try {
+        checkRefusal(path, body, outcome.reason);
+      } catch (error) {
+        failures.push(error);
+      }
+      continue;
     }
-    const { message } = error;
-    const code = (error.requestError as { code?: string } | undefined)?.code;
-    const unreadable = typeof message !== 'string' || message.length === 0 || message.length > 600 || /undefined|\n\s+at |\[object /.test(message) || code === 'internal';
-    if (unreadable) {
-      throw new Error(`${path} ${describeBody(body)} answered an unreadable error (${code}): ${message.slice(0, 1000)}`, { cause: error });
+    tally.accepted++;
+    // What the page says ("Protected 3 recordings.", "Released 2 holds.") counts recordings that exist.
+    if (batch.length === 1 && ['/protect', '/keep-until', '/unprotect'].includes(path)) {
+      const existing = [...namedIds(body)].map((named) => recordings.get(named)).filter((recording) => recording !== undefined);
+      const { changed } = outcome.value as { changed: number };
+      const expected = path === '/protect' ? existing.filter((recording) => !recording.lasting).length : path === '/unprotect' ? existing.filter((recording) => recording.held).length : undefined;
+      if (expected === undefined ? changed > existing.length : changed !== expected) {
+        problems.push(`${path} answered changed: ${changed} for ${existing.length} existing recordings named${expected === undefined ? '' : ` (expected ${expected})`}`);
+      }
     }
   }
-  // A sweep started by "Sweep now" runs on after the answer: its effects count for this request.
+  if (failures.length) {
+    throw failures[0];
+  }
+  // A sweep started by "Sweep now" runs on after the answer: its effects count for these requests.
   await ui.running;
   const after = everything();
-  const deletable = new Set<string>();
-  const held = new Set<string>();
-  const named = path === '/delete' ? namedIds(body) : new Set<number>();
+  const namedBy = (path: string) => new Set(batch.filter((sent) => sent.path === path).flatMap((sent) => [...namedIds(sent.body)]));
+  const deleted = namedBy('/delete');
+  const released = namedBy('/unprotect');
+  const mayGo = new Set<string>();
+  const mustStay = new Set<string>();
   for (const recording of recordings.values()) {
+    const free = recording.deletable || (recording.held && released.has(recording.id));
     for (const file of recording.files) {
-      if (recording.held) held.add(file);
-      if (recording.deletable && named.has(recording.id)) deletable.add(file);
-    }
-  }
-  const problems: string[] = [];
-  // What the page says ("Protected 3 recordings.", "Released 2 holds.") counts recordings that exist.
-  if (answer !== undefined && ['/protect', '/keep-until', '/unprotect'].includes(path)) {
-    const existing = [...namedIds(body)].map((named) => recordings.get(named)).filter((recording) => recording !== undefined);
-    const { changed } = answer as { changed: number };
-    const expected = path === '/protect' ? existing.filter((recording) => !recording.lasting).length : path === '/unprotect' ? existing.filter((recording) => recording.held).length : undefined;
-    if (expected === undefined ? changed > existing.length : changed !== expected) {
-      problems.push(`answered changed: ${changed} for ${existing.length} existing recordings named${expected === undefined ? '' : ` (expected ${expected})`}`);
+      if (recording.held && !released.has(recording.id)) mustStay.add(file);
+      if (free && deleted.has(recording.id)) mayGo.add(file);
     }
   }
   for (const [file, entry] of before) {
     const now = after.get(file);
     if (!now) {
       if (!inCameras(file) && !isIndexFile(file)) problems.push(`${file} outside the camera folders was removed`);
-      else if (held.has(file)) problems.push(`protected ${file} was deleted`);
-      else if (inCameras(file) && !deletable.has(file)) problems.push(`${file} was deleted though no valid request named it`);
-      else if (inCameras(file)) tally.filesDeleted++;
+      else if (mustStay.has(file)) problems.push(`protected ${file} was deleted`);
+      else if (inCameras(file) && !mayGo.has(file)) problems.push(`${file} was deleted though no valid request named it`);
+      else if (inCameras(file)) tallyOf('/delete').filesDeleted++;
       continue;
     }
     if (isIndexFile(file)) continue;
@@ -162,16 +191,17 @@ async function request(path: string, body: unknown): Promise<void> {
       problems.push(`${file} changed (${JSON.stringify(entry)} → ${JSON.stringify(now)})`);
     }
   }
+  const exporting = batch.some((sent) => sent.path === '/export');
   for (const file of after.keys()) {
     if (before.has(file) || isIndexFile(file)) continue;
-    if (path === '/export' && (inside(join(exportPath, 'Front Door'), file) || inside(join(exportPath, 'Back Yard'), file))) {
-      tally.filesExported++;
+    if (exporting && (inside(join(exportPath, 'Front Door'), file) || inside(join(exportPath, 'Back Yard'), file))) {
+      tallyOf('/export').filesExported++;
       continue;
     }
     problems.push(`${file} appeared`);
   }
   if (problems.length) {
-    throw new Error(`${path} ${describeBody(body)}: ${problems.join('; ')}`);
+    throw new Error(`${batch.map(({ path, body }) => `${path} ${describeBody(body)}`).join(' + ')}: ${problems.join('; ')}`);
   }
 }
 
@@ -200,8 +230,9 @@ beforeAll(async () => {
   configPath = join(sandbox.storage, 'config.json');
   written = [];
   const add = (folder: string, relPath: string, ageMs: number, event: boolean) => {
-    const recording = writeRecording(folder, relPath, { ageMs, size: 1500, sidecars: event ? { json: { trigger: 'motion' }, 'thumb.jpg': 300 } : {} });
-    written.push({ recording, sidecars: event ? [recording.replace(/\.mp4$/, '.json'), recording.replace(/\.mp4$/, '.thumb.jpg')] : [] });
+    const write = () => writeRecording(folder, relPath, { ageMs, size: 1500, sidecars: event ? { json: { trigger: 'motion' }, 'thumb.jpg': 300 } : {} });
+    const recording = write();
+    written.push({ recording, write, sidecars: event ? [recording.replace(/\.mp4$/, '.json'), recording.replace(/\.mp4$/, '.thumb.jpg')] : [] });
   };
   for (let i = 0; i < 30; i++) {
     add(front, `continuous/2026-11/seg-${String(i).padStart(2, '0')}.mp4`, (i + 1) * 5 * HOUR_MS, false);
@@ -240,7 +271,7 @@ afterAll(async () => {
   await ui?.shutdown();
   index?.close();
   sandbox?.remove();
-  const lines = Object.entries(tried).map(([path, t]) => `${path.padEnd(16)} ${String(t.runs).padStart(5)} tried, ${String(t.accepted).padStart(4)} accepted, ${String(t.refused).padStart(4)} refused (RequestError); files deleted ${t.filesDeleted}, exported ${t.filesExported}`);
+  const lines = Object.entries(tried).map(([path, t]) => `${path.padEnd(27)} ${String(t.runs).padStart(5)} tried, ${String(t.accepted).padStart(4)} accepted, ${String(t.refused).padStart(4)} refused (RequestError); files deleted ${t.filesDeleted}, exported ${t.filesExported}`);
   console.log(`UI server fuzz (seed ${SEED}):\n${lines.join('\n')}`);
 });
 
@@ -377,6 +408,22 @@ describe('every handler of the settings UI server, 1,000 random bodies each', ()
       expectIndexMatchesDisk();
     }, 600_000);
   }
+
+  test('requests sent at once (deletes, sweeps, exports and holds interleaved): the same promises hold', async () => {
+    // The deletes above emptied the tree of deletable recordings: the recorder writes them again.
+    for (const recording of written) {
+      if (!fs.existsSync(recording.recording)) recording.write();
+    }
+    await call['/dashboard']({});
+    maxId = Math.max(...indexedRecordings().keys());
+    await placeHolds();
+    const sent = fc.oneof(...Object.entries(bodies).map(([path, arbitrary]) => arbitrary().map((generated) => ({ path, body: generated }))));
+    await fc.assert(fc.asyncProperty(fc.array(sent, { minLength: 2, maxLength: 4 }), (batch) => requests(batch, 'together: ')), { numRuns: RUNS / 2, seed: SEED, endOnFailure: true });
+    const together = Object.entries(tried).filter(([key]) => key.startsWith('together: ')).map(([, tally]) => tally);
+    expect(together.reduce((sum, tally) => sum + tally.runs, 0)).toBeGreaterThanOrEqual(RUNS);
+    expect(together.reduce((sum, tally) => sum + tally.filesDeleted, 0)).toBeGreaterThan(0);
+    expectIndexMatchesDisk();
+  }, 600_000);
 
   test('protected recordings are all still there after the fuzz', () => {
     const held = [...indexedRecordings().values()].filter((recording) => recording.held);
