@@ -12,16 +12,29 @@ import { type BatchOutcome, type CameraPolicy, type Deletion, type FilesystemFig
 
 const DAY_MS = 86_400_000;
 const GB = 1_000_000_000;
-/** Unlinks in flight at once on a disk slow to delete: a NAS answers several requests in parallel. */
-export const DEFAULT_UNLINK_CONCURRENCY = 8;
 /**
- * Files are first deleted in place (synchronous calls), which costs no thread-pool round trip: on a
- * fast disk that is several times cheaper than the syscalls themselves. When a file takes longer
- * than this on average, the disk is the bottleneck and the rest of the sweep overlaps its unlinks.
+ * Unlinks in flight when files are deleted overlapped: twice the libuv thread pool, so that no
+ * thread waits for its next file. A slow disk or a NAS answers many requests in parallel (a disk
+ * with online discard here: 141 µs a file with 4 threads, 77 µs with 64), so the CLI enlarges the
+ * pool; the Homebridge process shares its pool and keeps what it was started with.
  */
-const IN_PLACE_LIMIT_MS = 0.05;
+export function defaultUnlinkConcurrency(): number {
+  return 2 * (Number(process.env.UV_THREADPOOL_SIZE) || 4);
+}
+/**
+ * Files can be deleted in place (synchronous calls: no thread-pool round trip, which on a fast disk
+ * costs more than the syscalls) or overlapped (async, `unlinkConcurrency` in flight: a slow disk or
+ * a NAS answers several at once). Which is faster depends on the disk and the machine's load, so
+ * the sweep measures both: every PROBE_EVERY batches, the first PROBE_FILES of a batch go the other way.
+ */
+const PROBE_EVERY = 8;
+/** A probe is this many files, or less when they take longer than PROBE_MS (a slow way is not tried for long). */
+const PROBE_FILES = 32;
+const PROBE_MS = 5;
 /** Deleting in place gives the event loop a turn this often (the engine's thread answers requests). */
 const IN_PLACE_SLICE_MS = 20;
+type FileDeletionWay = 'in place' | 'overlapped';
+
 /** How often a long sweep says how far it got. */
 const PROGRESS_INTERVAL_MS = 5000;
 /** Event-log rows are kept this long (and at least the last 1,000). */
@@ -392,6 +405,9 @@ async function carryOutPlan(ctx: EngineContext, options: SweepOptions, scans: Sc
   if (unsettled) {
     settleRows(ctx, unsettled);
   }
+  if (report.deleted.count > 0) {
+    log.debug(`deleting files cost: ${deleter.describeCosts()}`);
+  }
   if (!report.dryRun) {
     removeEmptiedFolders(ctx, touchedFolders, cameraById);
   }
@@ -523,45 +539,87 @@ type FileCall = { op: 'lstat' | 'unlink'; path: string };
 type CallAnswer = { mtimeMs?: number; error?: NodeJS.ErrnoException };
 
 /**
- * Deletes recordings' files for one sweep: in place while that is cheap, overlapped with bounded
- * concurrency once the disk turns out to be slow (see IN_PLACE_LIMIT_MS). Either way each file
- * goes through the same steps (`recordingFileCalls`), and the stop request is polled between files.
+ * Deletes recordings' files for one sweep, each way measured as it goes (see PROBE_EVERY). Either
+ * way each file goes through the same steps (`recordingFileCalls`), and the stop request is polled
+ * between files.
  */
 class FileDeleter {
-  private inPlace: boolean;
+  /** Milliseconds per file, a moving average per way; unmeasured at first. */
+  private readonly msPerFile: Record<FileDeletionWay, number | undefined> = { 'in place': undefined, overlapped: undefined };
+  private batches = 0;
   /** Folders of this batch checked to be inside their camera's folder (a link may replace one mid-sweep). */
   private readonly safeFolders = new Map<string, boolean>();
+  private jobs: FileJob[] = [];
+  private outcomes: FileOutcome[] = [];
+  private next = 0;
 
-  constructor(private readonly options: SweepOptions) {
-    this.inPlace = options.fileDeletion !== 'overlapped';
-  }
+  constructor(private readonly options: SweepOptions) {}
 
   async deleteAll(jobs: FileJob[]): Promise<FileOutcome[]> {
-    const outcomes: FileOutcome[] = new Array(jobs.length);
+    this.jobs = jobs;
+    this.outcomes = new Array(jobs.length);
+    this.next = 0;
     this.safeFolders.clear();
-    let next = 0;
-    while (this.inPlace && next < jobs.length) {
-      const sliceStart = performance.now();
-      const sliceFirst = next;
-      while (next < jobs.length && performance.now() - sliceStart < IN_PLACE_SLICE_MS) {
-        // A safe point: between recordings, never between a file and its row.
-        outcomes[next] = this.options.shouldStop?.() ? UNTRIED : runInPlace(this.calls(jobs[next]));
-        next++;
-      }
-      if ((this.options.fileDeletion ?? 'adaptive') === 'adaptive' && (performance.now() - sliceStart) / (next - sliceFirst) > IN_PLACE_LIMIT_MS) {
-        this.inPlace = false;
-      } else if (next < jobs.length) {
-        await yieldToLoop();
+    const fixed = this.options.fileDeletion ?? 'adaptive';
+    if (fixed !== 'adaptive') {
+      await this.run(fixed, jobs.length);
+      return this.outcomes;
+    }
+    // Each way is first tried on a few files, then measured again now and then: load and disk change.
+    const probing = this.batches++ % PROBE_EVERY === 0;
+    for (const way of ['in place', 'overlapped'] as const) {
+      if (probing || this.msPerFile[way] === undefined) {
+        await this.run(way, PROBE_FILES, PROBE_MS);
       }
     }
-    const worker = async () => {
-      while (next < jobs.length) {
-        const i = next++;
-        outcomes[i] = this.options.shouldStop?.() ? UNTRIED : await runOverlapped(this.calls(jobs[i]));
+    const preferred: FileDeletionWay = this.msPerFile.overlapped! < this.msPerFile['in place']! ? 'overlapped' : 'in place';
+    await this.run(preferred, jobs.length);
+    return this.outcomes;
+  }
+
+  describeCosts(): string {
+    const cost = (way: FileDeletionWay) => (this.msPerFile[way] === undefined ? 'not measured' : `${Math.round(this.msPerFile[way] * 1000)} µs a file`);
+    return `in place ${cost('in place')}, overlapped ${cost('overlapped')}`;
+  }
+
+  /** Deletes up to `count` more files of the batch one way, for at most about `budgetMs`, and updates that way's cost. */
+  private async run(way: FileDeletionWay, count: number, budgetMs = Infinity): Promise<void> {
+    const first = this.next;
+    let end = Math.min(this.jobs.length, first + count);
+    const started = performance.now();
+    const overBudget = () => {
+      if (performance.now() - started > budgetMs) {
+        end = this.next;
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, this.options.unlinkConcurrency ?? DEFAULT_UNLINK_CONCURRENCY) }, worker));
-    return outcomes;
+    if (way === 'in place') {
+      while (this.next < end) {
+        const sliceStart = performance.now();
+        while (this.next < end && performance.now() - sliceStart < IN_PLACE_SLICE_MS) {
+          // A safe point: between recordings, never between a file and its row.
+          this.outcomes[this.next] = this.options.shouldStop?.() ? UNTRIED : runInPlace(this.calls(this.jobs[this.next]));
+          this.next++;
+          overBudget();
+        }
+        if (this.next < end) {
+          await yieldToLoop();
+        }
+      }
+    } else {
+      const worker = async () => {
+        while (this.next < end) {
+          const i = this.next++;
+          this.outcomes[i] = this.options.shouldStop?.() ? UNTRIED : await runOverlapped(this.calls(this.jobs[i]));
+          overBudget();
+        }
+      };
+      await Promise.all(Array.from({ length: Math.max(1, this.options.unlinkConcurrency ?? defaultUnlinkConcurrency()) }, worker));
+    }
+    if (this.next > first) {
+      const measured = (performance.now() - started) / (this.next - first);
+      const before = this.msPerFile[way];
+      this.msPerFile[way] = before === undefined ? measured : (before + measured) / 2;
+    }
   }
 
   private calls(job: FileJob): Generator<FileCall, FileOutcome, CallAnswer> {
