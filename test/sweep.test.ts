@@ -400,6 +400,23 @@ describe('the report', () => {
     expect(real.events).toEqual(dry.events);
   });
 
+  test('a dry run lists only the first deletionListLimit recordings, in order; its counts cover all of them', async () => {
+    for (let i = 0; i < 5; i++) {
+      writeRecording(front, `d/r${i}.mp4`, { ageMs: (30 - i) * DAY_MS, size: 100 });
+    }
+    const engine = engineFor(frontOnly());
+
+    const dry = await engine.sweep({ dryRun: true, deletionListLimit: 3 });
+
+    expect(dry.deletions!.map((d) => d.path)).toEqual(['d/r0.mp4', 'd/r1.mp4', 'd/r2.mp4']);
+    expect(dry.deletionsNotListed).toBe(2);
+    expect(dry.deleted).toEqual({ count: 5, bytes: 500 });
+    expect(filesBelow(front)).toHaveLength(5);
+    const real = await engine.sweep();
+    expect(real.deleted).toEqual(dry.deleted);
+    expect(real.deletionsNotListed).toBeUndefined();
+  });
+
   test('"oldest" breaks ties on end time: continuous before event, then path order', async () => {
     const when = 3 * DAY_MS;
     for (const name of ['events/a.mp4', 'z.mp4', 'b.mp4', 'motion.mp4']) {

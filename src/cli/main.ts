@@ -167,6 +167,9 @@ async function runCommand(engine: RetentionEngine, command: string, args: string
         io.out(JSON.stringify(report, null, 2));
       } else if (report.dryRun && report.deletions!.length > 0) {
         io.out(report.deletions!.map((d) => `  ${d.reason.padEnd(5)} ${d.camera}: ${d.path} (${formatBytes(d.size)}, ${d.class}, ended ${d.endTime})`).join('\n'));
+        if (report.deletionsNotListed) {
+          io.out(`  … and ${report.deletionsNotListed} more, not listed`);
+        }
       }
       return report.status === 'done' && report.failures.length === 0 ? EXIT_OK : EXIT_FAILED;
     }

@@ -70,7 +70,12 @@ export interface SweepOptions {
    * overlaps; the other two fix one way (tests run the same rules through both).
    */
   fileDeletion?: 'adaptive' | 'in place' | 'overlapped';
+  /** How many planned deletions a dry run lists in its report (the counts always cover all of them). */
+  deletionListLimit?: number;
 }
+
+/** A dry run over a million recordings must not hold them all in its report: it lists this many. */
+export const DEFAULT_DELETION_LIST_LIMIT = 10_000;
 
 export interface SweepProgress {
   deletedCount: number;
@@ -117,8 +122,10 @@ export interface SweepReport {
   failures: { path: string; error: string }[];
   events: ReportEvent[];
   cameras: { name: string; available: boolean; reason?: string; added: number; removed: number; missing: number }[];
-  /** The recordings a dry run would delete, in order. */
+  /** The first recordings a dry run would delete, in order (at most `deletionListLimit`). */
   deletions?: PlannedDeletion[];
+  /** How many more a dry run would delete than `deletions` lists. */
+  deletionsNotListed?: number;
   error?: string;
 }
 
@@ -154,7 +161,7 @@ export async function runSweep(ctx: EngineContext, options: SweepOptions = {}): 
     dryRun, trigger, paused: isPaused(store), status: 'done', startedAt: new Date(started).toISOString(), durationMs: 0,
     deleted: emptyTally(), byReason: { age: emptyTally(), quota: emptyTally(), cap: emptyTally(), floor: emptyTally() },
     byCamera: {}, byClass: { continuous: emptyTally(), event: emptyTally() }, spared: { protected: 0 }, failures: [], events: [], cameras: [],
-    deletions: dryRun ? [] : undefined,
+    deletions: dryRun ? [] : undefined, deletionsNotListed: dryRun ? 0 : undefined,
   };
   const runId = store.startSweepRun(started, dryRun, trigger);
   const raise = (event: Omit<EventRow, 'time'>) => {
@@ -363,9 +370,14 @@ async function carryOutPlan(ctx: EngineContext, options: SweepOptions, scans: Sc
       }
       const batch = step.value;
       if (report.dryRun) {
+        const listLimit = options.deletionListLimit ?? DEFAULT_DELETION_LIST_LIMIT;
         for (const deletion of batch) {
           count(report, deletion, cameraById);
-          report.deletions!.push(describe(deletion, cameraById));
+          if (report.deletions!.length < listLimit) {
+            report.deletions!.push(describe(deletion, cameraById));
+          } else {
+            report.deletionsNotListed!++;
+          }
         }
         outcome = undefined;
         continue;
