@@ -953,6 +953,31 @@ describe.each(['in place', 'overlapped'] as const)('deleting files %s', (fileDel
     expectConsistent(engine, 'Front', front);
   });
 
+  test('work queued on the event loop during a batch runs before the next batch is claimed: a recording protected then survives', async () => {
+    // The engine worker answers a Protect switch this way, between batches, even when no file call yields.
+    for (let i = 0; i < 9; i++) {
+      writeRecording(front, `d/r${i}.mp4`, { ageMs: (30 - i * 0.1) * DAY_MS });
+    }
+    const engine = engineFor(frontOnly());
+    engine.scan();
+    const last = idOf(engine, 'Front', 'd/r8.mp4');
+    let queued = false;
+
+    const report = await engine.sweep({
+      fileDeletion, batchSize: 3,
+      onProgress: () => {
+        if (!queued) {
+          queued = true;
+          setImmediate(() => engine.store.protect([last], 'test', Date.now()));
+        }
+      },
+    });
+
+    expect(report.deleted.count).toBe(8);
+    expect(filesBelow(front)).toEqual(['d/r8.mp4']);
+    expect(rows(engine, 'Front').get('d/r8.mp4')).toMatchObject({ protected: true });
+  });
+
   test('a stop during deleting ends at the next recording: what was deleted is settled, the rest stays indexed and unmarked', async () => {
     for (let i = 0; i < 12; i++) {
       writeRecording(front, `d/r${String(i).padStart(2, '0')}.mp4`, { ageMs: (30 - i * 0.1) * DAY_MS });

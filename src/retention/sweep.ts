@@ -382,6 +382,9 @@ async function carryOutPlan(ctx: EngineContext, options: SweepOptions, scans: Sc
         outcome = undefined;
         continue;
       }
+      // A turn of the event loop between batches even when files go in place without one: the
+      // engine's thread answers a Protect switch here, before the next batch is claimed.
+      await yieldToLoop();
       if (options.shouldStop?.()) {
         break;
       }
