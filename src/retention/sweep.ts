@@ -66,8 +66,8 @@ export interface SweepOptions {
   batchSize?: number;
   unlinkConcurrency?: number;
   /**
-   * How files are deleted: 'adaptive' (the default) deletes in place until the disk proves slow, then
-   * overlaps; the other two fix one way (tests run the same rules through both).
+   * How files are deleted: 'adaptive' (the default) measures both ways as it goes and uses the
+   * cheaper one; the other two fix one way (tests run the same rules through both).
    */
   fileDeletion?: 'adaptive' | 'in place' | 'overlapped';
   /** How many planned deletions a dry run lists in its report (the counts always cover all of them). */
