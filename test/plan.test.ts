@@ -10,6 +10,7 @@ import {
   type PlanSummary,
   planSweep,
   type Reason,
+  type RecordingSource,
 } from '../src/retention/plan.js';
 import type { Recording } from '../src/store/store.js';
 import { seededRandom } from './helpers/random.js';
@@ -102,6 +103,16 @@ const byReason = (deletions: Deletion[], reason: Reason) => deletions.filter((d)
 const kinds = (summary: PlanSummary) => summary.events.map((e) => e.kind);
 
 /**
+ * What a real sweeper does once a batch is carried out: the rows of the files that went leave the
+ * index (here the array source) before the planner hears the outcome, which it then returns.
+ */
+function settle(input: PlanInput, batch: Deletion[], outcome: BatchOutcome): BatchOutcome {
+  const failed = new Set(outcome.failedIds);
+  (input.source as RecordingSource & { remove(ids: number[]): void }).remove(ids(batch).filter((id) => !failed.has(id)));
+  return outcome;
+}
+
+/**
  * A real sweeper: answers each batch with `answer` (default: everything deleted, nothing measured).
  * Stops with an error if the planner keeps going, so that a spinning planner fails instead of hanging.
  */
@@ -114,7 +125,7 @@ function drive(input: PlanInput, answer: (batch: Deletion[], index: number) => B
     if (batches.length > 1000) {
       throw new Error('the planner keeps handing out batches');
     }
-    step = planner.next(answer(step.value, batches.length - 1));
+    step = planner.next(settle(input, step.value, answer(step.value, batches.length - 1)));
   }
   return { batches, summary: step.value };
 }
@@ -500,10 +511,10 @@ describe('free-space floor', () => {
     // Short by 350: four recordings.
     expect(ids(step.value as Deletion[])).toEqual(idsOf(recordings.slice(0, 4)));
     // Only 200 bytes show up as free (say, the recorder wrote meanwhile): short by 150 now.
-    step = planner.next({ failedIds: [], freeBytes: new Map([['fs1', 850]]) });
+    step = planner.next(settle(input, step.value as Deletion[], { failedIds: [], freeBytes: new Map([['fs1', 850]]) }));
     expect(step.done).toBe(false);
     expect(ids(step.value as Deletion[])).toEqual(idsOf(recordings.slice(4, 6)));
-    step = planner.next({ failedIds: [], freeBytes: new Map([['fs1', 1050]]) });
+    step = planner.next(settle(input, step.value as Deletion[], { failedIds: [], freeBytes: new Map([['fs1', 1050]]) }));
     expect(step.done).toBe(true);
     expect((step.value as PlanSummary).events).toEqual([]);
   });
@@ -805,5 +816,53 @@ describe('spared protected recordings', () => {
 
     expect(ids(deletions)).toEqual(idsOf(plain));
     expect(summary.sparedIds.size).toBe(0);
+  });
+});
+
+// ---- memory over a long sweep ------------------------------------------------------------------
+
+describe('a long real sweep', () => {
+  test('the planner remembers only the failed recordings, however many it hands out (300,000)', () => {
+    const total = 300_000;
+    const failing = new Set([17, 150_001, total]);
+    const gone = new Set<number>();
+    // Generated on the fly, like the store's pages: the planner is the only thing that could hold them.
+    const source: RecordingSource & { remove(ids: number[]): void } = {
+      remove: (removed) => removed.forEach((id) => gone.add(id)),
+      *oldest(cameraIds, filter = {}) {
+        for (let id = 1; id <= total; id++) {
+          const recording = rec({ id, endTime: NOW - 40 * DAY + id, relPath: `d/${id}.mp4` });
+          if (!gone.has(id) && cameraIds.includes(recording.cameraId) && (filter.cls === undefined || recording.cls === filter.cls)
+            && (filter.endBefore === undefined || recording.endTime < filter.endBefore)) {
+            yield recording;
+          }
+        }
+      },
+    };
+    // A quota of 0 makes a second phase walk the whole camera again after age.
+    const policy = camera(1, { retentionMs: 7 * DAY, quotaBytes: 0 });
+    const input: PlanInput = { ...plan([], { cameras: [policy] }), usage: new Map([[1, { countedBytes: total * 100, undeletableBytes: 0 }]]), source };
+    const handedOut = new Map<number, number>();
+
+    const { summary } = drive(input, (batch) => {
+      for (const id of ids(batch)) {
+        handedOut.set(id, (handedOut.get(id) ?? 0) + 1);
+      }
+      return { failedIds: ids(batch).filter((id) => failing.has(id)) };
+    });
+
+    expect(handedOut.size).toBe(total);
+    expect([...handedOut.values()].every((times) => times === 1)).toBe(true);
+    expect(summary.rememberedIds).toBe(failing.size);
+    expect(kinds(summary)).toEqual(['quota_unsatisfiable']);
+  });
+
+  test('a dry run remembers every recording it planned: it cannot see them leave the index', () => {
+    const recordings = series(1200, { oldest: 400 * DAY });
+    const { deletions, summary } = collectPlan(plan(recordings, { cameras: [camera(1, { retentionMs: 7 * DAY, quotaBytes: 0 })] }));
+
+    expect(deletions).toHaveLength(1200);
+    expect(new Set(ids(deletions)).size).toBe(1200);
+    expect(summary.rememberedIds).toBe(1200);
   });
 });

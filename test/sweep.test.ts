@@ -400,6 +400,23 @@ describe('the report', () => {
     expect(real.events).toEqual(dry.events);
   });
 
+  test('a dry run lists only the first deletionListLimit recordings, in order; its counts cover all of them', async () => {
+    for (let i = 0; i < 5; i++) {
+      writeRecording(front, `d/r${i}.mp4`, { ageMs: (30 - i) * DAY_MS, size: 100 });
+    }
+    const engine = engineFor(frontOnly());
+
+    const dry = await engine.sweep({ dryRun: true, deletionListLimit: 3 });
+
+    expect(dry.deletions!.map((d) => d.path)).toEqual(['d/r0.mp4', 'd/r1.mp4', 'd/r2.mp4']);
+    expect(dry.deletionsNotListed).toBe(2);
+    expect(dry.deleted).toEqual({ count: 5, bytes: 500 });
+    expect(filesBelow(front)).toHaveLength(5);
+    const real = await engine.sweep();
+    expect(real.deleted).toEqual(dry.deleted);
+    expect(real.deletionsNotListed).toBeUndefined();
+  });
+
   test('"oldest" breaks ties on end time: continuous before event, then path order', async () => {
     const when = 3 * DAY_MS;
     for (const name of ['events/a.mp4', 'z.mp4', 'b.mp4', 'motion.mp4']) {
@@ -861,5 +878,120 @@ describe('the sweep lock', () => {
     const report: SweepReport = await engineFor(frontOnly()).sweep();
     expect(report.status).toBe('done');
     expect(report.deleted.count).toBe(1);
+  });
+});
+
+// ---- how files are deleted ---------------------------------------------------------------------
+
+// The sweep deletes files in place (synchronous calls) while the disk is fast and overlaps them once it
+// is slow; which one a test machine's disk picks is not known, so each is forced here in turn.
+describe.each(['in place', 'overlapped'] as const)('deleting files %s', (fileDeletion) => {
+  test('sidecars go with their recording, a file rewritten since indexing stays, a folder swapped for a link is not followed', async () => {
+    const withSidecars: RecordingSpec = { ageMs: 30 * DAY_MS, size: 4000, sidecars: { json: { trigger: 'schedule' }, 'thumb.jpg': 300 } };
+    writeRecording(front, 'a/old.mp4', withSidecars);
+    writeRecording(front, 'snap/latest.jpg', { ageMs: 31 * DAY_MS, size: 1000 });
+    writeRecording(front, 'snap/gone.jpg', { ageMs: 30 * DAY_MS, size: 1000 });
+    writeRecording(front, 'z/last.mp4', { ageMs: 29 * DAY_MS });
+    const outside = join(sandbox.root, 'outside');
+    writeRecording(outside, 'last.mp4', { ageMs: 29 * DAY_MS });
+    settleFolders(front);
+    const engine = engineFor(frontOnly());
+    engine.scan();
+    fs.writeFileSync(join(front, 'snap/latest.jpg'), Buffer.alloc(2000, 7));
+
+    // Two batches, each with one recording that stays: [latest (rewritten), a/old], [snap/gone, z/last].
+    const report = await engine.sweep({
+      fileDeletion, batchSize: 2,
+      onProgress: () => {
+        if (!fs.lstatSync(join(front, 'z')).isSymbolicLink()) {
+          fs.rmSync(join(front, 'z'), { recursive: true });
+          fs.symlinkSync(outside, join(front, 'z'));
+        }
+      },
+    });
+
+    expect(filesBelow(front)).toEqual(['snap/latest.jpg', 'z']);
+    expect(exists(join(outside, 'last.mp4'))).toBe(true);
+    expect(report.deleted).toEqual({ count: 2, bytes: bytesOf(withSidecars) + 1000 });
+    expect(report.failures).toEqual([{ camera: 'Front', path: join(front, 'z/last.mp4'), error: expect.stringMatching(/outside the camera folder/) }]);
+    expect([...rows(engine, 'Front').keys()].sort()).toEqual(['snap/latest.jpg', 'z/last.mp4']);
+    expect(engine.store.interruptedDeletes()).toEqual([]);
+  });
+
+  mountTest('an unlink that fails keeps the row and is a failure; the files before and after it in the batch go', async () => {
+    writeRecording(front, 'a/1.mp4', { ageMs: 32 * DAY_MS });
+    writeRecording(front, 'locked/2.mp4', { ageMs: 31 * DAY_MS });
+    writeRecording(front, 'z/3.mp4', { ageMs: 30 * DAY_MS });
+    bindReadOnly(join(front, 'locked'));
+    const engine = engineFor(frontOnly());
+
+    const report = await engine.sweep({ fileDeletion });
+
+    expect(report.deleted.count).toBe(2);
+    expect(report.failures).toEqual([{ camera: 'Front', path: join(front, 'locked/2.mp4'), error: expect.stringMatching(/^EROFS: /) }]);
+    expect([...rows(engine, 'Front').keys()]).toEqual(['locked/2.mp4']);
+    expect(exists(join(front, 'locked/2.mp4'))).toBe(true);
+    expect(engine.store.interruptedDeletes()).toEqual([]);
+  });
+
+  test('many batches over several phases: each recording is deleted and counted once, and the index matches the disk', async () => {
+    // Age takes the 30 oldest; the quota then walks the camera again while age's last batch may still be settling.
+    for (let i = 0; i < 60; i++) {
+      writeRecording(front, `d${Math.floor(i / 7)}/r${String(i).padStart(2, '0')}.mp4`, { ageMs: (40 - i * 0.5) * DAY_MS, size: 1000 });
+    }
+    const engine = engineFor(frontOnly({ retentionDays: 25, storageQuotaGB: 20_000 / 1e9 }));
+    const phases: string[] = [];
+
+    const report = await engine.sweep({ fileDeletion, batchSize: 4, unlinkConcurrency: 3, onProgress: (progress) => phases.push(progress.phase) });
+
+    expect(report.byReason.age).toEqual({ count: 31, bytes: 31_000 });
+    expect(report.byReason.quota).toEqual({ count: 9, bytes: 9000 });
+    expect(new Set(phases)).toEqual(new Set(['age', 'quota']));
+    expect(filesBelow(front)).toHaveLength(20);
+    expect(rows(engine, 'Front').size).toBe(20);
+    expect(engine.store.cameraByPath(front)).toMatchObject({ recordingCount: 20, bytes: 20_000 });
+    expectConsistent(engine, 'Front', front);
+  });
+
+  test('work queued on the event loop during a batch runs before the next batch is claimed: a recording protected then survives', async () => {
+    // The engine worker answers a Protect switch this way, between batches, even when no file call yields.
+    for (let i = 0; i < 9; i++) {
+      writeRecording(front, `d/r${i}.mp4`, { ageMs: (30 - i * 0.1) * DAY_MS });
+    }
+    const engine = engineFor(frontOnly());
+    engine.scan();
+    const last = idOf(engine, 'Front', 'd/r8.mp4');
+    let queued = false;
+
+    const report = await engine.sweep({
+      fileDeletion, batchSize: 3,
+      onProgress: () => {
+        if (!queued) {
+          queued = true;
+          setImmediate(() => engine.store.protect([last], 'test', Date.now()));
+        }
+      },
+    });
+
+    expect(report.deleted.count).toBe(8);
+    expect(filesBelow(front)).toEqual(['d/r8.mp4']);
+    expect(rows(engine, 'Front').get('d/r8.mp4')).toMatchObject({ protected: true });
+  });
+
+  test('a stop during deleting ends at the next recording: what was deleted is settled, the rest stays indexed and unmarked', async () => {
+    for (let i = 0; i < 12; i++) {
+      writeRecording(front, `d/r${String(i).padStart(2, '0')}.mp4`, { ageMs: (30 - i * 0.1) * DAY_MS });
+    }
+    const engine = engineFor(frontOnly());
+    let batches = 0;
+
+    const report = await engine.sweep({ fileDeletion, batchSize: 5, shouldStop: () => batches >= 1, onProgress: () => batches++ });
+
+    expect(report.status).toBe('stopped');
+    expect(report.deleted.count).toBe(5);
+    expect(filesBelow(front)).toHaveLength(7);
+    expect(rows(engine, 'Front').size).toBe(7);
+    expect(engine.store.interruptedDeletes()).toEqual([]);
+    expectConsistent(engine, 'Front', front);
   });
 });

@@ -1,5 +1,6 @@
 import { lstatSync, readdirSync, readFileSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { CameraConfig, RecordingClass } from '../config/types.js';
 import type { CameraRow, FolderRow, IndexedFile, Store } from '../store/store.js';
 import { type Classifier, groupFolder, makeClassifier } from './classify.js';
@@ -11,6 +12,8 @@ export const SWITCH_HOLDER = 'switch';
 const RACY_MTIME_MS = 2000;
 /** What Node puts in a file name for bytes that are not UTF-8. */
 const REPLACEMENT_CHARACTER = '\uFFFD';
+/** A scan holds the index's write lock for about this long at a time (the settings UI may be waiting to write). */
+const WRITE_SLICE_MS = 100;
 /** Sidecar JSON larger than this is not read for a trigger (it is metadata, not a recording). */
 const MAX_SIDECAR_JSON_BYTES = 64 * 1024;
 
@@ -96,11 +99,26 @@ export function scanCamera(store: Store, camera: CameraConfig, options: ScanOpti
     const root = store.ensureFolder(row.id, '', null);
     const stack: FolderRow[] = [root];
     while (stack.length > 0) {
-      if (options.shouldStop?.()) {
-        throw new ScanStoppedError();
+      // Folders are visited in transactions of about WRITE_SLICE_MS: one commit per folder cost more
+      // than the inserts. What a slice found is committed even when it ends in an error or a stop.
+      let interruption: unknown;
+      store.transaction(() => {
+        const sliceEnd = performance.now() + WRITE_SLICE_MS;
+        try {
+          do {
+            if (options.shouldStop?.()) {
+              throw new ScanStoppedError();
+            }
+            const folder = stack.pop()!;
+            stack.push(...visitFolder(store, walk, folder));
+          } while (stack.length > 0 && performance.now() < sliceEnd);
+        } catch (error) {
+          interruption = error;
+        }
+      });
+      if (interruption) {
+        throw interruption;
       }
-      const folder = stack.pop()!;
-      stack.push(...visitFolder(store, walk, folder));
     }
   } catch (error) {
     if (error instanceof ScanStoppedError) {
@@ -217,13 +235,11 @@ function visitFolder(store: Store, walk: Walk, folder: FolderRow): FolderRow[] {
 
   const indexed = new Map(store.filesInFolder(folder.id).map((file) => [file.relPath, file]));
   const group = groupFolder(fileNames, walk.classifier, walk.camera.extensions);
-  store.transaction(() => {
-    for (const [name, sidecars] of group.recordings) {
-      const relPath = childPath(folder.relPath, name);
-      indexFile(store, walk, folder, relPath, sidecars, indexed.get(relPath));
-      indexed.delete(relPath);
-    }
-  });
+  for (const [name, sidecars] of group.recordings) {
+    const relPath = childPath(folder.relPath, name);
+    indexFile(store, walk, folder, relPath, sidecars, indexed.get(relPath));
+    indexed.delete(relPath);
+  }
   for (const vanished of indexed.values()) {
     walk.removedIds.add(vanished.id);
   }
@@ -251,11 +267,9 @@ function refreshRecentFiles(store: Store, walk: Walk, folder: FolderRow): void {
   if (recent.length === 0) {
     return;
   }
-  store.transaction(() => {
-    for (const file of recent) {
-      indexFile(store, walk, folder, file.relPath, file.sidecars, file);
-    }
-  });
+  for (const file of recent) {
+    indexFile(store, walk, folder, file.relPath, file.sidecars, file);
+  }
 }
 
 function indexFile(store: Store, walk: Walk, folder: FolderRow, relPath: string, sidecars: string[], known: IndexedFile | undefined): void {

@@ -179,6 +179,9 @@ async function runCommand(engine: RetentionEngine, command: string, args: string
         io.out(JSON.stringify(report, null, 2));
       } else if (report.dryRun && report.deletions!.length > 0) {
         io.out(report.deletions!.map((d) => `  ${d.reason.padEnd(5)} ${d.camera}: ${d.path} (${formatBytes(d.size)}, ${d.class}, ended ${d.endTime})`).join('\n'));
+        if (report.deletionsNotListed) {
+          io.out(`  … and ${report.deletionsNotListed} more, not listed`);
+        }
       }
       return report.status === 'done' && report.failures.length === 0 ? EXIT_OK : EXIT_FAILED;
     }
@@ -317,6 +320,10 @@ const invokedDirectly = (() => {
 })();
 
 if (invokedDirectly) {
+  // Set before the first asynchronous file call starts libuv's pool: a sweep on a slow disk or a NAS
+  // overlaps unlinks over these threads (measured on a disk with online discard: 32 threads delete
+  // about 1.5 times as fast as the default 4). A value the user set wins.
+  process.env.UV_THREADPOOL_SIZE ??= '32';
   const io: CliIO = { out: (text) => process.stdout.write(`${text}\n`), err: (text) => process.stderr.write(`${text}\n`), cwd: process.cwd() };
   process.exitCode = await runCli(process.argv.slice(2), io);
 }

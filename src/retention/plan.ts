@@ -45,7 +45,11 @@ export interface FilesystemFigures {
 }
 
 export interface RecordingSource {
-  /** Recordings of these cameras, oldest first: end time, then continuous before event, then path. */
+  /**
+   * Recordings of these cameras, oldest first: end time, then continuous before event, then path.
+   * In a real sweep a recording that was handed out and not answered as failed must not come back
+   * (the store hides rows a sweep has claimed): the planner forgets it, to keep its memory flat.
+   */
   oldest(cameraIds: number[], filter?: { cls?: RecordingClass; endBefore?: number }): Iterable<Recording>;
 }
 
@@ -84,6 +88,11 @@ export interface PlanSummary {
   events: PlanEvent[];
   /** Protected (or kept-until) recordings that a phase would otherwise have deleted. */
   sparedIds: Set<number>;
+  /**
+   * Ids the planner still remembered at the end, so as not to hand them out twice: every planned
+   * one in a dry run, only the failed ones in a real sweep (its memory stays flat however much goes).
+   */
+  rememberedIds: number;
 }
 
 export const DEFAULT_BATCH_SIZE = 500;
@@ -108,12 +117,13 @@ type Planner = Generator<Deletion[], PlanSummary, BatchOutcome | undefined>;
 /** Plans a whole sweep; see the module comment for the conversation with the sweeper. */
 export function* planSweep(input: PlanInput): Planner {
   const batchSize = input.batchSize ?? DEFAULT_BATCH_SIZE;
-  const summary: PlanSummary = { events: [], sparedIds: new Set() };
+  const summary: PlanSummary = { events: [], sparedIds: new Set(), rememberedIds: 0 };
   const available = input.cameras.filter((camera) => camera.available);
   const usage = new Map(available.map((camera) => [camera.id, { ...(input.usage.get(camera.id) ?? { countedBytes: 0, undeletableBytes: 0 }) }]));
   const free = new Map(input.filesystems.map((fs) => [fs.id, fs.freeBytes]));
   // Ids already handed out: a dry run must not plan a recording twice, and a real sweep must not
-  // retry in a later phase what just failed.
+  // retry in a later phase what just failed. A real sweep's deleted rows leave the source, so only
+  // its failures are kept here.
   const handed = new Set<number>();
   const cameraOf = new Map(available.map((camera) => [camera.id, camera]));
 
@@ -131,7 +141,9 @@ export function* planSweep(input: PlanInput): Planner {
           // It stays on disk: give its bytes back to whatever the phase is counting.
           account(deletion.recording, +1);
           tally?.(deletion.recording, +1);
-        } else if (!outcome) {
+        } else if (outcome) {
+          handed.delete(deletion.recording.id);
+        } else {
           // A dry run assumes the size was freed; an unmeasured filesystem stays unmeasured.
           const fs = filesystemOf(deletion.recording);
           const before = free.get(fs);
@@ -314,6 +326,7 @@ export function* planSweep(input: PlanInput): Planner {
       }
     }
   }
+  summary.rememberedIds = handed.size;
   return summary;
 }
 
@@ -333,12 +346,26 @@ function sum(values: number[]): number {
   return values.reduce((total, value) => total + value, 0);
 }
 
-/** A RecordingSource over an array, for tests and small callers: sorted the way the index sorts. */
-export function arraySource(recordings: Recording[]): RecordingSource {
+/**
+ * A RecordingSource over an array, for tests and small callers: sorted the way the index sorts.
+ * `remove` drops recordings the way a sweep's committed row deletes drop them from the index.
+ */
+export function arraySource(recordings: Recording[]): RecordingSource & { remove(ids: Iterable<number>): void } {
   const classRank = (cls: RecordingClass) => (cls === 'continuous' ? 0 : 1);
   const sorted = [...recordings].sort((a, b) => a.endTime - b.endTime || classRank(a.cls) - classRank(b.cls) || (a.relPath < b.relPath ? -1 : a.relPath > b.relPath ? 1 : 0));
+  const removed = new Set<number>();
   return {
-    oldest: (cameraIds, filter = {}) =>
-      sorted.filter((r) => cameraIds.includes(r.cameraId) && (filter.cls === undefined || r.cls === filter.cls) && (filter.endBefore === undefined || r.endTime < filter.endBefore)),
+    *oldest(cameraIds, filter = {}) {
+      for (const r of sorted) {
+        if (!removed.has(r.id) && cameraIds.includes(r.cameraId) && (filter.cls === undefined || r.cls === filter.cls) && (filter.endBefore === undefined || r.endTime < filter.endBefore)) {
+          yield r;
+        }
+      }
+    },
+    remove(ids) {
+      for (const id of ids) {
+        removed.add(id);
+      }
+    },
   };
 }

@@ -1,5 +1,7 @@
-import { lstatSync, realpathSync, rmdirSync, unlinkSync } from 'node:fs';
+import { lstatSync, readdirSync, realpathSync, rmdirSync, unlinkSync } from 'node:fs';
 import { lstat, readdir, unlink } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { dirname, join, sep } from 'node:path';
 import { scanCamera, type ScanResult, ScanStoppedError } from '../catalog/scan.js';
 import type { CameraConfig, RecordingClass, RetentionConfig } from '../config/types.js';
@@ -10,8 +12,29 @@ import { type BatchOutcome, type CameraPolicy, type Deletion, type FilesystemFig
 
 const DAY_MS = 86_400_000;
 const GB = 1_000_000_000;
-/** Unlinks in flight at once: a NAS answers several requests in parallel, a local disk does not mind. */
-export const DEFAULT_UNLINK_CONCURRENCY = 8;
+/**
+ * Unlinks in flight when files are deleted overlapped: twice the libuv thread pool, so that no
+ * thread waits for its next file. A slow disk or a NAS answers many requests in parallel (a disk
+ * with online discard here: 141 µs a file with 4 threads, 77 µs with 64), so the CLI enlarges the
+ * pool; the Homebridge process shares its pool and keeps what it was started with.
+ */
+export function defaultUnlinkConcurrency(): number {
+  return 2 * (Number(process.env.UV_THREADPOOL_SIZE) || 4);
+}
+/**
+ * Files can be deleted in place (synchronous calls: no thread-pool round trip, which on a fast disk
+ * costs more than the syscalls) or overlapped (async, `unlinkConcurrency` in flight: a slow disk or
+ * a NAS answers several at once). Which is faster depends on the disk and the machine's load, so
+ * the sweep measures both: every PROBE_EVERY batches, the first PROBE_FILES of a batch go the other way.
+ */
+const PROBE_EVERY = 8;
+/** A probe is this many files, or less when they take longer than PROBE_MS (a slow way is not tried for long). */
+const PROBE_FILES = 32;
+const PROBE_MS = 5;
+/** Deleting in place gives the event loop a turn this often (the engine's thread answers requests). */
+const IN_PLACE_SLICE_MS = 20;
+type FileDeletionWay = 'in place' | 'overlapped';
+
 /** How often a long sweep says how far it got. */
 const PROGRESS_INTERVAL_MS = 5000;
 /** Event-log rows are kept this long (and at least the last 1,000). */
@@ -42,7 +65,17 @@ export interface SweepOptions {
   acceptMissing?: string[];
   batchSize?: number;
   unlinkConcurrency?: number;
+  /**
+   * How files are deleted: 'adaptive' (the default) measures both ways as it goes and uses the
+   * cheaper one; the other two fix one way (tests run the same rules through both).
+   */
+  fileDeletion?: 'adaptive' | 'in place' | 'overlapped';
+  /** How many planned deletions a dry run lists in its report (the counts always cover all of them). */
+  deletionListLimit?: number;
 }
+
+/** A dry run over a million recordings must not hold them all in its report: it lists this many. */
+export const DEFAULT_DELETION_LIST_LIMIT = 10_000;
 
 export interface SweepProgress {
   deletedCount: number;
@@ -89,8 +122,10 @@ export interface SweepReport {
   failures: { path: string; error: string }[];
   events: ReportEvent[];
   cameras: { name: string; available: boolean; reason?: string; added: number; removed: number; missing: number }[];
-  /** The recordings a dry run would delete, in order. */
+  /** The first recordings a dry run would delete, in order (at most `deletionListLimit`). */
   deletions?: PlannedDeletion[];
+  /** How many more a dry run would delete than `deletions` lists. */
+  deletionsNotListed?: number;
   error?: string;
 }
 
@@ -126,7 +161,7 @@ export async function runSweep(ctx: EngineContext, options: SweepOptions = {}): 
     dryRun, trigger, paused: isPaused(store), status: 'done', startedAt: new Date(started).toISOString(), durationMs: 0,
     deleted: emptyTally(), byReason: { age: emptyTally(), quota: emptyTally(), cap: emptyTally(), floor: emptyTally() },
     byCamera: {}, byClass: { continuous: emptyTally(), event: emptyTally() }, spared: { protected: 0 }, failures: [], events: [], cameras: [],
-    deletions: dryRun ? [] : undefined,
+    deletions: dryRun ? [] : undefined, deletionsNotListed: dryRun ? 0 : undefined,
   };
   const runId = store.startSweepRun(started, dryRun, trigger);
   const raise = (event: Omit<EventRow, 'time'>) => {
@@ -323,52 +358,94 @@ async function carryOutPlan(ctx: EngineContext, options: SweepOptions, scans: Sc
   });
   const cameraById = new Map(policies.map((policy, i) => [policy.id, config.cameras[i]]));
   const touchedFolders = new Map<number, Set<string>>();
+  const deleter = new FileDeleter(options);
   let lastProgress = Date.now();
   let outcome: BatchOutcome | undefined;
-  for (;;) {
-    const step = planner.next(outcome);
-    if (step.done) {
-      for (const event of step.value.events) {
-        raise(planEventRow(event));
-      }
-      report.spared.protected = step.value.sparedIds.size;
-      break;
-    }
-    const batch = step.value;
-    if (report.dryRun) {
-      for (const deletion of batch) {
-        count(report, deletion, cameraById);
-        report.deletions!.push(describe(deletion, cameraById));
-      }
-      outcome = undefined;
-      continue;
-    }
-    if (options.shouldStop?.()) {
-      break;
-    }
-    store.lock.heartbeat();
-    const result = await deleteBatch(ctx, batch, cameraById, options);
-    for (const deletion of batch) {
-      if (result.deleted.has(deletion.recording.id)) {
-        count(report, deletion, cameraById);
-        const folders = touchedFolders.get(deletion.recording.cameraId) ?? new Set<string>();
-        folders.add(dirname(deletion.recording.relPath));
-        touchedFolders.set(deletion.recording.cameraId, folders);
-      }
+  // Batch N's rows are settled while batch N+1's files are being unlinked: the planner needs only
+  // N's outcome, and the store no longer offers N's claimed rows to any phase.
+  let inFlight: Promise<BatchResult> | undefined;
+  let unsettled: BatchResult | undefined;
+  const reportBatch = (result: BatchResult) => {
+    for (const deletion of result.deleted) {
+      count(report, deletion, cameraById);
+      const folders = touchedFolders.get(deletion.recording.cameraId) ?? new Set<string>();
+      folders.add(dirname(deletion.recording.relPath));
+      touchedFolders.set(deletion.recording.cameraId, folders);
     }
     for (const failure of result.failures) {
       report.failures.push(failure);
       raise({ kind: 'delete_failed', camera: failure.camera, severity: 'warning', message: `could not delete ${failure.path}: ${failure.error}; it stays and is tried again next sweep`, details: { path: failure.path, error: failure.error } });
     }
-    outcome = { failedIds: result.failedIds, freeBytes: remeasure(ctx, filesystems) };
     if (Date.now() - lastProgress >= PROGRESS_INTERVAL_MS) {
       lastProgress = Date.now();
       log.info(`Sweep in progress: ${report.deleted.count} recordings deleted (${formatBytes(report.deleted.bytes)}) so far, ${report.failures.length} failures`);
     }
-    options.onProgress?.({ deletedCount: report.deleted.count, deletedBytes: report.deleted.bytes, failures: report.failures.length, phase: batch[0].reason });
-    if (result.stopped) {
-      break;
+    options.onProgress?.({ deletedCount: report.deleted.count, deletedBytes: report.deleted.bytes, failures: report.failures.length, phase: result.reason });
+  };
+  try {
+    for (;;) {
+      const step = planner.next(outcome);
+      if (step.done) {
+        for (const event of step.value.events) {
+          raise(planEventRow(event));
+        }
+        report.spared.protected = step.value.sparedIds.size;
+        break;
+      }
+      const batch = step.value;
+      if (report.dryRun) {
+        const listLimit = options.deletionListLimit ?? DEFAULT_DELETION_LIST_LIMIT;
+        for (const deletion of batch) {
+          count(report, deletion, cameraById);
+          if (report.deletions!.length < listLimit) {
+            report.deletions!.push(describe(deletion, cameraById));
+          } else {
+            report.deletionsNotListed!++;
+          }
+        }
+        outcome = undefined;
+        continue;
+      }
+      // A turn of the event loop between batches even when files go in place without one: the
+      // engine's thread answers a Protect switch here, before the next batch is claimed.
+      await yieldToLoop();
+      if (options.shouldStop?.()) {
+        break;
+      }
+      store.lock.heartbeat();
+      inFlight = deleteBatchFiles(ctx, batch, cameraById, deleter);
+      if (unsettled) {
+        const previous = unsettled;
+        unsettled = undefined;
+        settleRows(ctx, previous);
+      }
+      const result = await inFlight;
+      inFlight = undefined;
+      unsettled = result;
+      reportBatch(result);
+      outcome = { failedIds: result.failedIds, freeBytes: remeasure(ctx, filesystems) };
+      if (result.stopped) {
+        break;
+      }
     }
+  } catch (error) {
+    // The files in flight still finish; rows the index then cannot settle stay marked and are
+    // finished at the next start (SPEC §3).
+    const last = unsettled ?? (await inFlight?.catch(() => undefined));
+    try {
+      if (last) {
+        settleRows(ctx, last);
+      }
+    } catch {
+      // The first error is the one to report.
+    }
+    throw error;
+  }
+  if (unsettled) {
+    settleRows(ctx, unsettled);
+  }
+  if (report.deleted.count > 0) {
+    log.debug(`deleting files cost: ${deleter.describeCosts()}`);
   }
   if (!report.dryRun) {
     removeEmptiedFolders(ctx, touchedFolders, cameraById);
@@ -419,109 +496,255 @@ function describe(deletion: Deletion, cameraById: Map<number, CameraConfig>): Pl
 }
 
 interface BatchResult {
-  deleted: Set<number>;
+  reason: Reason;
+  deleted: Deletion[];
   failedIds: number[];
   failures: { camera: string; path: string; error: string }[];
+  /** Claimed but not tried: the sweep was asked to stop. */
+  untried: number[];
+  /** Kept because the file was written after it was indexed. */
+  stale: Recording[];
   stopped: boolean;
 }
 
 /** deleteRecordingFiles' answer for a file written after it was indexed: it is kept, and not a failure. */
 const STALE_ROW = Symbol('stale row');
+/** The answer for a file not tried because the sweep was asked to stop. */
+const UNTRIED = Symbol('untried');
+
+type FileOutcome = string | typeof STALE_ROW | typeof UNTRIED | undefined;
 
 /**
- * Deletes a batch: rows are marked first, files go, then the rows of the files that are gone, in
- * one transaction. A file that could not be unlinked keeps its row (SPEC §3).
+ * The files of a batch: rows are claimed first, then the files go. The rows are not touched here;
+ * `settleRows` removes those of the files that are gone. A file that could not be unlinked keeps its row (SPEC §3).
  */
-async function deleteBatch(ctx: EngineContext, batch: Deletion[], cameraById: Map<number, CameraConfig>, options: SweepOptions): Promise<BatchResult> {
+async function deleteBatchFiles(ctx: EngineContext, batch: Deletion[], cameraById: Map<number, CameraConfig>, deleter: FileDeleter): Promise<BatchResult> {
   const { store, log } = ctx;
   // A person may have protected or leased a recording since it was planned: those are not claimed.
   const claimed = store.claimForDeletion(batch.map((deletion) => deletion.recording.id), Date.now());
-  const result: BatchResult = { deleted: new Set(), failedIds: [], failures: [], stopped: false };
+  const result: BatchResult = { reason: batch[0].reason, deleted: [], failedIds: [], failures: [], untried: [], stale: [], stopped: false };
+  const todo: Deletion[] = [];
   for (const deletion of batch) {
-    if (!claimed.has(deletion.recording.id)) {
+    if (claimed.has(deletion.recording.id)) {
+      todo.push(deletion);
+    } else {
       // Still counted and not tried again this sweep, like a failure, but nothing went wrong.
       result.failedIds.push(deletion.recording.id);
       log.debug(`kept ${deletion.recording.relPath}: protected or exported since the sweep planned it`);
     }
   }
-  const todo = batch.filter((deletion) => claimed.has(deletion.recording.id));
-  const safeFolders = new Map<string, boolean>();
-  const untried: number[] = [];
-  const stale: Recording[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < todo.length) {
-      const deletion = todo[next++];
-      // A safe point: between recordings, never between a file and its row.
-      if (options.shouldStop?.()) {
-        result.stopped = true;
-        untried.push(deletion.recording.id);
-        continue;
-      }
-      const camera = cameraById.get(deletion.recording.cameraId)!;
-      const error = await deleteRecordingFiles(camera, deletion.recording, safeFolders);
-      if (error === STALE_ROW) {
-        // Still counted and not tried again this sweep, like a failure; its folder is read again next scan.
-        result.failedIds.push(deletion.recording.id);
-        stale.push(deletion.recording);
-        log.info(`[${camera.name}] kept ${join(camera.path, deletion.recording.relPath)}: it was written after it was indexed (still recording?)`);
-      } else if (error) {
-        result.failedIds.push(deletion.recording.id);
-        result.failures.push({ camera: camera.name, path: join(camera.path, deletion.recording.relPath), error });
-      } else {
-        result.deleted.add(deletion.recording.id);
-      }
+  const outcomes = await deleter.deleteAll(todo.map((deletion) => ({ camera: cameraById.get(deletion.recording.cameraId)!, recording: deletion.recording })));
+  for (const [i, deletion] of todo.entries()) {
+    const error = outcomes[i];
+    const camera = cameraById.get(deletion.recording.cameraId)!;
+    if (error === UNTRIED) {
+      result.stopped = true;
+      result.untried.push(deletion.recording.id);
+    } else if (error === STALE_ROW) {
+      // Still counted and not tried again this sweep, like a failure; its folder is read again next scan.
+      result.failedIds.push(deletion.recording.id);
+      result.stale.push(deletion.recording);
+      log.info(`[${camera.name}] kept ${join(camera.path, deletion.recording.relPath)}: it was written after it was indexed (still recording?)`);
+    } else if (error) {
+      result.failedIds.push(deletion.recording.id);
+      result.failures.push({ camera: camera.name, path: join(camera.path, deletion.recording.relPath), error });
+    } else {
+      result.deleted.push(deletion);
     }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, options.unlinkConcurrency ?? DEFAULT_UNLINK_CONCURRENCY) }, worker));
+  }
+  return result;
+}
+
+/** The rows of a batch whose files are done: gone ones are deleted, the others unmarked, in one transaction. */
+function settleRows(ctx: EngineContext, result: BatchResult): void {
+  const { store } = ctx;
   store.transaction(() => {
-    store.deleteRecordings([...result.deleted]);
-    store.clearDeleting([...result.failedIds, ...untried]);
-    for (const recording of stale) {
+    store.deleteRecordings(result.deleted.map((deletion) => deletion.recording.id));
+    store.clearDeleting([...result.failedIds, ...result.untried]);
+    for (const recording of result.stale) {
       const folder = dirname(recording.relPath);
       store.invalidateFolders(recording.cameraId, [folder === '.' ? '' : folder]);
     }
   });
-  return result;
 }
 
-/** Unlinks a recording and its sidecars; returns an error text (or STALE_ROW) when the recording stays. */
-async function deleteRecordingFiles(camera: CameraConfig, recording: Recording, safeFolders: Map<string, boolean>): Promise<string | typeof STALE_ROW | undefined> {
-  const folder = dirname(recording.relPath);
-  let safe = safeFolders.get(folder);
-  if (safe === undefined) {
-    safe = isInsideCamera(camera.path, recording.relPath);
-    safeFolders.set(folder, safe);
+interface FileJob {
+  camera: CameraConfig;
+  recording: Recording;
+}
+
+/** One file-system call that deleting a recording needs, and its answer. */
+type FileCall = { op: 'lstat' | 'unlink' | 'count entries'; path: string };
+type CallAnswer = { mtimeMs?: number; entries?: number; error?: NodeJS.ErrnoException };
+
+/**
+ * Deletes recordings' files for one sweep, each way measured as it goes (see PROBE_EVERY). Either
+ * way each file goes through the same steps (`recordingFileCalls`), and the stop request is polled
+ * between files.
+ */
+class FileDeleter {
+  /** Milliseconds per file, a moving average per way; unmeasured at first. */
+  private readonly msPerFile: Record<FileDeletionWay, number | undefined> = { 'in place': undefined, overlapped: undefined };
+  private batches = 0;
+  /** Folders of this batch checked to be inside their camera's folder (a link may replace one mid-sweep). */
+  private readonly safeFolders = new Map<string, boolean>();
+  private jobs: FileJob[] = [];
+  private outcomes: FileOutcome[] = [];
+  private next = 0;
+
+  constructor(private readonly options: SweepOptions) {}
+
+  async deleteAll(jobs: FileJob[]): Promise<FileOutcome[]> {
+    this.jobs = jobs;
+    this.outcomes = new Array(jobs.length);
+    this.next = 0;
+    this.safeFolders.clear();
+    const fixed = this.options.fileDeletion ?? 'adaptive';
+    if (fixed !== 'adaptive') {
+      await this.run(fixed, jobs.length);
+      return this.outcomes;
+    }
+    // Each way is first tried on a few files, then measured again now and then: load and disk change.
+    const probing = this.batches++ % PROBE_EVERY === 0;
+    for (const way of ['in place', 'overlapped'] as const) {
+      if (probing || this.msPerFile[way] === undefined) {
+        await this.run(way, PROBE_FILES, PROBE_MS);
+      }
+    }
+    const preferred: FileDeletionWay = this.msPerFile.overlapped! < this.msPerFile['in place']! ? 'overlapped' : 'in place';
+    await this.run(preferred, jobs.length);
+    return this.outcomes;
   }
+
+  describeCosts(): string {
+    const cost = (way: FileDeletionWay) => (this.msPerFile[way] === undefined ? 'not measured' : `${Math.round(this.msPerFile[way] * 1000)} µs a file`);
+    return `in place ${cost('in place')}, overlapped ${cost('overlapped')}`;
+  }
+
+  /** Deletes up to `count` more files of the batch one way, for at most about `budgetMs`, and updates that way's cost. */
+  private async run(way: FileDeletionWay, count: number, budgetMs = Infinity): Promise<void> {
+    const first = this.next;
+    let end = Math.min(this.jobs.length, first + count);
+    const started = performance.now();
+    const overBudget = () => {
+      if (performance.now() - started > budgetMs) {
+        end = this.next;
+      }
+    };
+    if (way === 'in place') {
+      while (this.next < end) {
+        const sliceStart = performance.now();
+        while (this.next < end && performance.now() - sliceStart < IN_PLACE_SLICE_MS) {
+          // A safe point: between recordings, never between a file and its row.
+          this.outcomes[this.next] = this.options.shouldStop?.() ? UNTRIED : runInPlace(this.calls(this.jobs[this.next]));
+          this.next++;
+          overBudget();
+        }
+        if (this.next < end) {
+          await yieldToLoop();
+        }
+      }
+    } else {
+      const worker = async () => {
+        while (this.next < end) {
+          const i = this.next++;
+          this.outcomes[i] = this.options.shouldStop?.() ? UNTRIED : await runOverlapped(this.calls(this.jobs[i]));
+          overBudget();
+        }
+      };
+      await Promise.all(Array.from({ length: Math.max(1, this.options.unlinkConcurrency ?? defaultUnlinkConcurrency()) }, worker));
+    }
+    if (this.next > first) {
+      const measured = (performance.now() - started) / (this.next - first);
+      const before = this.msPerFile[way];
+      this.msPerFile[way] = before === undefined ? measured : (before + measured) / 2;
+    }
+  }
+
+  private calls(job: FileJob): Generator<FileCall, FileOutcome, CallAnswer> {
+    const key = `${job.camera.path}\0${dirname(job.recording.relPath)}`;
+    let safe = this.safeFolders.get(key);
+    if (safe === undefined) {
+      safe = isInsideCamera(job.camera.path, job.recording.relPath);
+      this.safeFolders.set(key, safe);
+    }
+    return recordingFileCalls(job.camera, job.recording, safe);
+  }
+}
+
+function runInPlace(calls: Generator<FileCall, FileOutcome, CallAnswer>): FileOutcome {
+  let step = calls.next({});
+  while (!step.done) {
+    const { op, path } = step.value;
+    let answer: CallAnswer = {};
+    try {
+      if (op === 'lstat') {
+        answer = { mtimeMs: lstatSync(path, { throwIfNoEntry: false })?.mtimeMs };
+      } else if (op === 'count entries') {
+        answer = { entries: readdirSync(path).length };
+      } else {
+        unlinkSync(path);
+      }
+    } catch (error) {
+      answer = { error: error as NodeJS.ErrnoException };
+    }
+    step = calls.next(answer);
+  }
+  return step.value;
+}
+
+async function runOverlapped(calls: Generator<FileCall, FileOutcome, CallAnswer>): Promise<FileOutcome> {
+  let step = calls.next({});
+  while (!step.done) {
+    const { op, path } = step.value;
+    let answer: CallAnswer = {};
+    try {
+      if (op === 'lstat') {
+        answer = { mtimeMs: (await lstat(path)).mtimeMs };
+      } else if (op === 'count entries') {
+        answer = { entries: (await readdir(path)).length };
+      } else {
+        await unlink(path);
+      }
+    } catch (error) {
+      answer = { error: error as NodeJS.ErrnoException };
+    }
+    step = calls.next(answer);
+  }
+  return step.value;
+}
+
+/**
+ * Deleting one recording, as the file-system calls it takes: the caller makes each call and sends
+ * back its answer. Returns an error text (or STALE_ROW) when the recording stays.
+ */
+function* recordingFileCalls(camera: CameraConfig, recording: Recording, safe: boolean): Generator<FileCall, FileOutcome, CallAnswer> {
   if (!safe) {
-    return (await cameraFolderVanished(camera)) ?? 'the path leads outside the camera folder (a link?); not deleted';
+    return (yield* cameraFolderVanished(camera)) ?? 'the path leads outside the camera folder (a link?); not deleted';
   }
   const absolute = join(camera.path, recording.relPath);
   // A folder whose listing did not change is not re-read by the scan, so a file rewritten in place
   // (a camera overwriting latest.jpg) can be newer than its row: it is not what was planned (SPEC §1, in progress).
-  const current = await lstat(absolute).catch(() => undefined);
-  if (current && current.mtimeMs !== recording.endTime) {
+  const current = yield { op: 'lstat', path: absolute };
+  if (current.mtimeMs !== undefined && current.mtimeMs !== recording.endTime) {
     return STALE_ROW;
   }
-  try {
-    await unlink(absolute);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT') {
-      return `${code ?? 'error'}: ${(error as Error).message}`;
-    }
-    const vanished = await cameraFolderVanished(camera);
+  const removal = yield { op: 'unlink', path: absolute };
+  const code = removal.error?.code;
+  if (removal.error && code !== 'ENOENT') {
+    return `${code ?? 'error'}: ${removal.error.message}`;
+  }
+  if (removal.error) {
+    const vanished = yield* cameraFolderVanished(camera);
     if (vanished) {
       return vanished;
     }
   }
   const folderPath = dirname(absolute);
   for (const sidecar of recording.sidecars) {
-    try {
-      await unlink(join(folderPath, sidecar));
-    } catch {
-      // The recording is gone, so its row goes; a sidecar left behind is found again as a plain file.
-    }
+    // A sidecar that cannot go is left behind: the recording is gone, so its row goes, and the
+    // sidecar is found again as a plain file.
+    yield { op: 'unlink', path: join(folderPath, sidecar) };
   }
   return undefined;
 }
@@ -531,9 +754,9 @@ async function deleteRecordingFiles(camera: CameraConfig, recording: Recording, 
  * sweep (a NAS unmounted mid-sweep leaves an empty mount point): then the row stays, and the next
  * scan tells an unavailable camera from deleted files.
  */
-async function cameraFolderVanished(camera: CameraConfig): Promise<string | undefined> {
-  const entries = await readdir(camera.path).catch(() => undefined);
-  return entries === undefined || entries.length === 0 ? 'the camera folder is gone or empty (unmounted?); kept for the next scan to tell' : undefined;
+function* cameraFolderVanished(camera: CameraConfig): Generator<FileCall, string | undefined, CallAnswer> {
+  const listing = yield { op: 'count entries', path: camera.path };
+  return listing.error || listing.entries === 0 ? 'the camera folder is gone or empty (unmounted?); kept for the next scan to tell' : undefined;
 }
 
 /** True when the folder of `relPath`, links resolved, is still the same folder inside the camera's. */
@@ -637,17 +860,22 @@ export async function deleteRecordingsNow(ctx: EngineContext, ids: number[], who
       } else if (recording.endTime > now - config.minAgeSeconds * 1000) {
         result.kept.push({ id, path: join(camera.path, recording.relPath), reason: 'it may still be recording' });
       } else {
-        // deleteBatch reads only the recording of a Deletion; a deletion by hand has no retention reason.
+        // deleteBatchFiles reads only the recording of a Deletion; a deletion by hand has no retention reason.
         batch.push({ recording, reason: 'age' });
       }
     }
-    const outcome = await deleteBatch(ctx, batch, cameraById, {});
+    if (batch.length === 0) {
+      return result;
+    }
+    const outcome = await deleteBatchFiles(ctx, batch, cameraById, new FileDeleter({}));
+    settleRows(ctx, outcome);
+    const deletedIds = new Set(outcome.deleted.map((deletion) => deletion.recording.id));
     const touched = new Map<number, Set<string>>();
     const byCamera = new Map<number, { tally: Tally; paths: string[] }>();
     for (const { recording } of batch) {
       const camera = cameraById.get(recording.cameraId)!;
       const path = join(camera.path, recording.relPath);
-      if (outcome.deleted.has(recording.id)) {
+      if (deletedIds.has(recording.id)) {
         addTo(result.deleted, recording.size);
         const entry = byCamera.get(recording.cameraId) ?? { tally: emptyTally(), paths: [] };
         addTo(entry.tally, recording.size);

@@ -625,7 +625,9 @@ export class Store {
    * an index range, and stays correct while rows before the cursor are being deleted.
    */
   oldestPage(cameraId: number, options: { endBefore?: number; after?: OrderKey; limit?: number }): Recording[] {
-    const where = ['camera_id = ?'];
+    // Rows a sweep has claimed are on their way out: a later phase must not plan them again while
+    // their files are still being unlinked (the planner forgets what it handed out).
+    const where = ['camera_id = ?', 'deleting = 0'];
     const params: (number | string)[] = [cameraId];
     if (options.endBefore !== undefined) {
       where.push('end_time < ?');
