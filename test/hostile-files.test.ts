@@ -300,6 +300,12 @@ describe('clocks and recorders', () => {
     expect(filesBelow(camera)).toEqual(['future-minute.mp4', 'future-year.mp4']);
     expect(filesBelow(other)).toEqual(['future-decade.mp4']);
     expect(indexed()).toEqual(['future-decade.mp4', 'future-minute.mp4', 'future-year.mp4']);
+    // Kept, but not silently: a minute ahead is within the tolerance, a year ahead is a wrong clock.
+    const clockWarnings = report.events.filter((event) => event.kind === 'clock_ahead');
+    expect(clockWarnings).toEqual([
+      expect.objectContaining({ camera: 'Skewed', message: expect.stringMatching(/^1 recordings are dated in the future \(up to \d{4}-/) }),
+      expect.objectContaining({ camera: 'Other', message: expect.stringMatching(/^1 recordings are dated in the future/) }),
+    ]);
   });
 
   test('a recording still being written is not deleted, even with a retention shorter than its age', async () => {

@@ -92,6 +92,7 @@ describe('sweep queries are index ranges', () => {
       ['SELECT COALESCE(SUM(size), 0) FROM recordings WHERE camera_id = ? AND export_lock_until > ?', [camera.id, 0]],
       ['SELECT COALESCE(SUM(size), 0) FROM recordings WHERE camera_id = ? AND end_time > ?', [camera.id, 0]],
       ['SELECT COALESCE(SUM(size), 0) FROM recordings WHERE keep_until > ? AND camera_id = ? AND protected = 0', [0, camera.id]],
+      ['SELECT COUNT(*) AS count, MAX(end_time) AS latest FROM recordings WHERE camera_id = ? AND end_time > ?', [camera.id, 0]],
       ['SELECT id FROM recordings WHERE deleting = 1', []],
       ['SELECT id FROM recordings WHERE folder_id = ? AND end_time > ?', [1, 0]],
       ['DELETE FROM recordings WHERE id IN (?, ?, ?)', [1, 2, 3]],

@@ -314,10 +314,24 @@ function reconcile(ctx: EngineContext, options: SweepOptions, raise: (event: Omi
         details: { count: names.length, names: names.slice(0, 100) },
       });
     }
+    const ahead = scan.available ? store.recordingsEndingAfter(scan.camera.id, Date.now() + CLOCK_AHEAD_TOLERANCE_MS) : { count: 0, latest: null };
+    if (ahead.count > 0) {
+      raise({
+        kind: 'clock_ahead', camera: camera.name, severity: 'warning',
+        message: `${ahead.count} recordings are dated in the future (up to ${new Date(ahead.latest!).toISOString()}): the clock of the camera or of the recording machine is ahead. They count as still being recorded, so no rule deletes them until that date; set the clock right`,
+        details: { count: ahead.count, latest: ahead.latest },
+      });
+    }
     log.debug(`[${camera.name}] scan: ${scan.added} new, ${scan.updated} changed, ${scan.removed} gone; ${scan.foldersRead} folders read, ${scan.foldersSkipped} unchanged`);
     return scan;
   });
 }
+
+/**
+ * A file dated this far in the future is not a recording in progress but a clock that runs ahead. It is
+ * kept all the same (its age is unknown), and the user is told: kept silently, such files would fill the disk.
+ */
+const CLOCK_AHEAD_TOLERANCE_MS = 10 * 60_000;
 
 /** A path too long for the system is too long for a log line too: its start and its end say where it is. */
 function shortened(path: string): string {

@@ -782,6 +782,12 @@ export class Store {
       .all(...params) as unknown as RawRecording[]).map(toRecording);
   }
 
+  /** Recordings of a camera that end after `after`: how many, and the latest end time (a clock that runs ahead). */
+  recordingsEndingAfter(cameraId: number, after: number): { count: number; latest: number | null } {
+    return this.sql('SELECT COUNT(*) AS count, MAX(end_time) AS latest FROM recordings WHERE camera_id = ? AND end_time > ?').get(cameraId, after) as
+      { count: number; latest: number | null };
+  }
+
   oldestAndNewest(cameraId: number): { oldest: number | null; newest: number | null } {
     const row = this.sql('SELECT MIN(end_time) AS oldest, MAX(end_time) AS newest FROM recordings WHERE camera_id = ?').get(cameraId) as { oldest: number | null; newest: number | null };
     return row;
