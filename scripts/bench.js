@@ -529,7 +529,7 @@ async function loopSection(label, base, onDisk, opts) {
     const result = await helper('loop', [writeBlock(storage, dir, 7)]);
     if (result.deleted !== opts.k) throw new Error(`the worker sweep deleted ${result.deleted} of ${opts.k}: ${result.problems.join('; ')}`);
     runs.push(result);
-    say(`  run ${r + 1}: sweep ${fmtMs(result.sweepMs)}; loop p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, max ${result.max.toFixed(1)} ms (idle p99 ${result.idleP99.toFixed(1)} ms)`);
+    say(`  run ${r + 1}: sweep ${fmtMs(result.sweepMs)}, process peak RSS ${fmtMB(result.rssMB)}; loop p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, max ${result.max.toFixed(1)} ms (idle p99 ${result.idleP99.toFixed(1)} ms)`);
     rmSync(join(base, `loop-${r}`), { recursive: true, force: true });
     rmSync(storage, { recursive: true, force: true });
   }
@@ -540,6 +540,8 @@ async function loopSection(label, base, onDisk, opts) {
     `idle loop p99: ${idle.toFixed(1)} ms`, fmtRatio(median(runs.map((m) => m.p99 / m.idleP99))), `≤ ${TARGETS.p99Ms} ms`, verdict(p99, TARGETS.p99Ms));
   row(7, `loop delay max, same sweeps (sweep took ${fmtMs(median(runs.map((m) => m.sweepMs)))})`, `${max.toFixed(1)} ms (${(max - LOOP_RESOLUTION_MS).toFixed(1)} over resolution)`,
     `idle loop max: ${median(runs.map((m) => m.idleMax)).toFixed(1)} ms`, fmtRatio(median(runs.map((m) => m.max / m.idleMax))));
+  const rss = median(runs.map((m) => m.rssMB));
+  row(6, `peak RSS, process hosting EngineWorker, same sweeps`, fmtMB(rss), '', '', `≤ ${TARGETS.rssMB} MB`, verdict(rss, TARGETS.rssMB));
 }
 
 /** Item 8: item 1's sweep at three sizes; the middle one is item 1's own figure when it was measured. */
