@@ -10,11 +10,24 @@ class NvrRetentionUiServer extends HomebridgePluginUiServer {
     const ui = new SettingsUi({
       configPath: this.homebridgeConfigPath,
       storagePath: this.homebridgeStoragePath,
-      push: (event, data) => this.pushEvent(event, data),
+      // Closing the settings disconnects the channel while a sweep may still push progress: a send
+      // on a closed channel is an uncaught error that would end this process before the sweep stops.
+      push: (event, data) => {
+        if (process.connected) {
+          this.pushEvent(event, data);
+        }
+      },
     });
     for (const [path, handler] of Object.entries(ui.handlers())) {
       this.onRequest(path, handler);
     }
+    // A send racing the close of the channel fails with EPIPE (or ERR_IPC_CHANNEL_CLOSED), emitted on
+    // `process`: unhandled, it would end this process in the middle of a sweep instead of at a safe point.
+    process.on('error', (error) => {
+      if (error.code !== 'EPIPE' && error.code !== 'ERR_IPC_CHANNEL_CLOSED') {
+        console.error(`NVR Retention settings: ${error.message}`);
+      }
+    });
     // Closing the settings disconnects the IPC channel, which makes the base class SIGTERM this
     // process: a sweep started here stops between two recordings, never between a file and its row.
     process.once('SIGTERM', () => {
