@@ -110,6 +110,21 @@ describe('dashboard', () => {
     expect(dashboard.status.cameras.map((c) => [c.name, c.recordings])).toEqual([['Front Door', 30], ['Back Yard', 20], ['Garage', 1]]);
   });
 
+  test('a databasePath changed in the settings moves the index with its holds; the page does not start an empty one', async () => {
+    await indexed();
+    const [held] = (await page({ cameras: ['Front Door'], limit: 1 })).recordings;
+    await call['/protect']({ ids: [held.id] });
+    const movedTo = join(fixture.sandbox.storage, 'elsewhere', 'index.db');
+    fixture.save({ databasePath: movedTo });
+    fs.utimesSync(fixture.configPath, new Date(), new Date(Date.now() + 5000));
+
+    const stillHeld = await everyPage({ protection: 'only' });
+
+    expect(stillHeld.map((row) => row.path)).toEqual([held.path]);
+    expect(existsSync(movedTo)).toBe(true);
+    expect(existsSync(join(fixture.sandbox.storage, 'nvr-retention', 'index.db.migrated'))).toBe(true);
+  });
+
   test('a camera whose files vanished is shown unavailable until a person confirms the loss', async () => {
     await indexed();
     fs.renameSync(join(fixture.back), join(fixture.sandbox.storage, 'unmounted'));

@@ -15,6 +15,7 @@ import { summaryLine, type SweepReport } from '../retention/sweep.js';
 import { SweepLockHeldError } from '../store/lock.js';
 import { PLATFORM_NAME } from '../settings.js';
 import { acceptMissingRequest, browseRequest, emptyRequest, eventsRequest, idsRequest, InvalidRequestError, keepUntilRequest, parseRequest } from './requests.js';
+import { locationFileIn } from '../store/recover.js';
 
 /** Who the event log and the holds name for everything done here. */
 export const SETTINGS_UI = 'settings UI';
@@ -132,7 +133,9 @@ export class SettingsUi {
       throw new RequestError('NVR Retention is not set up yet: add a camera below and save.', { code: 'unconfigured' });
     }
     const parsed = parsePlatformConfig(block, { storagePath: this.options.storagePath });
-    this.engine = new RetentionEngine(parsed.config);
+    // The same location file as the Homebridge process: a databasePath changed in the settings moves
+    // the index and its holds here too, instead of opening an empty one at the new path.
+    this.engine = new RetentionEngine(parsed.config, { locationFile: locationFileIn(this.options.storagePath) });
     this.loaded = { mtimeMs, disabledCameras: parsed.disabledCameras.map((camera) => ({ index: camera.index, name: camera.name, issues: camera.issues.map(formatIssue) })) };
     return this.engine;
   }
