@@ -689,20 +689,7 @@ class FileDeleter {
 function runInPlace(calls: Generator<FileCall, FileOutcome, CallAnswer>): FileOutcome {
   let step = calls.next({});
   while (!step.done) {
-    const { op, path } = step.value;
-    let answer: CallAnswer = {};
-    try {
-      if (op === 'lstat') {
-        answer = { mtimeMs: lstatSync(path, { throwIfNoEntry: false })?.mtimeMs };
-      } else if (op === 'count entries') {
-        answer = { entries: readdirSync(path).length };
-      } else {
-        unlinkSync(path);
-      }
-    } catch (error) {
-      answer = { error: error as NodeJS.ErrnoException };
-    }
-    step = calls.next(answer);
+    step = calls.next(answerInPlace(step.value));
   }
   return step.value;
 }
@@ -710,22 +697,40 @@ function runInPlace(calls: Generator<FileCall, FileOutcome, CallAnswer>): FileOu
 async function runOverlapped(calls: Generator<FileCall, FileOutcome, CallAnswer>): Promise<FileOutcome> {
   let step = calls.next({});
   while (!step.done) {
-    const { op, path } = step.value;
-    let answer: CallAnswer = {};
-    try {
-      if (op === 'lstat') {
-        answer = { mtimeMs: (await lstat(path)).mtimeMs };
-      } else if (op === 'count entries') {
-        answer = { entries: (await readdir(path)).length };
-      } else {
-        await unlink(path);
-      }
-    } catch (error) {
-      answer = { error: error as NodeJS.ErrnoException };
-    }
-    step = calls.next(answer);
+    step = calls.next(await answerOverlapped(step.value));
   }
   return step.value;
+}
+
+/** A missing file answers no mtime here and an ENOENT error overlapped; the deletion steps treat both alike. */
+function answerInPlace({ op, path }: FileCall): CallAnswer {
+  try {
+    if (op === 'lstat') {
+      return { mtimeMs: lstatSync(path, { throwIfNoEntry: false })?.mtimeMs };
+    }
+    if (op === 'count entries') {
+      return { entries: readdirSync(path).length };
+    }
+    unlinkSync(path);
+    return {};
+  } catch (error) {
+    return { error: error as NodeJS.ErrnoException };
+  }
+}
+
+async function answerOverlapped({ op, path }: FileCall): Promise<CallAnswer> {
+  try {
+    if (op === 'lstat') {
+      return { mtimeMs: (await lstat(path)).mtimeMs };
+    }
+    if (op === 'count entries') {
+      return { entries: (await readdir(path)).length };
+    }
+    await unlink(path);
+    return {};
+  } catch (error) {
+    return { error: error as NodeJS.ErrnoException };
+  }
 }
 
 /**
