@@ -11,9 +11,10 @@
 // What it measures (numbers as in the issue):
 //   1. sweep vs raw unlink: K one-byte recordings (100 per folder, all with one mtime 30 days ago)
 //      on the real disk (os.tmpdir()) and on a tmpfs; `nvr-retention sweep` end to end with a fresh
-//      index, against `find DIR -type f -delete` and a plain Node unlinker (overlapped
-//      fs.promises.unlink at the concurrency that was fastest in a calibration on the same disk),
-//      on identical trees.
+//      index, against `find DIR -type f -delete` and a plain Node unlinker (a loop of unlinkSync, or
+//      overlapped fs.promises.unlink, whichever was fastest in a calibration on the same disk), on
+//      identical trees. Also the same sweep of a tree indexed beforehand (by `nvr-retention scan`),
+//      the steady state where recordings were indexed while young: the difference is the index's cost.
 //   2. rows: deleting 100,000 of 1,000,000 indexed rows with Store.deleteRecordings in transactions
 //      of 500 (as the sweeper does), against one autocommitted DELETE per row on a copy of the index.
 //   3. idle sweep over 1,000,000 recordings in 10,000 unchanged folders (tmpfs), CLI and in-process.
@@ -35,7 +36,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import {
   closeSync, copyFileSync, cpSync, existsSync, futimesSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync,
-  realpathSync, rmSync, symlinkSync, utimesSync, writeFileSync, writeSync,
+  realpathSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync, writeSync,
 } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import os from 'node:os';
@@ -50,8 +51,12 @@ const PER_FOLDER = 100;
 const MB = 1_000_000;
 /** Item 7: the histogram's sampling interval; a free loop reads about this much. */
 const LOOP_RESOLUTION_MS = 10;
-/** Plain-unlinker candidates tried on each disk: in-flight unlinks and libuv threadpool size. */
+/**
+ * Plain-unlinker candidates tried on each disk: in-flight unlinks and libuv threadpool size; in
+ * flight 0 is a loop of unlinkSync (no thread pool at all), the fastest on a tmpfs.
+ */
 const UNLINK_CANDIDATES = [
+  { concurrency: 0, pool: 4 },
   { concurrency: 8, pool: 4 },
   { concurrency: 16, pool: 16 },
   { concurrency: 64, pool: 64 },
@@ -104,15 +109,19 @@ const CHILD_MODES = {
     }
   },
 
-  /** The plain unlinker: unlinks files [from, to) of a tree, `concurrency` in flight. */
+  /** The plain unlinker: unlinks files [from, to) of a tree, `concurrency` in flight (0: one at a time, synchronously). */
   async unlink([dir, from, to, per, concurrency]) {
     const files = [];
     for (let i = Number(from); i < Number(to); i++) files.push(filePath(dir, i, Number(per)));
     let next = 0;
     const started = performance.now();
-    await Promise.all(Array.from({ length: Number(concurrency) }, async () => {
-      while (next < files.length) await unlink(files[next++]);
-    }));
+    if (Number(concurrency) === 0) {
+      for (const file of files) unlinkSync(file);
+    } else {
+      await Promise.all(Array.from({ length: Number(concurrency) }, async () => {
+        while (next < files.length) await unlink(files[next++]);
+      }));
+    }
     answer({ ms: performance.now() - started, files: files.length });
   },
 
@@ -435,6 +444,8 @@ function printTable() {
 // Sections
 // ---------------------------------------------------------------------------------------------
 
+const unlinkerName = (c) => (c.concurrency === 0 ? 'unlinkSync, one at a time' : `${c.concurrency} in flight, pool ${c.pool}`);
+
 /** Picks the plain unlinker's concurrency on this disk: each candidate unlinks its own part of one tree. */
 async function calibrateUnlinker(base, files, onDisk) {
   const dir = join(base, 'calibrate');
@@ -447,7 +458,7 @@ async function calibrateUnlinker(base, files, onDisk) {
   }
   rmSync(dir, { recursive: true, force: true });
   const best = UNLINK_CANDIDATES[times.indexOf(Math.min(...times))];
-  say(`  plain unlinker on ${files} files: ${UNLINK_CANDIDATES.map((c, i) => `c=${c.concurrency}/pool ${c.pool}: ${fmtMs(times[i])}`).join(', ')}; using c=${best.concurrency}`);
+  say(`  plain unlinker on ${files} files: ${UNLINK_CANDIDATES.map((c, i) => `${unlinkerName(c)}: ${fmtMs(times[i])}`).join(', ')}; using ${unlinkerName(best)}`);
   return best;
 }
 
@@ -459,13 +470,16 @@ async function sweepSection(label, base, onDisk, opts, results) {
   const runs = [];
   for (let r = 0; r < opts.runs; r++) {
     const dir = join(base, `run-${r}`);
-    const trees = { sweep: join(dir, 'sweep', 'cam'), find: join(dir, 'find', 'cam'), plain: join(dir, 'plain', 'cam') };
+    const trees = { sweep: join(dir, 'sweep', 'cam'), find: join(dir, 'find', 'cam'), plain: join(dir, 'plain', 'cam'), indexed: join(dir, 'indexed', 'cam') };
     const making = performance.now();
     for (const tree of Object.values(trees)) await makeTree(tree, k);
     const madeMs = performance.now() - making;
     const syncedBefore = syncMs;
     const storage = join(state.root, `storage-${label.replace(/\W+/g, '-')}-${r}`);
     const config = writeBlock(storage, trees.sweep, 7);
+    const indexedStorage = join(state.root, `storage-indexed-${label.replace(/\W+/g, '-')}-${r}`);
+    check(await runNode([join(state.dist, 'cli', 'main.js'), 'scan', '--config', writeBlock(indexedStorage, trees.indexed, 365)]), 'nvr-retention scan');
+    const indexedConfig = writeBlock(indexedStorage, trees.indexed, 7);
     const measured = {};
     if (opts.scan) {
       // Item 4 reads the find tree before find deletes it: an identical tree, its own index.
@@ -484,8 +498,13 @@ async function sweepSection(label, base, onDisk, opts, results) {
         measured.engineMs = sweep.engineMs;
         return sweep.ms;
       },
+      indexed: async () => {
+        const sweep = await cliSweep(indexedConfig);
+        if (sweep.deleted !== k || sweep.added !== 0) throw new Error(`the sweep of the indexed tree deleted ${sweep.deleted} of ${k} and indexed ${sweep.added}`);
+        return sweep.ms;
+      },
     };
-    const order = ['find', 'plain', 'sweep'];
+    const order = ['find', 'plain', 'sweep', 'indexed'];
     for (let i = 0; i < order.length; i++) {
       const step = order[(i + r) % order.length]; // rotated per run: no step is always first or last
       syncDisks();
@@ -493,10 +512,11 @@ async function sweepSection(label, base, onDisk, opts, results) {
     }
     runs.push(measured);
     say(`  run ${r + 1}: trees made in ${fmtMs(madeMs)}, sync ${fmtMs(syncMs - syncedBefore)}`);
-    say(`  run ${r + 1}: sweep ${fmtMs(measured.sweep)} (engine ${fmtMs(measured.engineMs)}, ${fmtMB(measured.rssMB)}), find ${fmtMs(measured.find)}, plain ${fmtMs(measured.plain)}`
+    say(`  run ${r + 1}: sweep ${fmtMs(measured.sweep)} (engine ${fmtMs(measured.engineMs)}, ${fmtMB(measured.rssMB)}), indexed beforehand ${fmtMs(measured.indexed)}, find ${fmtMs(measured.find)}, plain ${fmtMs(measured.plain)}`
       + `${measured.scan ? `; scan ${fmtMs(measured.scan.firstMs)}, rescan ${fmtMs(measured.scan.rescanMs)} (${measured.scan.skipped} folders skipped, ${measured.scan.readAgain} read)` : ''}`);
     rmSync(dir, { recursive: true, force: true });
     rmSync(storage, { recursive: true, force: true });
+    rmSync(indexedStorage, { recursive: true, force: true });
     rmSync(join(state.root, `storage-scan-${r}`), { recursive: true, force: true });
   }
   const sweep = median(runs.map((m) => m.sweep));
@@ -505,8 +525,12 @@ async function sweepSection(label, base, onDisk, opts, results) {
     `find -type f -delete: ${fmtMs(median(runs.map((m) => m.find)))}`, fmtRatio(median(runs.map((m) => m.sweep / m.find))),
     `≤ ${TARGETS.sweepFind.toFixed(1)}`, verdict(median(runs.map((m) => m.sweep / m.find)), TARGETS.sweepFind));
   row(1, `sweep ${fmtCount(k)}, ${label}: CLI end to end`, fmtMs(sweep),
-    `plain Node unlinker (${plain.concurrency} in flight): ${fmtMs(median(runs.map((m) => m.plain)))}`, fmtRatio(median(runs.map((m) => m.sweep / m.plain))),
+    `plain Node unlinker (${unlinkerName(plain).replace(/, pool \d+/, '')}): ${fmtMs(median(runs.map((m) => m.plain)))}`, fmtRatio(median(runs.map((m) => m.sweep / m.plain))),
     `≤ ${TARGETS.sweepPlain.toFixed(1)}`, verdict(median(runs.map((m) => m.sweep / m.plain)), TARGETS.sweepPlain));
+  // The same deletions without the first index: how much of the above is the index's cost.
+  const indexed = median(runs.map((m) => m.indexed));
+  row(1, `  same tree indexed beforehand: CLI end to end`, `${fmtMs(indexed)} (${(indexed * 1000 / k).toFixed(0)} µs/rec)`,
+    'find; plain (as above)', `${fmtRatio(median(runs.map((m) => m.indexed / m.find)))}; ${fmtRatio(median(runs.map((m) => m.indexed / m.plain)))}`);
   if (opts.scan) {
     const first = median(runs.map((m) => m.scan.firstMs));
     row(4, `scan ${fmtCount(k)}, ${label}: first index (in-process)`, `${fmtMs(first)} (${(first * 1000 / k).toFixed(0)} µs/file)`);
@@ -749,7 +773,7 @@ async function main() {
   if (want('loop') && opts.loopDisk) await section('loop (real disk)', () => loopSection('real disk', join(state.root, 'disk'), true, opts));
 
   if (['sweep-tmpfs', 'loop', 'growth'].some(want)) {
-    const most = Math.max(3 * opts.k, opts.calibrate * UNLINK_CANDIDATES.length, ...opts.growth);
+    const most = Math.max(4 * opts.k, opts.calibrate * UNLINK_CANDIDATES.length, ...opts.growth);
     const mounted = mountTmpfs(join(state.root, 'tmpfs-sweep'), most);
     const [label, base, onDisk] = mounted ? ['tmpfs', mounted, false] : ['real disk', join(state.root, 'disk'), true];
     if (!mounted) notes.push('no tmpfs (needs root): items 7 and 8 ran on the real disk, the tmpfs rows of item 1 are missing');
