@@ -604,7 +604,7 @@ async function growthSection(label, base, onDisk, opts, results) {
 }
 
 /** Item 2: the store's side of deleting rows, batched against one autocommitted DELETE per row. */
-async function rowsSection(opts) {
+async function rowsSection(opts, results) {
   say(`\n[2] rows: deleting ${fmtCount(opts.rowsDelete)} of ${fmtCount(opts.rowsTotal)} indexed`);
   const dir = join(state.root, 'rows');
   mkdirSync(dir, { recursive: true });
@@ -621,15 +621,17 @@ async function rowsSection(opts) {
       const result = await helper('rows-delete', [db, mode, opts.rowsDelete]);
       if (result.deleted !== opts.rowsDelete || !result.consistent) throw new Error(`rows ${mode}: deleted ${result.deleted}, totals consistent: ${result.consistent}`);
       measured[mode] = result.ms;
+      measured[`${mode}Rss`] = result.rssMB;
       for (const suffix of ['', '-wal', '-shm']) rmSync(`${db}${suffix}`, { force: true });
     }
     runs.push(measured);
-    say(`  run ${r + 1}: batched ${fmtMs(measured.batched)}, naive ${fmtMs(measured.naive)}`);
+    say(`  run ${r + 1}: batched ${fmtMs(measured.batched)} (${fmtMB(measured.batchedRss)}), naive ${fmtMs(measured.naive)}`);
   }
   rmSync(dir, { recursive: true, force: true });
   const batched = median(runs.map((m) => m.batched));
   row(2, `rows: delete ${fmtCount(opts.rowsDelete)} of ${fmtCount(opts.rowsTotal)}, Store, 500 per transaction`, `${fmtMs(batched)} (${(batched * 1000 / opts.rowsDelete).toFixed(1)} µs/row)`,
     `one autocommitted DELETE per row: ${fmtMs(median(runs.map((m) => m.naive)))}`, fmtRatio(median(runs.map((m) => m.batched / m.naive))));
+  results.rss.push([`rows of item 2 (the process deleting them)`, median(runs.map((m) => m.batchedRss))]);
 }
 
 /** Items 3, 5 and 6: an index of 1M recordings in 10k folders that do not change. */
@@ -768,7 +770,7 @@ async function main() {
       row('!', `${name}: FAILED`, String(error.message ?? error).split('\n')[0].slice(0, 100));
     }
   };
-  if (want('rows')) await section('rows', () => rowsSection(opts));
+  if (want('rows')) await section('rows', () => rowsSection(opts, results));
   if (want('sweep-disk')) await section('sweep-disk', () => sweepSection('real disk', join(state.root, 'disk'), true, { ...opts, scan: true }, results));
   if (want('loop') && opts.loopDisk) await section('loop (real disk)', () => loopSection('real disk', join(state.root, 'disk'), true, opts));
 
