@@ -394,7 +394,7 @@ function syncDisks() {
 }
 
 async function cliSweep(config, extra = []) {
-  const result = check(await runNode([join(state.dist, 'cli', 'main.js'), 'sweep', '--json', '--config', config, ...extra]), 'nvr-retention sweep');
+  const result = check(await runNode([join(state.dist, 'cli', 'bin.js'), 'sweep', '--json', '--config', config, ...extra]), 'nvr-retention sweep');
   const report = JSON.parse(result.stdout);
   if (report.status !== 'done') throw new Error(`sweep status ${report.status}: ${report.error ?? ''}`);
   return { ms: result.ms, rssMB: result.rssMB, deleted: report.deleted.count, engineMs: report.durationMs, added: report.cameras[0]?.added };
@@ -478,7 +478,7 @@ async function sweepSection(label, base, onDisk, opts, results) {
     const storage = join(state.root, `storage-${label.replace(/\W+/g, '-')}-${r}`);
     const config = writeBlock(storage, trees.sweep, 7);
     const indexedStorage = join(state.root, `storage-indexed-${label.replace(/\W+/g, '-')}-${r}`);
-    check(await runNode([join(state.dist, 'cli', 'main.js'), 'scan', '--config', writeBlock(indexedStorage, trees.indexed, 365)]), 'nvr-retention scan');
+    check(await runNode([join(state.dist, 'cli', 'bin.js'), 'scan', '--config', writeBlock(indexedStorage, trees.indexed, 365)]), 'nvr-retention scan');
     const indexedConfig = writeBlock(indexedStorage, trees.indexed, 7);
     const measured = {};
     if (opts.scan) {

@@ -1,6 +1,6 @@
 /**
- * The `nvr-retention` CLI as a shell user runs it: the built dist/cli/main.js in a child process,
- * on real files, with its real exit codes.
+ * The `nvr-retention` CLI as a shell user runs it: the command package.json installs (dist/cli/bin.js,
+ * which runs dist/cli/main.js) in a child process, on real files, with its real exit codes.
  */
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
@@ -9,7 +9,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 
-const CLI = resolve('dist/cli/main.js');
+const CLI = resolve((JSON.parse(readFileSync('package.json', 'utf8')) as { bin: Record<string, string> }).bin['nvr-retention']);
 const DAY = 86_400_000;
 
 let root: string;
@@ -31,7 +31,11 @@ function writeConfig(block: Record<string, unknown>, asHomebridgeConfig = true):
 }
 
 function cli(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [CLI, ...args, '--config', configFile], { cwd: root, encoding: 'utf8' });
+  return cliWith({}, ...args);
+}
+
+function cliWith(env: Record<string, string>, ...args: string[]): { code: number; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [CLI, ...args, '--config', configFile], { cwd: root, encoding: 'utf8', env: { ...process.env, ...env } });
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -273,5 +277,25 @@ describe('exit codes and config errors', () => {
   test('--help prints the usage and exits 0; no command is exit 2', () => {
     expect(cli('--help')).toMatchObject({ code: 0, stdout: expect.stringMatching(/^Usage: nvr-retention/) });
     expect(spawnSync(process.execPath, [CLI], { encoding: 'utf8' }).status).toBe(2);
+  });
+});
+
+describe('the installed command', () => {
+  // process.execve came with Node 22.15; on an older Node the command runs with V8's default sizes.
+  const canRestart = typeof (process as { execve?: unknown }).execve === 'function';
+
+  test('runs in a Node with a small young generation (less memory on a Pi), unless the user chose a size', () => {
+    const plain = cliWith({ NODE_OPTIONS: '' }, 'status', '--verbose');
+    expect(plain.code).toBe(0);
+    expect(plain.stderr).toMatch(new RegExp(`^Node v\\S+, flags: ${canRestart ? '--max-semi-space-size=2' : 'none'}, NODE_OPTIONS: none, thread pool: 32$`, 'm'));
+
+    const chosen = cliWith({ NODE_OPTIONS: '--max-semi-space-size=8', UV_THREADPOOL_SIZE: '6' }, 'status', '--verbose');
+    expect(chosen.code).toBe(0);
+    expect(chosen.stderr).toMatch(/^Node v\S+, flags: none, NODE_OPTIONS: --max-semi-space-size=8, thread pool: 6$/m);
+
+    // Its exit codes and output are the CLI's own.
+    const wrong = cliWith({ NODE_OPTIONS: '' }, 'protect', join(cams, 'front', 'nothing.mp4'));
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/nothing\.mp4/);
   });
 });

@@ -90,6 +90,8 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   try {
     const config = loadConfig(values, io.cwd);
     const log = cliLogger(io, values);
+    // For support: how this Node was started (the command adds a small young generation, see bin.ts).
+    log.debug(`Node ${process.version}, flags: ${process.execArgv.join(' ') || 'none'}, NODE_OPTIONS: ${process.env.NODE_OPTIONS || 'none'}, thread pool: ${process.env.UV_THREADPOOL_SIZE ?? 'default'}`);
     // The same location file as the Homebridge process: a CLI run after databasePath changed moves the index too.
     // No quick_check at open: cron runs the CLI often, and damage met while reading is handled anyway.
     engine = new RetentionEngine(config, { log, locationFile: locationFileIn(storageFolder(values, io.cwd)), quickCheck: false });
@@ -319,11 +321,16 @@ const invokedDirectly = (() => {
   }
 })();
 
-if (invokedDirectly) {
+/** The command's run (bin.ts), and main.js started directly: arguments from the shell, output to it. */
+export async function runFromShell(): Promise<void> {
   // Set before the first asynchronous file call starts libuv's pool: a sweep on a slow disk or a NAS
   // overlaps unlinks over these threads (measured on a disk with online discard: 32 threads delete
   // about 1.5 times as fast as the default 4). A value the user set wins.
   process.env.UV_THREADPOOL_SIZE ??= '32';
   const io: CliIO = { out: (text) => process.stdout.write(`${text}\n`), err: (text) => process.stderr.write(`${text}\n`), cwd: process.cwd() };
   process.exitCode = await runCli(process.argv.slice(2), io);
+}
+
+if (invokedDirectly) {
+  await runFromShell();
 }

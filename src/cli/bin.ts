@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+/**
+ * The `nvr-retention` command. V8 grows its young generation by tens of MB under a large sweep's
+ * short-lived objects: resident memory for nothing on a Raspberry Pi or a NAS (a 100,000-recording
+ * sweep peaked at 125–160 MB, about 105 MB with a small one, at the same speed; see BENCHMARKS.md).
+ * The size can only be set when Node starts, and a shebang cannot pass it everywhere (busybox `env`
+ * has no -S), so the command starts Node again with it, in the same process (`execve`: same pid, so
+ * cron, signals and exit codes see one program). Where Node cannot do that (before 22.15, Windows)
+ * it runs as it is. A size the user chose, in NODE_OPTIONS or on Node's command line, wins.
+ */
+const SMALL_YOUNG_GENERATION = '--max-semi-space-size=2';
+
+type Execve = (file: string, args: string[], env: NodeJS.ProcessEnv) => never;
+const execve = (process as { execve?: Execve }).execve;
+const chosen = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((flag) => flag.includes('--max-semi-space-size'));
+if (!chosen && typeof execve === 'function' && process.platform !== 'win32') {
+  try {
+    execve.call(process, process.execPath, [process.execPath, ...process.execArgv, SMALL_YOUNG_GENERATION, ...process.argv.slice(1)], process.env);
+  } catch {
+    // Not started again: the command runs with V8's default sizes.
+  }
+}
+const { runFromShell } = await import('./main.js');
+await runFromShell();
