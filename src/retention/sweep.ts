@@ -595,7 +595,8 @@ type CallAnswer = { mtimeMs?: number; entries?: number; error?: NodeJS.ErrnoExce
  * A batch's files go in two passes: every file is checked first (`recordingCheckCalls`), then the
  * ones that passed are unlinked (`recordingUnlinkCalls`). Overlapped, one pass per file would queue
  * each file's quick lstat behind the slow unlinks of the others (the thread pool serves in order),
- * which halved the rate of a real disk; a check stays milliseconds from its unlink either way.
+ * which halved the rate of a real disk. A check now comes at most one batch before its unlink: tens
+ * of milliseconds on a local disk, about a second for 500 files on a NAS at 2 ms a file.
  */
 type FilePass = 'check' | 'unlink';
 
