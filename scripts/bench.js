@@ -35,8 +35,23 @@
 // (tree making, the plain unlinker, in-process scans and sweeps, the event-loop probe, row deletes).
 import { spawn, spawnSync } from 'node:child_process';
 import {
-  closeSync, copyFileSync, cpSync, existsSync, futimesSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync,
-  realpathSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync, writeSync,
+  closeSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  futimesSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import os from 'node:os';
@@ -69,7 +84,9 @@ const fileName = (i) => `seg-${String(i).padStart(7, '0')}.mp4`;
 const filePath = (root, i, per) => join(root, folderName(Math.floor(i / per)), fileName(i));
 const median = (values) => {
   const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
-  if (sorted.length === 0) return NaN;
+  if (sorted.length === 0) {
+    return NaN;
+  }
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
@@ -99,7 +116,9 @@ const CHILD_MODES = {
       mkdirSync(folder, { recursive: true });
       for (let i = f * spec.per; i < Math.min(spec.files, (f + 1) * spec.per); i++) {
         const fd = openSync(join(folder, fileName(i)), 'w');
-        if (!spec.empty) writeSync(fd, byte);
+        if (!spec.empty) {
+          writeSync(fd, byte);
+        }
         const time = (spec.baseMs + i * spec.stepMs) / 1000;
         futimesSync(fd, time, time);
         closeSync(fd);
@@ -112,15 +131,23 @@ const CHILD_MODES = {
   /** The plain unlinker: unlinks files [from, to) of a tree, `concurrency` in flight (0: one at a time, synchronously). */
   async unlink([dir, from, to, per, concurrency]) {
     const files = [];
-    for (let i = Number(from); i < Number(to); i++) files.push(filePath(dir, i, Number(per)));
+    for (let i = Number(from); i < Number(to); i++) {
+      files.push(filePath(dir, i, Number(per)));
+    }
     let next = 0;
     const started = performance.now();
     if (Number(concurrency) === 0) {
-      for (const file of files) unlinkSync(file);
+      for (const file of files) {
+        unlinkSync(file);
+      }
     } else {
-      await Promise.all(Array.from({ length: Number(concurrency) }, async () => {
-        while (next < files.length) await unlink(files[next++]);
-      }));
+      await Promise.all(
+        Array.from({ length: Number(concurrency) }, async () => {
+          while (next < files.length) {
+            await unlink(files[next++]);
+          }
+        }),
+      );
     }
     answer({ ms: performance.now() - started, files: files.length });
   },
@@ -137,7 +164,14 @@ const CHILD_MODES = {
       started = performance.now();
       const [again] = engine.scan();
       const rescanMs = performance.now() - started;
-      answer({ firstMs, rescanMs, added: first.added, readAgain: again.foldersRead, skipped: again.foldersSkipped, changed: again.added + again.updated + again.removed });
+      answer({
+        firstMs,
+        rescanMs,
+        added: first.added,
+        readAgain: again.foldersRead,
+        skipped: again.foldersSkipped,
+        changed: again.added + again.updated + again.removed,
+      });
     } finally {
       engine.close();
     }
@@ -161,7 +195,9 @@ const CHILD_MODES = {
   statdirs([dir, folders]) {
     const started = performance.now();
     lstatSync(dir);
-    for (let f = 0; f < Number(folders); f++) lstatSync(join(dir, folderName(f)));
+    for (let f = 0; f < Number(folders); f++) {
+      lstatSync(join(dir, folderName(f)));
+    }
     answer({ ms: performance.now() - started, folders: Number(folders) });
   },
 
@@ -186,9 +222,16 @@ const CHILD_MODES = {
       const sweepMs = performance.now() - started;
       busy.disable();
       answer({
-        sweepMs, deleted: report.deleted.count, status: report.status, problems: problems.slice(0, 3),
-        p50: ms(busy.percentile(50)), p99: ms(busy.percentile(99)), max: ms(busy.max), samples: busy.count,
-        idleP99: ms(idle.percentile(99)), idleMax: ms(idle.max),
+        sweepMs,
+        deleted: report.deleted.count,
+        status: report.status,
+        problems: problems.slice(0, 3),
+        p50: ms(busy.percentile(50)),
+        p99: ms(busy.percentile(99)),
+        max: ms(busy.max),
+        samples: busy.count,
+        idleP99: ms(idle.percentile(99)),
+        idleMax: ms(idle.max),
       });
     } finally {
       await engine.stop();
@@ -212,8 +255,16 @@ const CHILD_MODES = {
           const folder = store.ensureFolder(camera.id, folderName(f), root.id);
           for (let i = f * Number(per); i < Math.min(count, (f + 1) * Number(per)); i++) {
             store.insertRecording({
-              cameraId: camera.id, folderId: folder.id, relPath: `${folderName(f)}/${fileName(i)}`, size: 1, fileSize: 1,
-              endTime: base + i * 1000, cls: 'continuous', sidecars: [], protectedBy: null, protectedAt: null,
+              cameraId: camera.id,
+              folderId: folder.id,
+              relPath: `${folderName(f)}/${fileName(i)}`,
+              size: 1,
+              fileSize: 1,
+              endTime: base + i * 1000,
+              cls: 'continuous',
+              sidecars: [],
+              protectedBy: null,
+              protectedAt: null,
             });
           }
         }
@@ -229,7 +280,10 @@ const CHILD_MODES = {
     const { Store } = await import(dist('store/store.js'));
     const store = Store.open(dbPath);
     try {
-      const ids = store.db.prepare('SELECT id FROM recordings ORDER BY end_time, class, rel_path LIMIT ?').all(Number(count)).map((row) => row.id);
+      const ids = store.db
+        .prepare('SELECT id FROM recordings ORDER BY end_time, class, rel_path LIMIT ?')
+        .all(Number(count))
+        .map((row) => row.id);
       const before = store.db.prepare('SELECT COUNT(*) AS n FROM recordings').get().n;
       const started = performance.now();
       if (mode === 'batched') {
@@ -239,7 +293,9 @@ const CHILD_MODES = {
         }
       } else {
         const statement = store.db.prepare('DELETE FROM recordings WHERE id = ?');
-        for (const id of ids) statement.run(id);
+        for (const id of ids) {
+          statement.run(id);
+        }
       }
       const ms = performance.now() - started;
       const after = store.db.prepare('SELECT COUNT(*) AS n FROM recordings').get().n;
@@ -258,10 +314,13 @@ const CHILD_MODES = {
 const state = { root: undefined, mounts: [], children: new Set(), cleaned: false };
 const began = performance.now();
 /** Progress on stderr, stamped with the seconds since the start; the table alone goes to stdout. */
-const say = (text) => process.stderr.write(`${text.replace(/^(\n*)/, (nl) => `${nl}[${((performance.now() - began) / 1000).toFixed(0).padStart(4)} s] `)}\n`);
+const say = (text) =>
+  process.stderr.write(`${text.replace(/^(\n*)/, (nl) => `${nl}[${((performance.now() - began) / 1000).toFixed(0).padStart(4)} s] `)}\n`);
 
 function cleanup() {
-  if (state.cleaned) return;
+  if (state.cleaned) {
+    return;
+  }
   state.cleaned = true;
   for (const child of state.children) {
     try {
@@ -270,8 +329,12 @@ function cleanup() {
       // already gone
     }
   }
-  for (const dir of [...state.mounts].reverse()) unmount(dir);
-  if (state.root) rmSync(state.root, { recursive: true, force: true });
+  for (const dir of [...state.mounts].reverse()) {
+    unmount(dir);
+  }
+  if (state.root) {
+    rmSync(state.root, { recursive: true, force: true });
+  }
 }
 
 function unmount(dir) {
@@ -288,7 +351,9 @@ function unmount(dir) {
 
 /** A tmpfs for `files` files, `pages` of them one page each (one-byte files); undefined if it cannot be mounted. */
 function mountTmpfs(dir, files, pages = files) {
-  if (process.getuid?.() !== 0) return undefined;
+  if (process.getuid?.() !== 0) {
+    return undefined;
+  }
   mkdirSync(dir, { recursive: true });
   const size = Math.ceil((pages * 4096 * 1.25 + 64 * MB) / MB);
   const inodes = Math.max(100_000, Math.ceil(files * 1.1 + files / PER_FOLDER + 10_000));
@@ -321,7 +386,13 @@ function run(command, args, env = {}) {
     });
     child.on('close', (code, signal) => {
       state.children.delete(child);
-      resolve({ code, signal, ms: (exitedAt ?? performance.now()) - started, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+      resolve({
+        code,
+        signal,
+        ms: (exitedAt ?? performance.now()) - started,
+        stdout: Buffer.concat(out).toString(),
+        stderr: Buffer.concat(err).toString(),
+      });
     });
   });
 }
@@ -363,7 +434,11 @@ async function helper(mode, args, env = {}) {
 }
 
 /** `files` recordings in folders of PER_FOLDER, written by parallel helpers; folder mtimes in the past. */
-async function makeTree(dir, files, { empty = false, baseMs = Date.now() - 30 * DAY_MS, stepMs = 0, folderMs = Date.now() - 30 * DAY_MS } = {}) {
+async function makeTree(
+  dir,
+  files,
+  { empty = false, baseMs = Date.now() - 30 * DAY_MS, stepMs = 0, folderMs = Date.now() - 30 * DAY_MS } = {},
+) {
   mkdirSync(dir, { recursive: true });
   const folders = Math.ceil(files / PER_FOLDER);
   const parts = folders >= 20 ? Math.min(4, os.availableParallelism()) : 1;
@@ -371,8 +446,14 @@ async function makeTree(dir, files, { empty = false, baseMs = Date.now() - 30 * 
   for (let p = 0; p < parts; p++) {
     const from = Math.floor((folders * p) / parts);
     const to = Math.floor((folders * (p + 1)) / parts);
-    jobs.push(run(process.execPath, [SELF, '--child', 'mktree', JSON.stringify({ dir, files, per: PER_FOLDER, from, to, empty, baseMs, stepMs, folderMs })])
-      .then((result) => check(result, 'mktree')));
+    jobs.push(
+      run(process.execPath, [
+        SELF,
+        '--child',
+        'mktree',
+        JSON.stringify({ dir, files, per: PER_FOLDER, from, to, empty, baseMs, stepMs, folderMs }),
+      ]).then((result) => check(result, 'mktree')),
+    );
   }
   await Promise.all(jobs);
   utimesSync(dir, folderMs / 1000, folderMs / 1000);
@@ -382,7 +463,10 @@ async function makeTree(dir, files, { empty = false, baseMs = Date.now() - 30 * 
 function writeBlock(storage, camera, retentionDays, name = 'block.json') {
   mkdirSync(storage, { recursive: true });
   const file = join(storage, name);
-  writeFileSync(file, JSON.stringify({ platform: 'NvrRetention', name: 'NVR Retention', cameras: [{ name: 'Cam', path: camera, retentionDays }] }, null, 2));
+  writeFileSync(
+    file,
+    JSON.stringify({ platform: 'NvrRetention', name: 'NVR Retention', cameras: [{ name: 'Cam', path: camera, retentionDays }] }, null, 2),
+  );
   return file;
 }
 
@@ -394,17 +478,32 @@ function syncDisks() {
 }
 
 async function cliSweep(config, extra = []) {
-  const result = check(await runNode([join(state.dist, 'cli', 'bin.js'), 'sweep', '--json', '--config', config, ...extra]), 'nvr-retention sweep');
+  const result = check(
+    await runNode([join(state.dist, 'cli', 'bin.js'), 'sweep', '--json', '--config', config, ...extra]),
+    'nvr-retention sweep',
+  );
   const report = JSON.parse(result.stdout);
-  if (report.status !== 'done') throw new Error(`sweep status ${report.status}: ${report.error ?? ''}`);
-  return { ms: result.ms, rssMB: result.rssMB, deleted: report.deleted.count, engineMs: report.durationMs, added: report.cameras[0]?.added };
+  if (report.status !== 'done') {
+    throw new Error(`sweep status ${report.status}: ${report.error ?? ''}`);
+  }
+  return {
+    ms: result.ms,
+    rssMB: result.rssMB,
+    deleted: report.deleted.count,
+    engineMs: report.durationMs,
+    added: report.cameras[0]?.added,
+  };
 }
 
 function describeDisk(path) {
   try {
     const real = realpathSync(path);
-    const mounts = readFileSync('/proc/mounts', 'utf8').trim().split('\n').map((line) => line.split(' '));
-    const [device, , type, options] = mounts.filter(([, point]) => real === point || real.startsWith(point === '/' ? '/' : `${point}/`))
+    const mounts = readFileSync('/proc/mounts', 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => line.split(' '));
+    const [device, , type, options] = mounts
+      .filter(([, point]) => real === point || real.startsWith(point === '/' ? '/' : `${point}/`))
       .sort((a, b) => b[1].length - a[1].length)[0];
     let rotational = '?';
     try {
@@ -452,13 +551,19 @@ async function calibrateUnlinker(base, files, onDisk) {
   await makeTree(dir, files * UNLINK_CANDIDATES.length);
   const times = [];
   for (const [i, candidate] of UNLINK_CANDIDATES.entries()) {
-    if (onDisk) syncDisks();
-    const result = await helper('unlink', [dir, i * files, (i + 1) * files, PER_FOLDER, candidate.concurrency], { UV_THREADPOOL_SIZE: String(candidate.pool) });
+    if (onDisk) {
+      syncDisks();
+    }
+    const result = await helper('unlink', [dir, i * files, (i + 1) * files, PER_FOLDER, candidate.concurrency], {
+      UV_THREADPOOL_SIZE: String(candidate.pool),
+    });
     times.push(result.wallMs);
   }
   rmSync(dir, { recursive: true, force: true });
   const best = UNLINK_CANDIDATES[times.indexOf(Math.min(...times))];
-  say(`  plain unlinker on ${files} files: ${UNLINK_CANDIDATES.map((c, i) => `${unlinkerName(c)}: ${fmtMs(times[i])}`).join(', ')}; using ${unlinkerName(best)}`);
+  say(
+    `  plain unlinker on ${files} files: ${UNLINK_CANDIDATES.map((c, i) => `${unlinkerName(c)}: ${fmtMs(times[i])}`).join(', ')}; using ${unlinkerName(best)}`,
+  );
   return best;
 }
 
@@ -470,37 +575,54 @@ async function sweepSection(label, base, onDisk, opts, results) {
   const runs = [];
   for (let r = 0; r < opts.runs; r++) {
     const dir = join(base, `run-${r}`);
-    const trees = { sweep: join(dir, 'sweep', 'cam'), find: join(dir, 'find', 'cam'), plain: join(dir, 'plain', 'cam'), indexed: join(dir, 'indexed', 'cam') };
+    const trees = {
+      sweep: join(dir, 'sweep', 'cam'),
+      find: join(dir, 'find', 'cam'),
+      plain: join(dir, 'plain', 'cam'),
+      indexed: join(dir, 'indexed', 'cam'),
+    };
     const making = performance.now();
-    for (const tree of Object.values(trees)) await makeTree(tree, k);
+    for (const tree of Object.values(trees)) {
+      await makeTree(tree, k);
+    }
     const madeMs = performance.now() - making;
     const syncedBefore = syncMs;
     const storage = join(state.root, `storage-${label.replace(/\W+/g, '-')}-${r}`);
     const config = writeBlock(storage, trees.sweep, 7);
     const indexedStorage = join(state.root, `storage-indexed-${label.replace(/\W+/g, '-')}-${r}`);
-    check(await runNode([join(state.dist, 'cli', 'bin.js'), 'scan', '--config', writeBlock(indexedStorage, trees.indexed, 365)]), 'nvr-retention scan');
+    check(
+      await runNode([join(state.dist, 'cli', 'bin.js'), 'scan', '--config', writeBlock(indexedStorage, trees.indexed, 365)]),
+      'nvr-retention scan',
+    );
     const indexedConfig = writeBlock(indexedStorage, trees.indexed, 7);
     const measured = {};
     if (opts.scan) {
       // Item 4 reads the find tree before find deletes it: an identical tree, its own index.
       syncDisks();
       const scan = await helper('scan', [writeBlock(join(state.root, `storage-scan-${r}`), trees.find, 7)]);
-      if (scan.added !== k || scan.changed !== 0) throw new Error(`scan: ${scan.added} added, ${scan.changed} changed on rescan`);
+      if (scan.added !== k || scan.changed !== 0) {
+        throw new Error(`scan: ${scan.added} added, ${scan.changed} changed on rescan`);
+      }
       measured.scan = scan;
     }
     const steps = {
       find: async () => check(await run('find', [trees.find, '-type', 'f', '-delete']), 'find').ms,
-      plain: async () => (await helper('unlink', [trees.plain, 0, k, PER_FOLDER, plain.concurrency], { UV_THREADPOOL_SIZE: String(plain.pool) })).wallMs,
+      plain: async () =>
+        (await helper('unlink', [trees.plain, 0, k, PER_FOLDER, plain.concurrency], { UV_THREADPOOL_SIZE: String(plain.pool) })).wallMs,
       sweep: async () => {
         const sweep = await cliSweep(config);
-        if (sweep.deleted !== k) throw new Error(`the sweep deleted ${sweep.deleted} of ${k}`);
+        if (sweep.deleted !== k) {
+          throw new Error(`the sweep deleted ${sweep.deleted} of ${k}`);
+        }
         measured.rssMB = sweep.rssMB;
         measured.engineMs = sweep.engineMs;
         return sweep.ms;
       },
       indexed: async () => {
         const sweep = await cliSweep(indexedConfig);
-        if (sweep.deleted !== k || sweep.added !== 0) throw new Error(`the sweep of the indexed tree deleted ${sweep.deleted} of ${k} and indexed ${sweep.added}`);
+        if (sweep.deleted !== k || sweep.added !== 0) {
+          throw new Error(`the sweep of the indexed tree deleted ${sweep.deleted} of ${k} and indexed ${sweep.added}`);
+        }
         return sweep.ms;
       },
     };
@@ -512,8 +634,10 @@ async function sweepSection(label, base, onDisk, opts, results) {
     }
     runs.push(measured);
     say(`  run ${r + 1}: trees made in ${fmtMs(madeMs)}, sync ${fmtMs(syncMs - syncedBefore)}`);
-    say(`  run ${r + 1}: sweep ${fmtMs(measured.sweep)} (engine ${fmtMs(measured.engineMs)}, ${fmtMB(measured.rssMB)}), indexed beforehand ${fmtMs(measured.indexed)}, find ${fmtMs(measured.find)}, plain ${fmtMs(measured.plain)}`
-      + `${measured.scan ? `; scan ${fmtMs(measured.scan.firstMs)}, rescan ${fmtMs(measured.scan.rescanMs)} (${measured.scan.skipped} folders skipped, ${measured.scan.readAgain} read)` : ''}`);
+    say(
+      `  run ${r + 1}: sweep ${fmtMs(measured.sweep)} (engine ${fmtMs(measured.engineMs)}, ${fmtMB(measured.rssMB)}), indexed beforehand ${fmtMs(measured.indexed)}, find ${fmtMs(measured.find)}, plain ${fmtMs(measured.plain)}` +
+        `${measured.scan ? `; scan ${fmtMs(measured.scan.firstMs)}, rescan ${fmtMs(measured.scan.rescanMs)} (${measured.scan.skipped} folders skipped, ${measured.scan.readAgain} read)` : ''}`,
+    );
     rmSync(dir, { recursive: true, force: true });
     rmSync(storage, { recursive: true, force: true });
     rmSync(indexedStorage, { recursive: true, force: true });
@@ -521,22 +645,45 @@ async function sweepSection(label, base, onDisk, opts, results) {
   }
   const sweep = median(runs.map((m) => m.sweep));
   results[label] = { sweep, runs, plain };
-  row(1, `sweep ${fmtCount(k)}, ${label}: CLI end to end`, `${fmtMs(sweep)} (${(sweep * 1000 / k).toFixed(0)} µs/rec)`,
-    `find -type f -delete: ${fmtMs(median(runs.map((m) => m.find)))}`, fmtRatio(median(runs.map((m) => m.sweep / m.find))),
-    `≤ ${TARGETS.sweepFind.toFixed(1)}`, verdict(median(runs.map((m) => m.sweep / m.find)), TARGETS.sweepFind));
-  row(1, `sweep ${fmtCount(k)}, ${label}: CLI end to end`, fmtMs(sweep),
-    `plain Node unlinker (${unlinkerName(plain).replace(/, pool \d+/, '')}): ${fmtMs(median(runs.map((m) => m.plain)))}`, fmtRatio(median(runs.map((m) => m.sweep / m.plain))),
-    `≤ ${TARGETS.sweepPlain.toFixed(1)}`, verdict(median(runs.map((m) => m.sweep / m.plain)), TARGETS.sweepPlain));
+  row(
+    1,
+    `sweep ${fmtCount(k)}, ${label}: CLI end to end`,
+    `${fmtMs(sweep)} (${((sweep * 1000) / k).toFixed(0)} µs/rec)`,
+    `find -type f -delete: ${fmtMs(median(runs.map((m) => m.find)))}`,
+    fmtRatio(median(runs.map((m) => m.sweep / m.find))),
+    `≤ ${TARGETS.sweepFind.toFixed(1)}`,
+    verdict(median(runs.map((m) => m.sweep / m.find)), TARGETS.sweepFind),
+  );
+  row(
+    1,
+    `sweep ${fmtCount(k)}, ${label}: CLI end to end`,
+    fmtMs(sweep),
+    `plain Node unlinker (${unlinkerName(plain).replace(/, pool \d+/, '')}): ${fmtMs(median(runs.map((m) => m.plain)))}`,
+    fmtRatio(median(runs.map((m) => m.sweep / m.plain))),
+    `≤ ${TARGETS.sweepPlain.toFixed(1)}`,
+    verdict(median(runs.map((m) => m.sweep / m.plain)), TARGETS.sweepPlain),
+  );
   // The same deletions without the first index: how much of the above is the index's cost.
   const indexed = median(runs.map((m) => m.indexed));
-  row(1, `  same tree indexed beforehand: CLI end to end`, `${fmtMs(indexed)} (${(indexed * 1000 / k).toFixed(0)} µs/rec)`,
-    'find; plain (as above)', `${fmtRatio(median(runs.map((m) => m.indexed / m.find)))}; ${fmtRatio(median(runs.map((m) => m.indexed / m.plain)))}`);
+  row(
+    1,
+    `  same tree indexed beforehand: CLI end to end`,
+    `${fmtMs(indexed)} (${((indexed * 1000) / k).toFixed(0)} µs/rec)`,
+    'find; plain (as above)',
+    `${fmtRatio(median(runs.map((m) => m.indexed / m.find)))}; ${fmtRatio(median(runs.map((m) => m.indexed / m.plain)))}`,
+  );
   if (opts.scan) {
     const first = median(runs.map((m) => m.scan.firstMs));
-    row(4, `scan ${fmtCount(k)}, ${label}: first index (in-process)`, `${fmtMs(first)} (${(first * 1000 / k).toFixed(0)} µs/file)`);
-    row(4, `scan ${fmtCount(k)}, ${label}: rescan, nothing changed`, fmtMs(median(runs.map((m) => m.scan.rescanMs))),
-      `first index: ${fmtMs(first)}`, fmtRatio(median(runs.map((m) => m.scan.rescanMs / m.scan.firstMs))),
-      `≤ ${TARGETS.rescan * 100} %`, verdict(median(runs.map((m) => m.scan.rescanMs / m.scan.firstMs)), TARGETS.rescan));
+    row(4, `scan ${fmtCount(k)}, ${label}: first index (in-process)`, `${fmtMs(first)} (${((first * 1000) / k).toFixed(0)} µs/file)`);
+    row(
+      4,
+      `scan ${fmtCount(k)}, ${label}: rescan, nothing changed`,
+      fmtMs(median(runs.map((m) => m.scan.rescanMs))),
+      `first index: ${fmtMs(first)}`,
+      fmtRatio(median(runs.map((m) => m.scan.rescanMs / m.scan.firstMs))),
+      `≤ ${TARGETS.rescan * 100} %`,
+      verdict(median(runs.map((m) => m.scan.rescanMs / m.scan.firstMs)), TARGETS.rescan),
+    );
   }
   results.rss.push([`sweep ${fmtCount(k)}, ${label} (item 1)`, median(runs.map((m) => m.rssMB))]);
 }
@@ -549,21 +696,39 @@ async function loopSection(label, base, onDisk, opts) {
     const dir = join(base, `loop-${r}`, 'cam');
     await makeTree(dir, opts.k);
     const storage = join(state.root, `storage-loop-${r}`);
-    if (onDisk) syncDisks();
+    if (onDisk) {
+      syncDisks();
+    }
     const result = await helper('loop', [writeBlock(storage, dir, 7)]);
-    if (result.deleted !== opts.k) throw new Error(`the worker sweep deleted ${result.deleted} of ${opts.k}: ${result.problems.join('; ')}`);
+    if (result.deleted !== opts.k) {
+      throw new Error(`the worker sweep deleted ${result.deleted} of ${opts.k}: ${result.problems.join('; ')}`);
+    }
     runs.push(result);
-    say(`  run ${r + 1}: sweep ${fmtMs(result.sweepMs)}, process peak RSS ${fmtMB(result.rssMB)}; loop p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, max ${result.max.toFixed(1)} ms (idle p99 ${result.idleP99.toFixed(1)} ms)`);
+    say(
+      `  run ${r + 1}: sweep ${fmtMs(result.sweepMs)}, process peak RSS ${fmtMB(result.rssMB)}; loop p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, max ${result.max.toFixed(1)} ms (idle p99 ${result.idleP99.toFixed(1)} ms)`,
+    );
     rmSync(join(base, `loop-${r}`), { recursive: true, force: true });
     rmSync(storage, { recursive: true, force: true });
   }
   const p99 = median(runs.map((m) => m.p99));
   const max = median(runs.map((m) => m.max));
   const idle = median(runs.map((m) => m.idleP99));
-  row(7, `loop delay p99, EngineWorker sweep ${fmtCount(opts.k)}, ${label}`, `${p99.toFixed(1)} ms (${(p99 - LOOP_RESOLUTION_MS).toFixed(1)} over resolution)`,
-    `idle loop p99: ${idle.toFixed(1)} ms`, fmtRatio(median(runs.map((m) => m.p99 / m.idleP99))), `≤ ${TARGETS.p99Ms} ms`, verdict(p99, TARGETS.p99Ms));
-  row(7, `loop delay max, same sweeps (sweep took ${fmtMs(median(runs.map((m) => m.sweepMs)))})`, `${max.toFixed(1)} ms (${(max - LOOP_RESOLUTION_MS).toFixed(1)} over resolution)`,
-    `idle loop max: ${median(runs.map((m) => m.idleMax)).toFixed(1)} ms`, fmtRatio(median(runs.map((m) => m.max / m.idleMax))));
+  row(
+    7,
+    `loop delay p99, EngineWorker sweep ${fmtCount(opts.k)}, ${label}`,
+    `${p99.toFixed(1)} ms (${(p99 - LOOP_RESOLUTION_MS).toFixed(1)} over resolution)`,
+    `idle loop p99: ${idle.toFixed(1)} ms`,
+    fmtRatio(median(runs.map((m) => m.p99 / m.idleP99))),
+    `≤ ${TARGETS.p99Ms} ms`,
+    verdict(p99, TARGETS.p99Ms),
+  );
+  row(
+    7,
+    `loop delay max, same sweeps (sweep took ${fmtMs(median(runs.map((m) => m.sweepMs)))})`,
+    `${max.toFixed(1)} ms (${(max - LOOP_RESOLUTION_MS).toFixed(1)} over resolution)`,
+    `idle loop max: ${median(runs.map((m) => m.idleMax)).toFixed(1)} ms`,
+    fmtRatio(median(runs.map((m) => m.max / m.idleMax))),
+  );
   const rss = median(runs.map((m) => m.rssMB));
   row(6, `peak RSS, process hosting EngineWorker, same sweeps`, fmtMB(rss), '', '', `≤ ${TARGETS.rssMB} MB`, verdict(rss, TARGETS.rssMB));
 }
@@ -582,24 +747,38 @@ async function growthSection(label, base, onDisk, opts, results) {
         const dir = join(base, `growth-${size}-${r}`, 'cam');
         await makeTree(dir, size);
         const storage = join(state.root, `storage-growth-${size}-${r}`);
-        if (onDisk) syncDisks();
+        if (onDisk) {
+          syncDisks();
+        }
         const sweep = await cliSweep(writeBlock(storage, dir, 7));
-        if (sweep.deleted !== size) throw new Error(`the sweep deleted ${sweep.deleted} of ${size}`);
+        if (sweep.deleted !== size) {
+          throw new Error(`the sweep deleted ${sweep.deleted} of ${size}`);
+        }
         runs.push(sweep);
         rmSync(join(base, `growth-${size}-${r}`), { recursive: true, force: true });
         rmSync(storage, { recursive: true, force: true });
       }
     }
-    perSize.push({ size, ms: median(runs.map((m) => m.ms)), us: median(runs.map((m) => (m.engineMs * 1000) / size)), rssMB: median(runs.map((m) => m.rssMB)) });
+    perSize.push({
+      size,
+      ms: median(runs.map((m) => m.ms)),
+      us: median(runs.map((m) => (m.engineMs * 1000) / size)),
+      rssMB: median(runs.map((m) => m.rssMB)),
+    });
     say(`  ${fmtCount(size)}: ${runs.map((m) => `${fmtMs(m.ms)} (engine ${fmtMs(m.engineMs)})`).join(', ')}`);
   }
   // Per recording from the engine's own duration (the report's durationMs): process start-up is a
   // fixed cost that would make small sweeps look dearer per recording.
   const reference = perSize.find((p) => p.size === opts.k) ?? perSize[Math.floor(perSize.length / 2)];
   for (const { size, ms, us, rssMB } of perSize) {
-    row(8, `sweep ${fmtCount(size)}, ${label}: CLI end to end; engine µs/rec; peak RSS`, `${fmtMs(ms)}; ${us.toFixed(0)} µs/rec; ${fmtMB(rssMB)}`,
+    row(
+      8,
+      `sweep ${fmtCount(size)}, ${label}: CLI end to end; engine µs/rec; peak RSS`,
+      `${fmtMs(ms)}; ${us.toFixed(0)} µs/rec; ${fmtMB(rssMB)}`,
       size === reference.size ? '(reference)' : `${fmtCount(reference.size)}: ${reference.us.toFixed(0)} µs/rec`,
-      fmtRatio(us / reference.us), 'flat');
+      fmtRatio(us / reference.us),
+      'flat',
+    );
   }
 }
 
@@ -619,18 +798,27 @@ async function rowsSection(opts, results) {
       copyFileSync(template, db);
       syncDisks();
       const result = await helper('rows-delete', [db, mode, opts.rowsDelete]);
-      if (result.deleted !== opts.rowsDelete || !result.consistent) throw new Error(`rows ${mode}: deleted ${result.deleted}, totals consistent: ${result.consistent}`);
+      if (result.deleted !== opts.rowsDelete || !result.consistent) {
+        throw new Error(`rows ${mode}: deleted ${result.deleted}, totals consistent: ${result.consistent}`);
+      }
       measured[mode] = result.ms;
       measured[`${mode}Rss`] = result.rssMB;
-      for (const suffix of ['', '-wal', '-shm']) rmSync(`${db}${suffix}`, { force: true });
+      for (const suffix of ['', '-wal', '-shm']) {
+        rmSync(`${db}${suffix}`, { force: true });
+      }
     }
     runs.push(measured);
     say(`  run ${r + 1}: batched ${fmtMs(measured.batched)} (${fmtMB(measured.batchedRss)}), naive ${fmtMs(measured.naive)}`);
   }
   rmSync(dir, { recursive: true, force: true });
   const batched = median(runs.map((m) => m.batched));
-  row(2, `rows: delete ${fmtCount(opts.rowsDelete)} of ${fmtCount(opts.rowsTotal)}, Store, 500 per transaction`, `${fmtMs(batched)} (${(batched * 1000 / opts.rowsDelete).toFixed(1)} µs/row)`,
-    `one autocommitted DELETE per row: ${fmtMs(median(runs.map((m) => m.naive)))}`, fmtRatio(median(runs.map((m) => m.batched / m.naive))));
+  row(
+    2,
+    `rows: delete ${fmtCount(opts.rowsDelete)} of ${fmtCount(opts.rowsTotal)}, Store, 500 per transaction`,
+    `${fmtMs(batched)} (${((batched * 1000) / opts.rowsDelete).toFixed(1)} µs/row)`,
+    `one autocommitted DELETE per row: ${fmtMs(median(runs.map((m) => m.naive)))}`,
+    fmtRatio(median(runs.map((m) => m.batched / m.naive))),
+  );
   results.rss.push([`rows of item 2 (the process deleting them)`, median(runs.map((m) => m.batchedRss))]);
 }
 
@@ -651,9 +839,15 @@ async function idleSection(label, base, opts, results) {
   const idleConfig = writeBlock(storage, camera, 30);
   syncDisks();
   const first = await cliSweep(idleConfig);
-  if (first.added !== files || first.deleted !== 0) throw new Error(`first index: ${first.added} added, ${first.deleted} deleted`);
+  if (first.added !== files || first.deleted !== 0) {
+    throw new Error(`first index: ${first.added} added, ${first.deleted} deleted`);
+  }
   say(`  first index (CLI sweep): ${fmtMs(first.ms)}, ${fmtMB(first.rssMB)}`);
-  row(3, `first index of ${fmtCount(files)} (CLI sweep, ${label}), for scale`, `${fmtMs(first.ms)} (${(first.ms * 1000 / files).toFixed(0)} µs/rec)`);
+  row(
+    3,
+    `first index of ${fmtCount(files)} (CLI sweep, ${label}), for scale`,
+    `${fmtMs(first.ms)} (${((first.ms * 1000) / files).toFixed(0)} µs/rec)`,
+  );
 
   const runs = [];
   for (let r = 0; r < opts.runs; r++) {
@@ -664,37 +858,62 @@ async function idleSection(label, base, opts, results) {
     measured.referenceInProcess = reference.ms;
     syncDisks();
     const idle = await cliSweep(idleConfig);
-    if (idle.deleted !== 0) throw new Error(`the idle sweep deleted ${idle.deleted}`);
+    if (idle.deleted !== 0) {
+      throw new Error(`the idle sweep deleted ${idle.deleted}`);
+    }
     measured.idle = idle.ms;
     measured.idleEngine = idle.engineMs;
     measured.idleRss = idle.rssMB;
     syncDisks();
     const inProcess = await helper('engine-sweep', [idleConfig]);
-    if (inProcess.deleted !== 0) throw new Error(`the in-process idle sweep deleted ${inProcess.deleted}`);
+    if (inProcess.deleted !== 0) {
+      throw new Error(`the in-process idle sweep deleted ${inProcess.deleted}`);
+    }
     measured.inProcess = inProcess.ms;
     // Due: exactly the opts.due oldest; the cutoff falls half a step between two recordings.
     const cutoff = baseMs + (opts.due - 0.5) * stepMs;
     const dryConfig = writeBlock(storage, camera, (Date.now() - cutoff) / DAY_MS, 'dry-run.json');
     syncDisks();
     const dry = await cliSweep(dryConfig, ['--dry-run']);
-    if (dry.deleted !== opts.due) throw new Error(`the dry run planned ${dry.deleted} deletions, expected ${opts.due}`);
+    if (dry.deleted !== opts.due) {
+      throw new Error(`the dry run planned ${dry.deleted} deletions, expected ${opts.due}`);
+    }
     measured.dry = dry.ms;
     measured.dryRss = dry.rssMB;
     runs.push(measured);
-    say(`  run ${r + 1}: idle CLI ${fmtMs(idle.ms)} (engine ${fmtMs(idle.engineMs)}, ${fmtMB(idle.rssMB)}), in-process ${fmtMs(inProcess.ms)}, `
-      + `lstat-folders reference ${fmtMs(measured.reference)} (${fmtMs(measured.referenceInProcess)} in-process); dry run ${fmtMs(dry.ms)} (${fmtMB(dry.rssMB)})`);
+    say(
+      `  run ${r + 1}: idle CLI ${fmtMs(idle.ms)} (engine ${fmtMs(idle.engineMs)}, ${fmtMB(idle.rssMB)}), in-process ${fmtMs(inProcess.ms)}, ` +
+        `lstat-folders reference ${fmtMs(measured.reference)} (${fmtMs(measured.referenceInProcess)} in-process); dry run ${fmtMs(dry.ms)} (${fmtMB(dry.rssMB)})`,
+    );
   }
   const ref = median(runs.map((m) => m.reference));
   const idle = median(runs.map((m) => m.idle));
   const inProcess = median(runs.map((m) => m.inProcess));
-  row(3, `idle sweep, ${fmtCount(files)} rec / ${fmtCount(folders)} folders: CLI end to end`, fmtMs(idle),
+  row(
+    3,
+    `idle sweep, ${fmtCount(files)} rec / ${fmtCount(folders)} folders: CLI end to end`,
+    fmtMs(idle),
     `node process that lstats the ${fmtCount(folders)} folders: ${fmtMs(ref)}`,
-    fmtRatio(median(runs.map((m) => m.idle / m.reference))), `≤ ${TARGETS.idleMs / 1000} s`, verdict(idle, TARGETS.idleMs));
-  row(3, 'idle sweep, same: in-process (RetentionEngine.sweep)', fmtMs(inProcess),
+    fmtRatio(median(runs.map((m) => m.idle / m.reference))),
+    `≤ ${TARGETS.idleMs / 1000} s`,
+    verdict(idle, TARGETS.idleMs),
+  );
+  row(
+    3,
+    'idle sweep, same: in-process (RetentionEngine.sweep)',
+    fmtMs(inProcess),
     `the lstat loop alone, in-process: ${fmtMs(median(runs.map((m) => m.referenceInProcess)))}`,
-    fmtRatio(median(runs.map((m) => m.inProcess / m.referenceInProcess))), `≤ ${TARGETS.idleMs / 1000} s`, verdict(inProcess, TARGETS.idleMs));
-  row(5, `dry run, ${fmtCount(opts.due)} of ${fmtCount(files)} due: CLI --json end to end`, fmtMs(median(runs.map((m) => m.dry))),
-    `idle sweep (CLI): ${fmtMs(idle)}`, fmtRatio(median(runs.map((m) => m.dry / m.idle))));
+    fmtRatio(median(runs.map((m) => m.inProcess / m.referenceInProcess))),
+    `≤ ${TARGETS.idleMs / 1000} s`,
+    verdict(inProcess, TARGETS.idleMs),
+  );
+  row(
+    5,
+    `dry run, ${fmtCount(opts.due)} of ${fmtCount(files)} due: CLI --json end to end`,
+    fmtMs(median(runs.map((m) => m.dry))),
+    `idle sweep (CLI): ${fmtMs(idle)}`,
+    fmtRatio(median(runs.map((m) => m.dry / m.idle))),
+  );
   row(5, 'dry run, same: peak RSS', fmtMB(median(runs.map((m) => m.dryRss))));
   results.rss.push([`idle sweep, ${fmtCount(files)} recordings (item 3)`, median(runs.map((m) => m.idleRss))]);
   rmSync(storage, { recursive: true, force: true });
@@ -709,24 +928,49 @@ function parseOptions(argv) {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
-      if (i + 1 >= argv.length) throw new Error(`${arg} needs a value`);
+      if (i + 1 >= argv.length) {
+        throw new Error(`${arg} needs a value`);
+      }
       return argv[++i];
     };
-    if (arg === '--runs') options.runs = Number(value());
-    else if (arg === '--scale') options.scale = Number(value());
-    else if (arg === '--quick') options.quick = true;
-    else if (arg === '--loop-disk') options.loopDisk = true;
-    else if (arg === '--only') options.only = value().split(',').map((s) => s.trim()).filter(Boolean);
-    else if (arg === '--help' || arg === '-h') {
-      process.stdout.write(readFileSync(SELF, 'utf8').split('\n').filter((l) => l.startsWith('//')).slice(0, 9).map((l) => l.slice(3)).join('\n') + '\n');
+    if (arg === '--runs') {
+      options.runs = Number(value());
+    } else if (arg === '--scale') {
+      options.scale = Number(value());
+    } else if (arg === '--quick') {
+      options.quick = true;
+    } else if (arg === '--loop-disk') {
+      options.loopDisk = true;
+    } else if (arg === '--only') {
+      options.only = value()
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+    } else if (arg === '--help' || arg === '-h') {
+      process.stdout.write(
+        readFileSync(SELF, 'utf8')
+          .split('\n')
+          .filter((l) => l.startsWith('//'))
+          .slice(0, 9)
+          .map((l) => l.slice(3))
+          .join('\n') + '\n',
+      );
       process.exit(0);
-    } else throw new Error(`unknown option ${arg} (see --help)`);
+    } else {
+      throw new Error(`unknown option ${arg} (see --help)`);
+    }
   }
-  if (!Number.isInteger(options.runs) || options.runs < 1) throw new Error('--runs must be a whole number of at least 1');
+  if (!Number.isInteger(options.runs) || options.runs < 1) {
+    throw new Error('--runs must be a whole number of at least 1');
+  }
   options.scale ??= options.quick ? 0.1 : 1;
-  if (!(options.scale > 0)) throw new Error('--scale must be a number greater than 0');
+  if (!(options.scale > 0)) {
+    throw new Error('--scale must be a number greater than 0');
+  }
   const unknown = options.only.filter((s) => !SECTIONS.includes(s));
-  if (unknown.length) throw new Error(`--only: unknown section ${unknown.join(', ')} (known: ${SECTIONS.join(', ')})`);
+  if (unknown.length) {
+    throw new Error(`--only: unknown section ${unknown.join(', ')} (known: ${SECTIONS.join(', ')})`);
+  }
   const size = (n, min = 100) => Math.max(min, Math.round((n * options.scale) / PER_FOLDER) * PER_FOLDER);
   return {
     ...options,
@@ -743,7 +987,9 @@ function parseOptions(argv) {
 async function main() {
   const opts = parseOptions(process.argv.slice(2));
   const distDir = join(ROOT, 'dist');
-  if (!existsSync(join(distDir, 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` first (or `npm run bench`)');
+  if (!existsSync(join(distDir, 'cli', 'main.js'))) {
+    throw new Error('dist/ is missing: run `npm run build` first (or `npm run bench`)');
+  }
   state.root = mkdtempSync(join(os.tmpdir(), 'nvr-bench-'));
   // A snapshot of dist/: someone rebuilding (rm -rf dist) while this runs cannot pull it away.
   const snapshot = join(state.root, 'app');
@@ -754,7 +1000,9 @@ async function main() {
   const disk = describeDisk(os.tmpdir());
   const git = (args) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' }).stdout?.trim() ?? '';
   const commit = `${git(['rev-parse', '--short', 'HEAD']) || 'unknown commit'}${git(['status', '--porcelain', '--', 'src']) ? ' + uncommitted src/ changes' : ''}`;
-  say(`nvr-retention bench: runs ${opts.runs}, scale ${opts.scale}; ${os.tmpdir()} is ${disk}; peak RSS via ${HAVE_TIME ? '/usr/bin/time' : 'process.resourceUsage()'}`);
+  say(
+    `nvr-retention bench: runs ${opts.runs}, scale ${opts.scale}; ${os.tmpdir()} is ${disk}; peak RSS via ${HAVE_TIME ? '/usr/bin/time' : 'process.resourceUsage()'}`,
+  );
 
   const want = (section) => opts.only.includes(section);
   const results = { rss: [] };
@@ -767,51 +1015,87 @@ async function main() {
     } catch (error) {
       failed.push(name);
       say(`  ${name} FAILED: ${error.stack ?? error}`);
-      row('!', `${name}: FAILED`, String(error.message ?? error).split('\n')[0].slice(0, 100));
+      row(
+        '!',
+        `${name}: FAILED`,
+        String(error.message ?? error)
+          .split('\n')[0]
+          .slice(0, 100),
+      );
     }
   };
-  if (want('rows')) await section('rows', () => rowsSection(opts, results));
-  if (want('sweep-disk')) await section('sweep-disk', () => sweepSection('real disk', join(state.root, 'disk'), true, { ...opts, scan: true }, results));
-  if (want('loop') && opts.loopDisk) await section('loop (real disk)', () => loopSection('real disk', join(state.root, 'disk'), true, opts));
+  if (want('rows')) {
+    await section('rows', () => rowsSection(opts, results));
+  }
+  if (want('sweep-disk')) {
+    await section('sweep-disk', () => sweepSection('real disk', join(state.root, 'disk'), true, { ...opts, scan: true }, results));
+  }
+  if (want('loop') && opts.loopDisk) {
+    await section('loop (real disk)', () => loopSection('real disk', join(state.root, 'disk'), true, opts));
+  }
 
   if (['sweep-tmpfs', 'loop', 'growth'].some(want)) {
     const most = Math.max(4 * opts.k, opts.calibrate * UNLINK_CANDIDATES.length, ...opts.growth);
     const mounted = mountTmpfs(join(state.root, 'tmpfs-sweep'), most);
     const [label, base, onDisk] = mounted ? ['tmpfs', mounted, false] : ['real disk', join(state.root, 'disk'), true];
-    if (!mounted) notes.push('no tmpfs (needs root): items 7 and 8 ran on the real disk, the tmpfs rows of item 1 are missing');
+    if (!mounted) {
+      notes.push('no tmpfs (needs root): items 7 and 8 ran on the real disk, the tmpfs rows of item 1 are missing');
+    }
     try {
-      if (want('sweep-tmpfs') && mounted) await section('sweep-tmpfs', () => sweepSection('tmpfs', base, false, { ...opts, scan: false }, results));
-      if (want('loop')) await section('loop', () => loopSection(label, base, onDisk, opts));
-      if (want('growth')) await section('growth', () => growthSection(label, base, onDisk, opts, results));
+      if (want('sweep-tmpfs') && mounted) {
+        await section('sweep-tmpfs', () => sweepSection('tmpfs', base, false, { ...opts, scan: false }, results));
+      }
+      if (want('loop')) {
+        await section('loop', () => loopSection(label, base, onDisk, opts));
+      }
+      if (want('growth')) {
+        await section('growth', () => growthSection(label, base, onDisk, opts, results));
+      }
     } finally {
-      if (mounted) unmount(mounted);
+      if (mounted) {
+        unmount(mounted);
+      }
     }
   }
   if (want('idle')) {
     const mounted = mountTmpfs(join(state.root, 'tmpfs-idle'), opts.idleFiles, 0); // empty files: inodes, no pages
-    if (!mounted) notes.push('no tmpfs (needs root): items 3 and 5 ran on the real disk');
+    if (!mounted) {
+      notes.push('no tmpfs (needs root): items 3 and 5 ran on the real disk');
+    }
     try {
       await section('idle', () => idleSection(mounted ? 'tmpfs' : 'real disk', mounted ?? join(state.root, 'disk'), opts, results));
     } finally {
-      if (mounted) unmount(mounted);
+      if (mounted) {
+        unmount(mounted);
+      }
     }
   }
-  for (const [what, mb] of results.rss) row(6, `peak RSS, ${what}`, fmtMB(mb), '', '', `≤ ${TARGETS.rssMB} MB`, verdict(mb, TARGETS.rssMB));
+  for (const [what, mb] of results.rss) {
+    row(6, `peak RSS, ${what}`, fmtMB(mb), '', '', `≤ ${TARGETS.rssMB} MB`, verdict(mb, TARGETS.rssMB));
+  }
 
   const order = (r) => (r[0] === '!' ? 0 : Number(r[0]));
   table.sort((a, b) => order(a) - order(b)); // stable: within an item, the order measured
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  process.stdout.write(`\nnode ${process.version}, ${os.availableParallelism()} CPUs (${cpu}), ${Math.round(os.totalmem() / 1e9)} GB RAM; real disk (${os.tmpdir()}): ${disk}\n`);
-  process.stdout.write(`git HEAD ${commit}; runs ${opts.runs} (median), scale ${opts.scale}; bench took ${fmtMs(performance.now() - began)}; MB = 10^6 bytes${notes.length ? `; ${notes.join('; ')}` : ''}\n\n`);
+  process.stdout.write(
+    `\nnode ${process.version}, ${os.availableParallelism()} CPUs (${cpu}), ${Math.round(os.totalmem() / 1e9)} GB RAM; real disk (${os.tmpdir()}): ${disk}\n`,
+  );
+  process.stdout.write(
+    `git HEAD ${commit}; runs ${opts.runs} (median), scale ${opts.scale}; bench took ${fmtMs(performance.now() - began)}; MB = 10^6 bytes${notes.length ? `; ${notes.join('; ')}` : ''}\n\n`,
+  );
   printTable();
-  if (failed.length) process.exitCode = 1;
+  if (failed.length) {
+    process.exitCode = 1;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
 
 if (process.argv[2] === '--child') {
   const mode = CHILD_MODES[process.argv[3]];
-  if (!mode) throw new Error(`unknown helper ${process.argv[3]}`);
+  if (!mode) {
+    throw new Error(`unknown helper ${process.argv[3]}`);
+  }
   await mode(process.argv.slice(4));
 } else {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {

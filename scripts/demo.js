@@ -108,9 +108,14 @@ writeFileSync(configFile, JSON.stringify(config, null, 2));
 // and never needed.
 const salt = randomBytes(32).toString('hex');
 const hashedPassword = pbkdf2Sync(randomBytes(16).toString('hex'), salt, 210_000, 64, 'sha512').toString('hex');
-writeFileSync(join(storage, 'auth.json'), JSON.stringify([
-  { id: 1, username: 'admin', name: 'Demo', hashedPassword, salt, passwordIterations: 210_000, sessionVersion: 0, admin: true },
-], null, 2));
+writeFileSync(
+  join(storage, 'auth.json'),
+  JSON.stringify(
+    [{ id: 1, username: 'admin', name: 'Demo', hashedPassword, salt, passwordIterations: 210_000, sessionVersion: 0, admin: true }],
+    null,
+    2,
+  ),
+);
 
 // Homebridge takes one -P folder. A folder of plugins (rather than -P <repo>) lets the UI list this
 // plugin and show its settings; Homebridge finds homebridge-config-ui-x in the repo's node_modules
@@ -119,7 +124,9 @@ mkdirSync(plugins);
 symlinkSync(repo, join(plugins, 'homebridge-nvr-retention'), 'junction');
 
 const cliCommand = (...args) => `node ${join(repo, 'dist', 'cli', 'main.js')} ${args.join(' ')} --config ${configFile}`;
-const protect = spawnSync(process.execPath, [join(repo, 'dist', 'cli', 'main.js'), 'protect', evidence, '--config', configFile], { encoding: 'utf8' });
+const protect = spawnSync(process.execPath, [join(repo, 'dist', 'cli', 'main.js'), 'protect', evidence, '--config', configFile], {
+  encoding: 'utf8',
+});
 if (protect.status !== 0) {
   console.error(`Could not protect the demo clip:\n${protect.stdout}${protect.stderr}`);
   process.exit(1);
@@ -147,7 +154,9 @@ A sweep runs right after start-up: look for "Sweep deleted" below. Ctrl-C stops 
 // that the UI's log viewer reads. Its own process group, so that Ctrl-C reaches only this script,
 // which stops Homebridge first (hb-service alone would wait 7 s, restarting Homebridge meanwhile).
 const args = [hbService, 'run', '-U', storage, '-P', plugins, '--stdout'];
-if (process.getuid?.() === 0) args.push('--allow-root');
+if (process.getuid?.() === 0) {
+  args.push('--allow-root');
+}
 // Homebridge and the UI ask `npm -g prefix` where global plugins are; logs-max=0 keeps npm from
 // writing a debug log file for that into ~/.npm.
 const env = { ...process.env, npm_config_logs_max: '0' };
@@ -160,8 +169,11 @@ let stopping = false;
 
 function killService() {
   try {
-    if (process.platform === 'win32') child.kill('SIGKILL');
-    else process.kill(-child.pid, 'SIGKILL');
+    if (process.platform === 'win32') {
+      child.kill('SIGKILL');
+    } else {
+      process.kill(-child.pid, 'SIGKILL');
+    }
   } catch {
     // already gone
   }
@@ -179,12 +191,17 @@ function watchLines(lines) {
     } else if (line.includes('Homebridge process ended')) {
       homebridgeRunning = false;
       // hb-service restarts Homebridge 5 s after it ends; once stopping, end hb-service first.
-      if (stopping) killService();
+      if (stopping) {
+        killService();
+      }
     }
   }
 }
 
-for (const [stream, out] of [[child.stdout, process.stdout], [child.stderr, process.stderr]]) {
+for (const [stream, out] of [
+  [child.stdout, process.stdout],
+  [child.stderr, process.stderr],
+]) {
   let partial = '';
   stream.setEncoding('utf8');
   stream.on('data', (chunk) => {
@@ -197,7 +214,9 @@ for (const [stream, out] of [[child.stdout, process.stdout], [child.stderr, proc
 }
 
 function stop(signal) {
-  if (stopping) return;
+  if (stopping) {
+    return;
+  }
   stopping = true;
   console.log(`\n${signal}: stopping Homebridge...`);
   if (!homebridgeRunning) {
@@ -219,7 +238,9 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 }
 // hb-service is in its own process group: should this script die some other way, take it along.
 process.on('exit', () => {
-  if (child.exitCode === null && child.signalCode === null) killService();
+  if (child.exitCode === null && child.signalCode === null) {
+    killService();
+  }
 });
 
 child.on('close', (code, signal) => {

@@ -14,7 +14,18 @@
 // Homebridge loads a snapshot of dist/ and package.json taken at the start (node_modules linked), so
 // that a rebuild of dist/ while this runs does not pull the plugin out from under it.
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,15 +54,24 @@ function parseArgs(argv) {
     const arg = argv[i];
     const number = () => {
       const value = Number(argv[++i]);
-      if (!Number.isInteger(value) || value < 0) throw new Error(`${arg} needs a whole number`);
+      if (!Number.isInteger(value) || value < 0) {
+        throw new Error(`${arg} needs a whole number`);
+      }
       return value;
     };
-    if (arg === '--runs') options.runs = number();
-    else if (arg === '--files') options.files = number();
-    else if (arg === '--folders') options.folders = Math.max(1, number());
-    else if (arg === '--idle-ms') options.idleMs = number();
-    else if (arg === '--verbose') options.verbose = true;
-    else throw new Error(`unknown option ${arg}`);
+    if (arg === '--runs') {
+      options.runs = number();
+    } else if (arg === '--files') {
+      options.files = number();
+    } else if (arg === '--folders') {
+      options.folders = Math.max(1, number());
+    } else if (arg === '--idle-ms') {
+      options.idleMs = number();
+    } else if (arg === '--verbose') {
+      options.verbose = true;
+    } else {
+      throw new Error(`unknown option ${arg}`);
+    }
   }
   return options;
 }
@@ -81,20 +101,29 @@ function makeBacklog(camera, files, folders) {
 }
 
 function countFiles(folder) {
-  if (!existsSync(folder)) return 0;
+  if (!existsSync(folder)) {
+    return 0;
+  }
   return readdirSync(folder, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile()).length;
 }
 
 /** The probe's lines, each with the span it covers: from the previous line's time to its own. */
 function readProbe(file) {
-  if (!existsSync(file)) return [];
-  const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
+  if (!existsSync(file)) {
+    return [];
+  }
+  const lines = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
   return lines.map((line, i) => ({ ...line, from: i === 0 ? line.t - WINDOW_MS : lines[i - 1].t }));
 }
 
 function summarise(windows) {
   const used = windows.filter((w) => w.count > 0);
-  if (used.length === 0) return { p99: NaN, max: NaN, windows: 0 };
+  if (used.length === 0) {
+    return { p99: NaN, max: NaN, windows: 0 };
+  }
   return { p99: Math.max(...used.map((w) => w.p99)), max: Math.max(...used.map((w) => w.max)), windows: used.length };
 }
 
@@ -119,9 +148,13 @@ async function runOnce(scenario, options) {
     mkdirSync(storage, { recursive: true });
     mkdirSync(camera, { recursive: true });
     const backlog = scenario.backlog ? options.files : 0;
-    if (backlog > 0) makeBacklog(camera, backlog, options.folders);
+    if (backlog > 0) {
+      makeBacklog(camera, backlog, options.folders);
+    }
 
-    const username = `0E:11:22:33:${Math.floor(Math.random() * 256).toString(16).padStart(2, '0')}:66`.toUpperCase();
+    const username = `0E:11:22:33:${Math.floor(Math.random() * 256)
+      .toString(16)
+      .padStart(2, '0')}:66`.toUpperCase();
     const bridge = { name: 'NVR Measure Bridge', username, port: await freePort(), pin: '031-45-154' };
     const platform = {
       platform: 'NvrRetention',
@@ -141,14 +174,21 @@ async function runOnce(scenario, options) {
     const marks = {};
     let deletedCount;
     const spawnedAt = Date.now();
-    child = spawn(process.execPath, [HOMEBRIDGE, '-U', storage, '-P', options.plugin, '-I', '-D', '-Q'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, [HOMEBRIDGE, '-U', storage, '-P', options.plugin, '-I', '-D', '-Q'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })));
     const onLine = (raw) => {
       const at = Date.now();
       const line = raw.replace(ANSI, '');
       log.push({ at, line });
-      if (marks.running === undefined && RUNNING.test(line)) marks.running = at;
-      if (marks.sweepStart === undefined && SWEEP_START.test(line)) marks.sweepStart = at;
+      if (marks.running === undefined && RUNNING.test(line)) {
+        marks.running = at;
+      }
+      if (marks.sweepStart === undefined && SWEEP_START.test(line)) {
+        marks.sweepStart = at;
+      }
       const summary = SUMMARY.exec(line);
       if (marks.summary === undefined && summary) {
         marks.summary = at;
@@ -161,7 +201,9 @@ async function runOnce(scenario, options) {
       stream.on('data', (chunk) => {
         const parts = (rest + chunk).split('\n');
         rest = parts.pop();
-        for (const part of parts) onLine(part);
+        for (const part of parts) {
+          onLine(part);
+        }
       });
       stream.on('end', () => rest && onLine(rest));
     }
@@ -170,8 +212,12 @@ async function runOnce(scenario, options) {
     const deadline = spawnedAt + RUN_LIMIT_MS;
     const waitFor = async (what, done) => {
       while (!done()) {
-        if (exit || child.exitCode !== null || child.signalCode !== null) throw new Error(`Homebridge exited before ${what}`);
-        if (Date.now() > deadline) throw new Error(`no ${what} within ${RUN_LIMIT_MS / 1000} s`);
+        if (exit || child.exitCode !== null || child.signalCode !== null) {
+          throw new Error(`Homebridge exited before ${what}`);
+        }
+        if (Date.now() > deadline) {
+          throw new Error(`no ${what} within ${RUN_LIMIT_MS / 1000} s`);
+        }
         await sleep(20);
       }
     };
@@ -200,7 +246,8 @@ async function runOnce(scenario, options) {
     // starts is left out: most of it is Homebridge's start-up (loading plugins, publishing the bridge).
     const sweepWindows = marks.summary === undefined ? [] : windows.filter((w) => w.from >= marks.sweepStart && w.from < marks.summary);
     const startupWindows = windows.filter((w) => marks.sweepStart !== undefined && w.from < marks.sweepStart);
-    const idleWindows = marks.idleTo === undefined ? [] : windows.filter((w) => w.from >= marks.idleFrom && w.t <= marks.idleTo + WINDOW_MS);
+    const idleWindows =
+      marks.idleTo === undefined ? [] : windows.filter((w) => w.from >= marks.idleFrom && w.t <= marks.idleTo + WINDOW_MS);
     const result = {
       scenario: scenario.name,
       failure,
@@ -220,20 +267,30 @@ async function runOnce(scenario, options) {
     };
     if (options.verbose || failure) {
       console.error(`--- ${scenario.name}: log (ms since spawn)`);
-      for (const { at, line } of log) console.error(`${String(at - spawnedAt).padStart(6)}  ${line}`);
+      for (const { at, line } of log) {
+        console.error(`${String(at - spawnedAt).padStart(6)}  ${line}`);
+      }
       console.error(`--- ${scenario.name}: probe windows (ms since spawn)`);
-      for (const w of windows) console.error(`${String(w.from - spawnedAt).padStart(6)}..${String(w.t - spawnedAt).padStart(6)}  p50 ${w.p50}  p99 ${w.p99}  max ${w.max}  n ${w.count}`);
+      for (const w of windows) {
+        console.error(
+          `${String(w.from - spawnedAt).padStart(6)}..${String(w.t - spawnedAt).padStart(6)}  p50 ${w.p50}  p99 ${w.p99}  max ${w.max}  n ${w.count}`,
+        );
+      }
     }
     return result;
   } finally {
-    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+    }
     rmSync(sandbox, { recursive: true, force: true });
   }
 }
 
 function median(values) {
   const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
-  if (sorted.length === 0) return NaN;
+  if (sorted.length === 0) {
+    return NaN;
+  }
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
@@ -242,12 +299,16 @@ const fmt = (value, digits = 0) => (Number.isFinite(value) ? value.toFixed(digit
 
 function table(rows) {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => String(row[c]).length)));
-  return rows.map((row) => row.map((cell, c) => (c === 0 ? String(cell).padEnd(widths[c]) : String(cell).padStart(widths[c]))).join('  ')).join('\n');
+  return rows
+    .map((row) => row.map((cell, c) => (c === 0 ? String(cell).padEnd(widths[c]) : String(cell).padStart(widths[c]))).join('  '))
+    .join('\n');
 }
 
 async function main() {
   const options = parseArgs(process.argv.slice(2));
-  if (!existsSync(join(ROOT, 'dist', 'index.js'))) throw new Error('dist/index.js is missing: run `npm run build` first');
+  if (!existsSync(join(ROOT, 'dist', 'index.js'))) {
+    throw new Error('dist/index.js is missing: run `npm run build` first');
+  }
   const scenarios = [
     { name: 'no backlog', backlog: false },
     { name: `${options.files} expired`, backlog: true },
@@ -267,29 +328,57 @@ async function measure(options, scenarios) {
     for (const scenario of scenarios) {
       const r = await runOnce(scenario, options);
       results.push(r);
-      console.log(`run ${run} ${r.scenario}: running ${fmt(r.startupMs)} ms, sweep ${fmt(r.sweepStartMs)}..${fmt(r.summaryMs)} ms `
-        + `(deleted ${r.deleted ?? '-'}), sweep loop p99 ${fmt(r.sweep.p99, 1)} max ${fmt(r.sweep.max, 1)} over ${r.sweep.windows} windows, start-up max ${fmt(r.startup.max, 1)}, `
-        + `idle p99 ${fmt(r.idle.p99, 1)} max ${fmt(r.idle.max, 1)}, exit ${fmt(r.exitMs)} ms (${r.exitCode}), left ${r.left}/${r.expected}`
-        + `${r.failure ? `  FAILED: ${r.failure}` : ''}`);
+      console.log(
+        `run ${run} ${r.scenario}: running ${fmt(r.startupMs)} ms, sweep ${fmt(r.sweepStartMs)}..${fmt(r.summaryMs)} ms ` +
+          `(deleted ${r.deleted ?? '-'}), sweep loop p99 ${fmt(r.sweep.p99, 1)} max ${fmt(r.sweep.max, 1)} over ${r.sweep.windows} windows, start-up max ${fmt(r.startup.max, 1)}, ` +
+          `idle p99 ${fmt(r.idle.p99, 1)} max ${fmt(r.idle.max, 1)}, exit ${fmt(r.exitMs)} ms (${r.exitCode}), left ${r.left}/${r.expected}` +
+          `${r.failure ? `  FAILED: ${r.failure}` : ''}`,
+      );
     }
   }
 
-  const header = ['scenario (median of runs)', 'spawn→running ms', 'sweep ms', 'running<summary', 'sweep p99 ms', 'sweep max ms', 'idle p99 ms', 'idle max ms', 'start-up max ms', 'SIGTERM→exit ms', 'files left', 'failed'];
+  const header = [
+    'scenario (median of runs)',
+    'spawn→running ms',
+    'sweep ms',
+    'running<summary',
+    'sweep p99 ms',
+    'sweep max ms',
+    'idle p99 ms',
+    'idle max ms',
+    'start-up max ms',
+    'SIGTERM→exit ms',
+    'files left',
+    'failed',
+  ];
   const rows = [header];
   for (const scenario of scenarios) {
     const mine = results.filter((r) => r.scenario === scenario.name);
     const ok = mine.filter((r) => !r.failure);
     const m = (pick, digits) => fmt(median(ok.map(pick)), digits);
     rows.push([
-      scenario.name, m((r) => r.startupMs), m((r) => r.sweepMs), `${ok.filter((r) => r.runningBeforeSummary).length}/${ok.length}`,
-      m((r) => r.sweep.p99, 1), m((r) => r.sweep.max, 1), m((r) => r.idle.p99, 1), m((r) => r.idle.max, 1), m((r) => r.startup.max, 1), m((r) => r.exitMs),
-      `${Math.max(0, ...mine.map((r) => r.left))}/${scenario.backlog ? options.files : 0}`, `${mine.length - ok.length}/${mine.length}`,
+      scenario.name,
+      m((r) => r.startupMs),
+      m((r) => r.sweepMs),
+      `${ok.filter((r) => r.runningBeforeSummary).length}/${ok.length}`,
+      m((r) => r.sweep.p99, 1),
+      m((r) => r.sweep.max, 1),
+      m((r) => r.idle.p99, 1),
+      m((r) => r.idle.max, 1),
+      m((r) => r.startup.max, 1),
+      m((r) => r.exitMs),
+      `${Math.max(0, ...mine.map((r) => r.left))}/${scenario.backlog ? options.files : 0}`,
+      `${mine.length - ok.length}/${mine.length}`,
     ]);
   }
-  console.log(`\nnode ${process.version}, ${options.runs} runs per scenario, ${options.files} one-byte files in ${options.folders} folders (30 days old, retentionDays 7), sweepOnStartup true`);
+  console.log(
+    `\nnode ${process.version}, ${options.runs} runs per scenario, ${options.files} one-byte files in ${options.folders} folders (30 days old, retentionDays 7), sweepOnStartup true`,
+  );
   console.log('loop delay from monitorEventLoopDelay({ resolution: 10 }): a free loop reads about 10 ms (the sampling interval)');
-  console.log('sweep = 500 ms probe windows starting after the sweep started ("-": the sweep was shorter than a window); '
-    + `idle = ${options.idleMs} ms after the summary; start-up = windows before the sweep started`);
+  console.log(
+    'sweep = 500 ms probe windows starting after the sweep started ("-": the sweep was shorter than a window); ' +
+      `idle = ${options.idleMs} ms after the summary; start-up = windows before the sweep started`,
+  );
   console.log(table(rows));
   const failed = results.some((r) => r.failure || r.left > 0);
   process.exitCode = failed ? 1 : 0;

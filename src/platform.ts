@@ -31,7 +31,11 @@ export class NvrRetentionPlatform implements DynamicPlatformPlugin {
   private loggedPressure = '';
   private stopping = false;
 
-  constructor(private readonly log: Logging, private readonly rawConfig: PlatformConfig | undefined, private readonly api: API) {
+  constructor(
+    private readonly log: Logging,
+    private readonly rawConfig: PlatformConfig | undefined,
+    private readonly api: API,
+  ) {
     api.on('didFinishLaunching', () => {
       this.launch().catch((error: Error) => this.log.error(`Retention stands down: ${error.message}`));
     });
@@ -46,7 +50,9 @@ export class NvrRetentionPlatform implements DynamicPlatformPlugin {
 
   private async launch(): Promise<void> {
     const config = this.readConfig();
-    if (!config) return;
+    if (!config) {
+      return;
+    }
 
     this.engine = new EngineWorker(config, this.log, undefined, { locationFile: locationFileIn(this.api.user.storagePath()) });
     let status = await this.engine.status();
@@ -61,7 +67,9 @@ export class NvrRetentionPlatform implements DynamicPlatformPlugin {
     this.setUpAccessories(config);
     this.show(status);
     this.schedule(config);
-    this.log.info(`Watching ${config.cameras.length} camera folder(s); sweeps on "${config.schedule}"${config.timezone ? ` (${config.timezone})` : ''}.`);
+    this.log.info(
+      `Watching ${config.cameras.length} camera folder(s); sweeps on "${config.schedule}"${config.timezone ? ` (${config.timezone})` : ''}.`,
+    );
     if (config.sweepOnStartup) {
       // Not awaited: a large backlog is deleted while Homebridge and HomeKit already run.
       void this.sweep('startup');
@@ -74,15 +82,21 @@ export class NvrRetentionPlatform implements DynamicPlatformPlugin {
     try {
       parsed = parsePlatformConfig(this.rawConfig ?? {}, { storagePath: this.api.user.storagePath() });
     } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      for (const issue of error.issues) this.log.error(`Config: ${formatIssue(issue)}`);
+      if (!(error instanceof ConfigError)) {
+        throw error;
+      }
+      for (const issue of error.issues) {
+        this.log.error(`Config: ${formatIssue(issue)}`);
+      }
       // Cached accessories stay: fixing the typo brings them back with their automations intact.
       this.log.error('Retention is off until the config is fixed; nothing is deleted.');
       return undefined;
     }
     for (const camera of parsed.disabledCameras) {
       const label = camera.name === undefined ? `cameras[${camera.index}]` : `[${camera.name}]`;
-      for (const issue of camera.issues) this.log.warn(`${label} disabled: ${formatIssue(issue)}`);
+      for (const issue of camera.issues) {
+        this.log.warn(`${label} disabled: ${formatIssue(issue)}`);
+      }
     }
     if (parsed.config.cameras.length === 0) {
       this.log.warn('No usable cameras in the config: add a camera (name, path, retentionDays) to start retention.');
@@ -98,7 +112,9 @@ export class NvrRetentionPlatform implements DynamicPlatformPlugin {
       const uuid = this.api.hap.uuid.generate(seed);
       wanted.add(uuid);
       const known = this.cached.get(uuid);
-      if (known) return known;
+      if (known) {
+        return known;
+      }
       const created = new this.api.platformAccessory(name, uuid);
       this.api.registerPlatformAccessories(PLUGIN_NAME, PLATFORM_NAME, [created]);
       this.cached.set(uuid, created);
@@ -107,10 +123,16 @@ export class NvrRetentionPlatform implements DynamicPlatformPlugin {
 
     this.storage = new StorageAccessory(this.api, accessory(STORAGE_UUID_SEED, STORAGE_ACCESSORY_NAME), config.diskPressureSensor);
     const engine = this.engine!;
-    this.switches = new Map(config.cameras
-      .filter((camera) => camera.protectSwitch)
-      .map((camera) => [camera.path, protectSwitch(this.api, accessory(protectSwitchSeed(camera), protectSwitchName(camera)), camera, this.log,
-        (name, on) => engine.setProtectSwitch(name, on))]));
+    this.switches = new Map(
+      config.cameras
+        .filter((camera) => camera.protectSwitch)
+        .map((camera) => [
+          camera.path,
+          protectSwitch(this.api, accessory(protectSwitchSeed(camera), protectSwitchName(camera)), camera, this.log, (name, on) =>
+            engine.setProtectSwitch(name, on),
+          ),
+        ]),
+    );
     this.pause = config.pauseSwitch
       ? pauseSwitch(this.api, accessory(PAUSE_UUID_SEED, PAUSE_SWITCH_NAME), this.log, (paused) => engine.setPaused(paused))
       : undefined;
@@ -119,7 +141,9 @@ export class NvrRetentionPlatform implements DynamicPlatformPlugin {
     if (stale.length > 0) {
       this.log.info(`Removing accessories no longer in the config: ${stale.map((known) => known.displayName).join(', ')}`);
       this.api.unregisterPlatformAccessories(PLUGIN_NAME, PLATFORM_NAME, stale);
-      for (const known of stale) this.cached.delete(known.UUID);
+      for (const known of stale) {
+        this.cached.delete(known.UUID);
+      }
     }
     // Names and services of reused accessories may have changed with the config.
     const kept = [this.storage, ...this.switches.values(), ...(this.pause ? [this.pause] : [])];
@@ -156,7 +180,9 @@ export class NvrRetentionPlatform implements DynamicPlatformPlugin {
         await this.engine!.sweep({ trigger });
         this.lastSweepError = null;
       } catch (error) {
-        if (this.stopping) return;
+        if (this.stopping) {
+          return;
+        }
         this.lastSweepError = (error as Error).message;
         this.log.error(`Sweep failed: ${this.lastSweepError}`);
       }
@@ -168,11 +194,15 @@ export class NvrRetentionPlatform implements DynamicPlatformPlugin {
   }
 
   private async refresh(): Promise<void> {
-    if (this.stopping) return;
+    if (this.stopping) {
+      return;
+    }
     try {
       this.show(await this.engine!.status());
     } catch (error) {
-      if (!this.stopping) this.log.error(`Could not read the retention status: ${(error as Error).message}`);
+      if (!this.stopping) {
+        this.log.error(`Could not read the retention status: ${(error as Error).message}`);
+      }
     }
   }
 
@@ -182,8 +212,11 @@ export class NvrRetentionPlatform implements DynamicPlatformPlugin {
     // Logged when the causes change, not after every hourly sweep while they last.
     const pressure = state.reasons.join('; ');
     if (pressure !== this.loggedPressure) {
-      if (pressure) this.log.warn(`Disk pressure: ${pressure}`);
-      else if (this.loggedPressure) this.log.info('Disk pressure cleared.');
+      if (pressure) {
+        this.log.warn(`Disk pressure: ${pressure}`);
+      } else if (this.loggedPressure) {
+        this.log.info('Disk pressure cleared.');
+      }
       this.loggedPressure = pressure;
     }
     const switchStates = protectSwitchStates(status);

@@ -26,7 +26,9 @@ function file(relPath: string, ageDays: number, size = 1000): string {
 }
 
 function writeConfig(block: Record<string, unknown>, asHomebridgeConfig = true): void {
-  const content = asHomebridgeConfig ? { bridge: { name: 'test' }, platforms: [{ platform: 'Other' }, { platform: 'NvrRetention', ...block }] } : block;
+  const content = asHomebridgeConfig
+    ? { bridge: { name: 'test' }, platforms: [{ platform: 'Other' }, { platform: 'NvrRetention', ...block }] }
+    : block;
   writeFileSync(configFile, JSON.stringify(content));
 }
 
@@ -35,7 +37,11 @@ function cli(...args: string[]): { code: number; stdout: string; stderr: string 
 }
 
 function cliWith(env: Record<string, string>, ...args: string[]): { code: number; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [CLI, ...args, '--config', configFile], { cwd: root, encoding: 'utf8', env: { ...process.env, ...env } });
+  const result = spawnSync(process.execPath, [CLI, ...args, '--config', configFile], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+  });
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -97,7 +103,9 @@ describe('nvr-retention sweep', () => {
     file('front/a.mp4', 10);
     const result = cli('sweep');
     expect(result.code).toBe(0);
-    expect(result.stdout.trim().split('\n').at(-1)).toMatch(/^Sweep deleted 1 recordings \(1\.00 kB\): age 1 \(1\.00 kB\); 0 failures in \d/);
+    expect(result.stdout.trim().split('\n').at(-1)).toMatch(
+      /^Sweep deleted 1 recordings \(1\.00 kB\): age 1 \(1\.00 kB\); 0 failures in \d/,
+    );
   });
 
   test('a camera whose folder is gone is reported unavailable in the events and keeps its rows', () => {
@@ -167,7 +175,7 @@ describe('nvr-retention protect / unprotect', () => {
     expect(json('sweep').deleted.count).toBe(1);
   });
 
-  test('protect --camera --hours holds only that camera\'s recent footage', () => {
+  test("protect --camera --hours holds only that camera's recent footage", () => {
     file('front/recent.mp4', 0.01);
     file('front/older.mp4', 2);
     file('back/recent.mp4', 0.01);
@@ -191,8 +199,11 @@ describe('nvr-retention list and status', () => {
     file('front/c2.mp4', 2);
     file('front/events/e1.mp4', 1);
     file('back/b1.mp4', 0.5);
-    expect(json('list', '--camera', 'Front').recordings.map((r: { path: string }) => r.path.slice(cams.length + 1)))
-      .toEqual(['front/events/e1.mp4', 'front/c2.mp4', 'front/c1.mp4']);
+    expect(json('list', '--camera', 'Front').recordings.map((r: { path: string }) => r.path.slice(cams.length + 1))).toEqual([
+      'front/events/e1.mp4',
+      'front/c2.mp4',
+      'front/c1.mp4',
+    ]);
     expect(json('list', '--class', 'event').recordings).toHaveLength(1);
     const page = json('list', '--limit', '2');
     expect(page.recordings).toHaveLength(2);
@@ -207,7 +218,15 @@ describe('nvr-retention list and status', () => {
     file('front/events/motion.mp4', 1, 500);
     expect(cli('sweep').code).toBe(0);
     const status = json('status');
-    expect(status.cameras[0]).toMatchObject({ name: 'Front', available: true, recordings: 1, bytes: 500, eventRecordings: 1, protectedRecordings: 0, quotaBytes: null });
+    expect(status.cameras[0]).toMatchObject({
+      name: 'Front',
+      available: true,
+      recordings: 1,
+      bytes: 500,
+      eventRecordings: 1,
+      protectedRecordings: 0,
+      quotaBytes: null,
+    });
     expect(status.filesystems[0].freeBytes).toBeGreaterThan(0);
     expect(status.filesystems[0].cameras).toEqual(['Front', 'Back']);
     expect(status.lastSweep).toMatchObject({ status: 'done' });
@@ -238,7 +257,12 @@ describe('nvr-retention export', () => {
 
 describe('exit codes and config errors', () => {
   test('a bad camera field refuses the whole config with exit 2, naming the field', () => {
-    writeConfig({ cameras: [{ name: 'Front', path: join(cams, 'front'), retentionDays: 7 }, { name: 'Back', path: join(cams, 'back'), retentionDays: 0 }] });
+    writeConfig({
+      cameras: [
+        { name: 'Front', path: join(cams, 'front'), retentionDays: 7 },
+        { name: 'Back', path: join(cams, 'back'), retentionDays: 0 },
+      ],
+    });
     const result = cli('sweep');
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/cameras\[1\]\.retentionDays: must be greater than 0/);
@@ -266,8 +290,9 @@ describe('exit codes and config errors', () => {
     // The lock row of a live process (this test's own pid) on this host.
     const stat = readFileSync('/proc/self/stat', 'utf8');
     const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-    db.prepare("INSERT INTO sweep_lock (id, token, pid, process_start, host, purpose, acquired_at, heartbeat_at) VALUES (1, 't', ?, ?, ?, 'sweep (schedule)', ?, ?)")
-      .run(process.pid, start, hostname(), Date.now(), Date.now());
+    db.prepare(
+      "INSERT INTO sweep_lock (id, token, pid, process_start, host, purpose, acquired_at, heartbeat_at) VALUES (1, 't', ?, ?, ?, 'sweep (schedule)', ?, ?)",
+    ).run(process.pid, start, hostname(), Date.now(), Date.now());
     db.close();
     const result = cli('sweep');
     expect(result.code).toBe(1);
@@ -287,7 +312,9 @@ describe('the installed command', () => {
   test('runs in a Node with a small young generation (less memory on a Pi), unless the user chose a size', () => {
     const plain = cliWith({ NODE_OPTIONS: '' }, 'status', '--verbose');
     expect(plain.code).toBe(0);
-    expect(plain.stderr).toMatch(new RegExp(`^Node v\\S+, flags: ${canRestart ? '--max-semi-space-size=2' : 'none'}, NODE_OPTIONS: none, thread pool: 32$`, 'm'));
+    expect(plain.stderr).toMatch(
+      new RegExp(`^Node v\\S+, flags: ${canRestart ? '--max-semi-space-size=2' : 'none'}, NODE_OPTIONS: none, thread pool: 32$`, 'm'),
+    );
 
     const chosen = cliWith({ NODE_OPTIONS: '--max-semi-space-size=8', UV_THREADPOOL_SIZE: '6' }, 'status', '--verbose');
     expect(chosen.code).toBe(0);

@@ -14,7 +14,15 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
-import { cameraSchema, ConfigError, formatIssue, parsePlatformConfig, parsePlatformConfigStrict, platformSchema, type ConfigIssue } from '../src/config/schema.js';
+import {
+  cameraSchema,
+  ConfigError,
+  formatIssue,
+  parsePlatformConfig,
+  parsePlatformConfigStrict,
+  platformSchema,
+  type ConfigIssue,
+} from '../src/config/schema.js';
 import type { RetentionConfig } from '../src/config/types.js';
 import { makeSandbox, type Sandbox } from './helpers/tree.js';
 
@@ -32,18 +40,37 @@ let overlappingPaths: string[];
 beforeAll(() => {
   sandbox = makeSandbox('nvr-config-fuzz');
   const cams = join(sandbox.root, 'cams');
-  for (const name of ['a', 'b', 'c', 'a/inner']) fs.mkdirSync(join(cams, name), { recursive: true });
+  for (const name of ['a', 'b', 'c', 'a/inner']) {
+    fs.mkdirSync(join(cams, name), { recursive: true });
+  }
   fs.mkdirSync(join(sandbox.storage, 'sub'));
   fs.symlinkSync(cams, join(sandbox.root, 'link-to-cams'));
   fs.symlinkSync(sandbox.storage, join(sandbox.root, 'link-to-storage'));
   fs.symlinkSync(join(cams, 'b'), join(cams, 'link-to-b'));
   safeFolders = ['a', 'b', 'c', 'not-yet-there'].map((name) => join(cams, name));
   dangerousPaths = [
-    '/', '//', '/..', sandbox.storage, `${sandbox.storage}/`, `${sandbox.storage}/sub`, `${sandbox.storage}/sub/..`,
-    dirname(sandbox.storage), dirname(dirname(sandbox.storage)),
-    join(sandbox.root, 'link-to-storage'), `${join(sandbox.root, 'link-to-storage')}/sub`,
-    join(sandbox.root, 'link-to-cams', 'a'), join(cams, 'link-to-b'),
-    'cams/a', './cams', '../cams', '~/cams', '', ' ', 'C:\\cams', `${join(cams, 'a')}\u0000`, `${join(cams, 'nul')}\u0000/x`,
+    '/',
+    '//',
+    '/..',
+    sandbox.storage,
+    `${sandbox.storage}/`,
+    `${sandbox.storage}/sub`,
+    `${sandbox.storage}/sub/..`,
+    dirname(sandbox.storage),
+    dirname(dirname(sandbox.storage)),
+    join(sandbox.root, 'link-to-storage'),
+    `${join(sandbox.root, 'link-to-storage')}/sub`,
+    join(sandbox.root, 'link-to-cams', 'a'),
+    join(cams, 'link-to-b'),
+    'cams/a',
+    './cams',
+    '../cams',
+    '~/cams',
+    '',
+    ' ',
+    'C:\\cams',
+    `${join(cams, 'a')}\u0000`,
+    `${join(cams, 'nul')}\u0000/x`,
   ];
   overlappingPaths = [cams, `${join(cams, 'a')}/`, join(cams, 'a', 'inner'), join(cams, 'b', '..', 'a'), `${cams}//c`];
 });
@@ -58,7 +85,11 @@ const junk = fc.oneof(
   fc.constantFrom(null, true, false, 0, -1, 1e308, Number.NaN, Number.POSITIVE_INFINITY, '', ' ', '0', '7', 'yes', [], {}, [1], { a: 1 }),
   // What JSON.parse can hand over, prototype-looking keys included.
   fc.constantFrom(JSON.parse('{"__proto__":{"retentionDays":7}}') as unknown, { constructor: 1, toString: 'x', hasOwnProperty: null }),
-  fc.string(), fc.double(), fc.integer(), fc.boolean(), fc.jsonValue({ maxDepth: 3 }),
+  fc.string(),
+  fc.double(),
+  fc.integer(),
+  fc.boolean(),
+  fc.jsonValue({ maxDepth: 3 }),
 );
 /** Mostly valid, sometimes not: a block with one bad field among good ones tests more than pure noise. */
 const mostly = <T>(valid: fc.Arbitrary<T>, ...wrong: unknown[]) =>
@@ -66,7 +97,8 @@ const mostly = <T>(valid: fc.Arbitrary<T>, ...wrong: unknown[]) =>
 const days = mostly(fc.oneof(fc.double({ min: 0.01, max: 400, noNaN: true }), fc.integer({ min: 1, max: 400 })));
 
 /** Random text may be an absolute path anywhere: the platform, which really creates and deletes, gets none. */
-const notOutsideSandbox = (v: unknown) => typeof v !== 'string' || !v.trim().startsWith('/') || v.startsWith(sandbox.root) || v.startsWith(sandbox.storage);
+const notOutsideSandbox = (v: unknown) =>
+  typeof v !== 'string' || !v.trim().startsWith('/') || v.startsWith(sandbox.root) || v.startsWith(sandbox.storage);
 
 /** `forPlatform` keeps every absolute path inside the sandbox or among the known dangerous ones: the platform really runs. */
 function cameraPath(forPlatform: boolean) {
@@ -97,11 +129,12 @@ function cameraEntry(forPlatform: boolean) {
 }
 
 function platformBlock(forPlatform: boolean) {
-  const inSandbox = (name: string) => fc.oneof(
-    { weight: 12, arbitrary: fc.constant(join(sandbox.storage, name)) },
-    { weight: 2, arbitrary: fc.constant(join(sandbox.root, 'cams', 'a', name)) },
-    { weight: 1, arbitrary: fc.constant(join(sandbox.storage, `nul\u0000${name}`)) },
-  );
+  const inSandbox = (name: string) =>
+    fc.oneof(
+      { weight: 12, arbitrary: fc.constant(join(sandbox.storage, name)) },
+      { weight: 2, arbitrary: fc.constant(join(sandbox.root, 'cams', 'a', name)) },
+      { weight: 1, arbitrary: fc.constant(join(sandbox.storage, `nul\u0000${name}`)) },
+    );
   const fields = fc.record(
     {
       platform: fc.constant('NvrRetention'),
@@ -135,8 +168,11 @@ const FIELD_PATH = new RegExp(`^(?:(?:${PLATFORM_FIELDS})|cameras\\[\\d+\\](?:\\
 
 function expectFieldPaths(raw: unknown, issues: ConfigIssue[]): void {
   for (const issue of issues) {
-    if (issue.path === '') expect(isRecord(raw)).toBe(false);
-    else expect(issue.path).toMatch(FIELD_PATH);
+    if (issue.path === '') {
+      expect(isRecord(raw)).toBe(false);
+    } else {
+      expect(issue.path).toMatch(FIELD_PATH);
+    }
     expect(issue.message.length).toBeGreaterThan(0);
   }
 }
@@ -157,7 +193,9 @@ const sameOrInside = (child: string, parent: string) => child === parent || chil
 function hasLinkOnTheWay(path: string): boolean {
   for (let at = path; at !== dirname(at); at = dirname(at)) {
     try {
-      if (fs.lstatSync(at).isSymbolicLink()) return true;
+      if (fs.lstatSync(at).isSymbolicLink()) {
+        return true;
+      }
     } catch {
       // Not there (yet): nothing to follow.
     }
@@ -180,7 +218,9 @@ function expectSafeCameras(config: RetentionConfig): void {
   });
   for (const [i, a] of folders.entries()) {
     for (const [j, b] of folders.entries()) {
-      if (i !== j) expect(sameOrInside(a, b)).toBe(false);
+      if (i !== j) {
+        expect(sameOrInside(a, b)).toBe(false);
+      }
     }
   }
 }
@@ -204,7 +244,10 @@ describe('the config parser', () => {
         }
         accepted++;
         camerasRefused += parsed.disabledCameras.length;
-        expectFieldPaths(raw, parsed.disabledCameras.flatMap((camera) => camera.issues));
+        expectFieldPaths(
+          raw,
+          parsed.disabledCameras.flatMap((camera) => camera.issues),
+        );
         expectSafeCameras(parsed.config);
 
         // The CLI's strict parse refuses the same things and more, never something else.
@@ -232,7 +275,12 @@ describe('the config parser', () => {
     ['a path through a link to a camera folder', () => join(sandbox.root, 'link-to-cams', 'c')],
     ['a camera folder that is itself a link', () => join(sandbox.root, 'cams', 'link-to-b')],
   ])('%s is refused, naming cameras[1].path', (_label, path) => {
-    const raw = { cameras: [{ name: 'Safe', path: safeFolders[0], retentionDays: 7 }, { name: 'Bad', path: path(), retentionDays: 7 }] };
+    const raw = {
+      cameras: [
+        { name: 'Safe', path: safeFolders[0], retentionDays: 7 },
+        { name: 'Bad', path: path(), retentionDays: 7 },
+      ],
+    };
     const parsed = parsePlatformConfig(raw, { storagePath: sandbox.storage });
     expect(parsed.config.cameras.map((camera) => camera.name)).toEqual(['Safe']);
     expect(parsed.disabledCameras.flatMap((camera) => camera.issues.map((issue) => issue.path))).toContain('cameras[1].path');
@@ -242,12 +290,19 @@ describe('the config parser', () => {
     const raw = { cameras: [{ name: 'Sneaky', path: join(sandbox.storage, 'sub'), retentionDays: 7 }] };
     const parsed = parsePlatformConfig(raw, { storagePath: join(sandbox.root, 'link-to-storage') });
     expect(parsed.config.cameras).toEqual([]);
-    expect(parsed.disabledCameras[0].issues.map(formatIssue)).toEqual([expect.stringMatching(/^cameras\[0\]\.path: must not be inside the Homebridge storage folder/)]);
+    expect(parsed.disabledCameras[0].issues.map(formatIssue)).toEqual([
+      expect.stringMatching(/^cameras\[0\]\.path: must not be inside the Homebridge storage folder/),
+    ]);
   });
 
   test('an index reached through a link into a camera folder is refused', () => {
-    const raw = { cameras: [{ name: 'B', path: safeFolders[1], retentionDays: 7 }], databasePath: join(sandbox.root, 'link-to-cams', 'b', 'index.db') };
-    expect(() => parsePlatformConfig(raw, { storagePath: sandbox.storage })).toThrow(/^databasePath: must not be inside the folder of cameras\[0\]/);
+    const raw = {
+      cameras: [{ name: 'B', path: safeFolders[1], retentionDays: 7 }],
+      databasePath: join(sandbox.root, 'link-to-cams', 'b', 'index.db'),
+    };
+    expect(() => parsePlatformConfig(raw, { storagePath: sandbox.storage })).toThrow(
+      /^databasePath: must not be inside the folder of cameras\[0\]/,
+    );
   });
 
   test.each([
@@ -255,7 +310,12 @@ describe('the config parser', () => {
     ['a folder inside it', () => join(sandbox.root, 'cams', 'a', 'inner')],
     ['a folder containing it', () => join(sandbox.root, 'cams')],
   ])('a camera on %s as another is refused, and so is the other', (_label, path) => {
-    const raw = { cameras: [{ name: 'One', path: safeFolders[0], retentionDays: 7 }, { name: 'Two', path: path(), retentionDays: 7 }] };
+    const raw = {
+      cameras: [
+        { name: 'One', path: safeFolders[0], retentionDays: 7 },
+        { name: 'Two', path: path(), retentionDays: 7 },
+      ],
+    };
     const parsed = parsePlatformConfig(raw, { storagePath: sandbox.storage });
     expect(parsed.config.cameras).toEqual([]);
     expect(parsed.disabledCameras.map((camera) => camera.issues.map(formatIssue)[0])).toEqual([
@@ -314,9 +374,15 @@ describe('the platform start', () => {
           const refusals = reply.lines.filter((line) => line.message.startsWith('Config: ') || / disabled: /.test(line.message));
           tally.refusals += refusals.length;
           for (const line of refusals) {
-            const field = line.message.replace(/^Config: /, '').replace(/^.* disabled: /, '').split(': ')[0];
-            if (field === 'NvrRetention platform config') expect(isRecord(raw)).toBe(false);
-            else expect(field).toMatch(FIELD_PATH);
+            const field = line.message
+              .replace(/^Config: /, '')
+              .replace(/^.* disabled: /, '')
+              .split(': ')[0];
+            if (field === 'NvrRetention platform config') {
+              expect(isRecord(raw)).toBe(false);
+            } else {
+              expect(field).toMatch(FIELD_PATH);
+            }
           }
           if (reply.lines.some((line) => /^Watching \d+ camera folder/.test(line.message))) {
             tally.running++;
@@ -332,6 +398,8 @@ describe('the platform start', () => {
     } finally {
       host.stop();
     }
-    console.log(`config fuzz (platform): ${RUNS} starts: ${tally.running} ran, ${tally.noCameras} without usable cameras, ${tally.standingDown} refused the block; ${tally.refusals} refusal lines logged`);
+    console.log(
+      `config fuzz (platform): ${RUNS} starts: ${tally.running} ran, ${tally.noCameras} without usable cameras, ${tally.standingDown} refused the block; ${tally.refusals} refusal lines logged`,
+    );
   }, 600_000);
 });

@@ -42,8 +42,7 @@ function errorLines(parse: () => unknown): string[] {
 }
 
 const strictErrors = (raw: unknown) => errorLines(() => parsePlatformConfigStrict(raw, options));
-const disabledIssues = (raw: unknown) =>
-  parsePlatformConfig(raw, options).disabledCameras.flatMap((c) => c.issues.map(formatIssue));
+const disabledIssues = (raw: unknown) => parsePlatformConfig(raw, options).disabledCameras.flatMap((c) => c.issues.map(formatIssue));
 
 // -----------------------------------------------------------------------------------------------
 
@@ -67,9 +66,13 @@ describe('config.schema.json agrees with the zod schema', () => {
         const items = field.items as JsonObject | undefined;
         const summary: FieldSummary = { type: field.type, required: required.includes(key) };
         for (const k of ['default', 'minimum', 'exclusiveMinimum', 'minLength'] as const) {
-          if (field[k] !== undefined) summary[k] = field[k];
+          if (field[k] !== undefined) {
+            summary[k] = field[k];
+          }
         }
-        if (items) summary.itemType = items.minLength === undefined ? items.type : `${String(items.type)} (non-empty)`;
+        if (items) {
+          summary.itemType = items.minLength === undefined ? items.type : `${String(items.type)} (non-empty)`;
+        }
         return [key, summary];
       }),
     );
@@ -101,9 +104,15 @@ describe('config.schema.json agrees with the zod schema', () => {
   test('no "required": true anywhere, only required arrays', () => {
     expect(homebridgeSchemaText).not.toMatch(/"required"\s*:\s*(true|false)/);
     const walk = (node: Json): void => {
-      if (Array.isArray(node)) return node.forEach(walk);
-      if (node === null || typeof node !== 'object') return;
-      if ('required' in node) expect(Array.isArray(node.required)).toBe(true);
+      if (Array.isArray(node)) {
+        return node.forEach(walk);
+      }
+      if (node === null || typeof node !== 'object') {
+        return;
+      }
+      if ('required' in node) {
+        expect(Array.isArray(node.required)).toBe(true);
+      }
       Object.values(node).forEach(walk);
     };
     walk(homebridgeSchema);
@@ -123,19 +132,22 @@ describe('config.schema.json agrees with the zod schema', () => {
   test('every layout key names a real field, and every field is in the layout', () => {
     const layoutKeys: string[] = [];
     const walk = (node: Json): void => {
-      if (typeof node === 'string') layoutKeys.push(node);
-      else if (Array.isArray(node)) node.forEach(walk);
-      else if (node !== null && typeof node === 'object') {
-        if (typeof node.key === 'string') layoutKeys.push(node.key);
-        if (node.items !== undefined) walk(node.items);
+      if (typeof node === 'string') {
+        layoutKeys.push(node);
+      } else if (Array.isArray(node)) {
+        node.forEach(walk);
+      } else if (node !== null && typeof node === 'object') {
+        if (typeof node.key === 'string') {
+          layoutKeys.push(node.key);
+        }
+        if (node.items !== undefined) {
+          walk(node.items);
+        }
       }
     };
     walk(homebridgeSchema.layout);
 
-    const fields = [
-      ...Object.keys(platformSchema.shape),
-      ...Object.keys(cameraSchema.shape).map((key) => `cameras[].${key}`),
-    ];
+    const fields = [...Object.keys(platformSchema.shape), ...Object.keys(cameraSchema.shape).map((key) => `cameras[].${key}`)];
     expect([...layoutKeys].sort()).toEqual([...fields].sort());
   });
 });
@@ -226,7 +238,14 @@ describe('defaults and normalisation', () => {
       block({ maxTotalGB: 1500.5, minFreeGB: 0.25, minAgeSeconds: 0, protectHours: 0.5, sweepOnStartup: false, name: 'NVR' }),
       options,
     );
-    expect(config).toMatchObject({ maxTotalGB: 1500.5, minFreeGB: 0.25, minAgeSeconds: 0, protectHours: 0.5, sweepOnStartup: false, name: 'NVR' });
+    expect(config).toMatchObject({
+      maxTotalGB: 1500.5,
+      minFreeGB: 0.25,
+      minAgeSeconds: 0,
+      protectHours: 0.5,
+      sweepOnStartup: false,
+      name: 'NVR',
+    });
   });
 
   test('default lists are copies: changing one camera does not change the defaults', () => {
@@ -254,14 +273,22 @@ describe('defaults and normalisation', () => {
 describe('every error names its field in plain words', () => {
   test.each<[string, Record<string, unknown>, string]>([
     ['negative retention', block({ cameras: [camera(0, { retentionDays: -1 })] }), 'cameras[0].retentionDays: must be greater than 0'],
-    ['zero retention', block({ cameras: [camera(0), camera(1, { retentionDays: 0 })] }), 'cameras[1].retentionDays: must be greater than 0'],
+    [
+      'zero retention',
+      block({ cameras: [camera(0), camera(1, { retentionDays: 0 })] }),
+      'cameras[1].retentionDays: must be greater than 0',
+    ],
     ['retention as text', block({ cameras: [camera(0, { retentionDays: '7' })] }), 'cameras[0].retentionDays: must be a number'],
     ['missing retention', block({ cameras: [camera(0, { retentionDays: undefined })] }), 'cameras[0].retentionDays: is required'],
     ['missing name', block({ cameras: [camera(0), camera(1), camera(2, { name: undefined })] }), 'cameras[2].name: is required'],
     ['blank name', block({ cameras: [camera(0, { name: '  ' })] }), 'cameras[0].name: must not be empty'],
     ['missing path', block({ cameras: [camera(0, { path: undefined })] }), 'cameras[0].path: is required'],
     ['relative path', block({ cameras: [camera(0, { path: 'recordings/front' })] }), 'cameras[0].path: must be an absolute path'],
-    ['zero event retention', block({ cameras: [camera(0, { eventRetentionDays: 0 })] }), 'cameras[0].eventRetentionDays: must be greater than 0'],
+    [
+      'zero event retention',
+      block({ cameras: [camera(0, { eventRetentionDays: 0 })] }),
+      'cameras[0].eventRetentionDays: must be greater than 0',
+    ],
     ['negative quota', block({ cameras: [camera(0, { storageQuotaGB: -5 })] }), 'cameras[0].storageQuotaGB: must be greater than 0'],
     ['switch as text', block({ cameras: [camera(0, { protectSwitch: 'yes' })] }), 'cameras[0].protectSwitch: must be true or false'],
     ['extensions as text', block({ cameras: [camera(0, { extensions: 'mp4' })] }), 'cameras[0].extensions: must be a list'],
@@ -280,7 +307,11 @@ describe('every error names its field in plain words', () => {
     ['relative exportPath', block({ exportPath: './exports' }), 'exportPath: must be an absolute path'],
     ['unknown time zone', block({ timezone: 'Mars/Olympus' }), 'timezone: must be a time zone name such as "Europe/Berlin" or "UTC"'],
     ['time zone as a number', block({ timezone: 2 }), 'timezone: must be text'],
-    ['unknown sensor type', block({ diskPressureSensor: 'smoke' }), 'diskPressureSensor: must be one of "contact", "occupancy", "leak", "none"'],
+    [
+      'unknown sensor type',
+      block({ diskPressureSensor: 'smoke' }),
+      'diskPressureSensor: must be one of "contact", "occupancy", "leak", "none"',
+    ],
   ])('%s', (_label, raw, expected) => {
     expect(strictErrors(raw)).toEqual([expected]);
   });
@@ -293,7 +324,18 @@ describe('every error names its field in plain words', () => {
   test("zod's own wording never leaks", () => {
     const lines = strictErrors({
       name: 5,
-      cameras: [{ name: 1, path: 2, retentionDays: 'x', eventRetentionDays: [], storageQuotaGB: {}, eventPatterns: [3], extensions: [true], protectSwitch: 0 }],
+      cameras: [
+        {
+          name: 1,
+          path: 2,
+          retentionDays: 'x',
+          eventRetentionDays: [],
+          storageQuotaGB: {},
+          eventPatterns: [3],
+          extensions: [true],
+          protectSwitch: 0,
+        },
+      ],
       maxTotalGB: 'x',
       minFreeGB: -1,
       minAgeSeconds: 'x',
@@ -336,7 +378,11 @@ describe('dangerous folders are refused', () => {
     ['a parent of the storage folder', '/var/lib', `must not contain the Homebridge storage folder (${STORAGE})`],
     ['a grandparent of the storage folder', '/var', `must not contain the Homebridge storage folder (${STORAGE})`],
     ['a folder inside the storage folder', `${STORAGE}/recordings`, `must not be inside the Homebridge storage folder (${STORAGE})`],
-    ['a path that climbs back into storage', `/mnt/../var/lib/homebridge/x`, `must not be inside the Homebridge storage folder (${STORAGE})`],
+    [
+      'a path that climbs back into storage',
+      `/mnt/../var/lib/homebridge/x`,
+      `must not be inside the Homebridge storage folder (${STORAGE})`,
+    ],
   ])('%s', (_label, folder, message) => {
     const { config, disabledCameras } = parsePlatformConfig(block({ cameras: [camera(0), camera(1, { path: folder })] }), options);
     expect(config.cameras.map((c) => c.name)).toEqual(['Camera 0']);
@@ -373,7 +419,10 @@ describe('dangerous folders are refused', () => {
   });
 
   test('folders that only share a name prefix are not nested', () => {
-    const config = parsePlatformConfigStrict(block({ cameras: [camera(0, { path: '/mnt/nvr/a' }), camera(1, { path: '/mnt/nvr/ab' })] }), options);
+    const config = parsePlatformConfigStrict(
+      block({ cameras: [camera(0, { path: '/mnt/nvr/a' }), camera(1, { path: '/mnt/nvr/ab' })] }),
+      options,
+    );
     expect(config.cameras).toHaveLength(2);
   });
 
@@ -391,7 +440,8 @@ describe('dangerous folders are refused', () => {
 
   test('a databasePath inside a camera folder stops the plugin', () => {
     const raw = block({ databasePath: '/mnt/nvr/cam0/index.db' });
-    const expected = 'databasePath: must not be inside the folder of cameras[0] (/mnt/nvr/cam0): the index must not live among the recordings';
+    const expected =
+      'databasePath: must not be inside the folder of cameras[0] (/mnt/nvr/cam0): the index must not live among the recordings';
     expect(errorLines(() => parsePlatformConfig(raw, options))).toEqual([expected]);
     expect(strictErrors(raw)).toEqual([expected]);
   });
@@ -446,10 +496,9 @@ describe('plugin semantics versus strict semantics', () => {
   });
 
   test('a bad top-level field throws in plugin mode too, listing the camera issues as well', () => {
-    expect(errorLines(() => parsePlatformConfig(block({ minFreeGB: 'lots', cameras: [camera(0, { retentionDays: -2 })] }), options))).toEqual([
-      'minFreeGB: must be a number',
-      'cameras[0].retentionDays: must be greater than 0',
-    ]);
+    expect(
+      errorLines(() => parsePlatformConfig(block({ minFreeGB: 'lots', cameras: [camera(0, { retentionDays: -2 })] }), options)),
+    ).toEqual(['minFreeGB: must be a number', 'cameras[0].retentionDays: must be greater than 0']);
   });
 
   test('strict mode lists top-level and camera issues together', () => {

@@ -63,14 +63,17 @@ function plantTree(random: () => number): void {
     const plant = (relPath: string, kind: Kind, ageMs: number) => {
       // Every recording has a JSON sidecar; every third also a thumbnail, which is a sidecar too.
       const sidecars: Record<string, string | number> = { json: '{"camera":"crash test"}' };
-      if (planted.length % 3 === 0) sidecars['thumb.jpg'] = 64;
+      if (planted.length % 3 === 0) {
+        sidecars['thumb.jpg'] = 64;
+      }
       planted.push({ camera, cameraDir, relPath, kind, ageMs, sidecars });
     };
     // Old and kept recordings share folders, so emptied-folder clean-up must leave the kept ones' folders.
     for (let k = 0; k < 500; k++) {
       const folder = `day-${k % 5}/hour-${Math.floor(k / 5) % 4}`;
       const roll = random();
-      const kind: Kind = roll < 0.04 ? 'protected' : roll < 0.08 ? 'keepUntil' : roll < 0.12 ? 'exportLocked' : roll < 0.22 ? 'young' : 'old';
+      const kind: Kind =
+        roll < 0.04 ? 'protected' : roll < 0.08 ? 'keepUntil' : roll < 0.12 ? 'exportLocked' : roll < 0.22 ? 'young' : 'old';
       const ageMs = kind === 'young' ? DAY_MS + k * 60_000 : (RETENTION_DAYS + 3) * DAY_MS + k * 60_000;
       plant(`${folder}/clip-${c}-${k}.mp4`, kind, ageMs);
     }
@@ -81,7 +84,9 @@ function plantTree(random: () => number): void {
       plant(`events/${k % 4}/motion-${k}.mkv`, young ? 'youngEvent' : 'oldEvent', ageMs);
     }
   }
-  for (const recording of planted) writePlanted(recording);
+  for (const recording of planted) {
+    writePlanted(recording);
+  }
 
   // Tripwires: a sibling folder of the cameras, and a folder reached from inside the cameras through links.
   const outside = join(sandbox.root, 'outside');
@@ -115,10 +120,13 @@ async function holdRecordings(): Promise<void> {
   const engine = new RetentionEngine(config, { store, log: silentLogger });
   try {
     engine.scan();
-    const idsOf = (kind: Kind) => planted.filter((r) => r.kind === kind).map((r) => {
-      const row = store.cameraByPath(r.cameraDir)!;
-      return store.recordingByPath(row.id, r.relPath)!.id;
-    });
+    const idsOf = (kind: Kind) =>
+      planted
+        .filter((r) => r.kind === kind)
+        .map((r) => {
+          const row = store.cameraByPath(r.cameraDir)!;
+          return store.recordingByPath(row.id, r.relPath)!.id;
+        });
     engine.protect(idsOf('protected'), 'crash test');
     engine.protect(idsOf('keepUntil'), 'crash test', Date.now() + 365 * DAY_MS);
     const leased = idsOf('exportLocked');
@@ -146,13 +154,19 @@ function runChild(killAfterMs?: number, fromSpawn = false): Promise<ChildOutcome
     let stderr = '';
     let timer: NodeJS.Timeout | undefined;
     const arm = () => {
-      if (killAfterMs !== undefined) timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+      if (killAfterMs !== undefined) {
+        timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+      }
     };
-    if (fromSpawn) arm();
+    if (fromSpawn) {
+      arm();
+    }
     child.stdout.on('data', (chunk: Buffer) => {
       if (readyAt === 0 && chunk.toString().includes('ready')) {
         readyAt = Date.now();
-        if (!fromSpawn) arm();
+        if (!fromSpawn) {
+          arm();
+        }
       }
     });
     child.stderr.on('data', (chunk: Buffer) => {
@@ -161,9 +175,13 @@ function runChild(killAfterMs?: number, fromSpawn = false): Promise<ChildOutcome
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      if (signal === 'SIGKILL') resolve({ killed: true, ranMs: readyAt === 0 ? 0 : Date.now() - readyAt, stderr });
-      else if (code === 0) resolve({ killed: false, ranMs: Date.now() - readyAt, stderr });
-      else reject(new Error(`the sweep child exited with ${code ?? signal}: ${stderr}`));
+      if (signal === 'SIGKILL') {
+        resolve({ killed: true, ranMs: readyAt === 0 ? 0 : Date.now() - readyAt, stderr });
+      } else if (code === 0) {
+        resolve({ killed: false, ranMs: Date.now() - readyAt, stderr });
+      } else {
+        reject(new Error(`the sweep child exited with ${code ?? signal}: ${stderr}`));
+      }
     });
   });
 }
@@ -173,8 +191,11 @@ async function restartAndSweep(): Promise<void> {
   const engine = new RetentionEngine(config, { log: silentLogger });
   try {
     const report = await engine.sweep({ trigger: 'after crash' });
-    expect({ status: report.status, failures: report.failures, unavailable: report.cameras.filter((c) => !c.available) })
-      .toEqual({ status: 'done', failures: [], unavailable: [] });
+    expect({ status: report.status, failures: report.failures, unavailable: report.cameras.filter((c) => !c.available) }).toEqual({
+      status: 'done',
+      failures: [],
+      unavailable: [],
+    });
   } finally {
     engine.close();
   }
@@ -187,10 +208,12 @@ function checkAfterRestart(round: string): void {
   const survivors = expectedRecordings();
   for (const camera of CAMERAS) {
     const cameraDir = join(sandbox.root, camera.toLowerCase());
-    const expected = survivors.filter((r) => r.camera === camera).flatMap((r) => {
-      const base = r.relPath.slice(0, r.relPath.lastIndexOf('.'));
-      return [r.relPath, ...Object.keys(r.sidecars).map((suffix) => `${base}.${suffix}`)];
-    });
+    const expected = survivors
+      .filter((r) => r.camera === camera)
+      .flatMap((r) => {
+        const base = r.relPath.slice(0, r.relPath.lastIndexOf('.'));
+        return [r.relPath, ...Object.keys(r.sidecars).map((suffix) => `${base}.${suffix}`)];
+      });
     expect({ round, camera, files: filesBelow(cameraDir) }).toEqual({ round, camera, files: [...expected, 'alias.mp4', 'linked'].sort() });
   }
   for (const link of links) {
@@ -198,28 +221,52 @@ function checkAfterRestart(round: string): void {
   }
   for (const [file, before] of tripwires) {
     const now = { content: fs.readFileSync(file), mtimeMs: fs.lstatSync(file).mtimeMs };
-    expect({ round, file, same: now.content.equals(before.content) && now.mtimeMs === before.mtimeMs }).toEqual({ round, file, same: true });
+    expect({ round, file, same: now.content.equals(before.content) && now.mtimeMs === before.mtimeMs }).toEqual({
+      round,
+      file,
+      same: true,
+    });
   }
 
   const db = new DatabaseSync(config.databasePath, { readOnly: true });
   try {
     expect(db.prepare('PRAGMA integrity_check').all()).toEqual([{ integrity_check: 'ok' }]);
-    const rows = db.prepare(`SELECT c.path AS camera, r.rel_path AS relPath, r.protected, r.keep_until AS keepUntil,
-      r.export_lock_owner AS exportOwner, r.deleting FROM recordings r JOIN cameras c ON c.id = r.camera_id`).all() as
-      { camera: string; relPath: string; protected: number; keepUntil: number | null; exportOwner: string | null; deleting: number }[];
+    const rows = db
+      .prepare(
+        `SELECT c.path AS camera, r.rel_path AS relPath, r.protected, r.keep_until AS keepUntil,
+      r.export_lock_owner AS exportOwner, r.deleting FROM recordings r JOIN cameras c ON c.id = r.camera_id`,
+      )
+      .all() as {
+      camera: string;
+      relPath: string;
+      protected: number;
+      keepUntil: number | null;
+      exportOwner: string | null;
+      deleting: number;
+    }[];
     const indexed = rows.map((row) => `${row.camera}/${row.relPath}`).sort();
     expect({ round, indexed }).toEqual({ round, indexed: survivors.map((r) => `${r.cameraDir}/${r.relPath}`).sort() });
     const byPath = new Map(rows.map((row) => [`${row.camera}/${row.relPath}`, row]));
     for (const r of survivors) {
       const row = byPath.get(`${r.cameraDir}/${r.relPath}`)!;
       expect(row.deleting).toBe(0);
-      if (r.kind === 'protected') expect(row.protected).toBe(1);
-      if (r.kind === 'keepUntil') expect(row.keepUntil).not.toBeNull();
-      if (r.kind === 'exportLocked') expect(row.exportOwner).toBe(EXPORT_OWNER);
+      if (r.kind === 'protected') {
+        expect(row.protected).toBe(1);
+      }
+      if (r.kind === 'keepUntil') {
+        expect(row.keepUntil).not.toBeNull();
+      }
+      if (r.kind === 'exportLocked') {
+        expect(row.exportOwner).toBe(EXPORT_OWNER);
+      }
     }
     // The per-camera totals kept by triggers must still add up after a kill mid-transaction.
-    const drift = db.prepare(`SELECT c.name, c.recording_count AS counted, (SELECT COUNT(*) FROM recordings r WHERE r.camera_id = c.id) AS actual
-      FROM cameras c`).all() as { name: string; counted: number; actual: number }[];
+    const drift = db
+      .prepare(
+        `SELECT c.name, c.recording_count AS counted, (SELECT COUNT(*) FROM recordings r WHERE r.camera_id = c.id) AS actual
+      FROM cameras c`,
+      )
+      .all() as { name: string; counted: number; actual: number }[];
     expect(drift.filter((d) => d.counted !== d.actual)).toEqual([]);
   } finally {
     db.close();
@@ -240,7 +287,9 @@ function claimedAtKill(): number {
 /** The next round's work: the old recordings are written again (their folders may have been removed). */
 function replant(): void {
   for (const recording of planted) {
-    if (DELETED_KINDS.has(recording.kind)) writePlanted(recording);
+    if (DELETED_KINDS.has(recording.kind)) {
+      writePlanted(recording);
+    }
   }
 }
 
@@ -257,18 +306,24 @@ beforeAll(async () => {
   configFile = join(sandbox.storage, 'config.json');
   fs.writeFileSync(configFile, JSON.stringify(block));
   config = parsePlatformConfigStrict(block, { storagePath: sandbox.storage });
-  for (const camera of CAMERAS) fs.mkdirSync(join(sandbox.root, camera.toLowerCase()));
+  for (const camera of CAMERAS) {
+    fs.mkdirSync(join(sandbox.root, camera.toLowerCase()));
+  }
   plantTree(seededRandom(SEED));
   await holdRecordings();
 });
 
 afterAll(() => {
-  if (mounted) execFileSync('umount', [sandbox.root]);
+  if (mounted) {
+    execFileSync('umount', [sandbox.root]);
+  }
   sandbox.remove();
 });
 
 test(`SIGKILL at ${KILLS} random moments of a sweep loses nothing the rules keep (CRASH_SEED=${SEED})`, async () => {
-  console.log(`crash test: CRASH_SEED=${SEED} CRASH_KILLS=${KILLS}, ${planted.length} recordings, ${planted.filter((r) => DELETED_KINDS.has(r.kind)).length} to delete per round`);
+  console.log(
+    `crash test: CRASH_SEED=${SEED} CRASH_KILLS=${KILLS}, ${planted.length} recordings, ${planted.filter((r) => DELETED_KINDS.has(r.kind)).length} to delete per round`,
+  );
   const random = seededRandom(SEED ^ 0x5eed);
 
   // Whole sweeps, uninterrupted, give the span the kills are spread over (the median of three: the machine is shared).
@@ -287,24 +342,34 @@ test(`SIGKILL at ${KILLS} random moments of a sweep loses nothing the rules keep
   const landed: number[] = [];
   while (kills < KILLS) {
     rounds++;
-    if (rounds > KILLS * 3) throw new Error(`only ${kills} of ${rounds} sweeps could be killed before they finished`);
+    if (rounds > KILLS * 3) {
+      throw new Error(`only ${kills} of ${rounds} sweeps could be killed before they finished`);
+    }
     // One round in ten is killed counting from spawn, so some kills hit the index being opened.
     const fromSpawn = rounds % 10 === 0;
     // Every other kill falls in the later part of the sweep, where the scan is over and the unlinks run.
     const delay = Math.round(2 + (rounds % 2 === 0 ? random() * span : span * (0.4 + 0.6 * random())));
     const outcome = await runChild(delay, fromSpawn);
     // A sweep that outran its kill shows the machine is slower now than at calibration.
-    if (!outcome.killed) span = Math.max(span, outcome.ranMs);
+    if (!outcome.killed) {
+      span = Math.max(span, outcome.ranMs);
+    }
     if (outcome.killed) {
       kills++;
       landed.push(outcome.ranMs);
-      if (claimedAtKill() > 0) killsMidDeletion++;
+      if (claimedAtKill() > 0) {
+        killsMidDeletion++;
+      }
     }
     await restartAndSweep();
-    checkAfterRestart(`round ${rounds} (kill after ${delay} ms${fromSpawn ? ' from spawn' : ''}, ${outcome.killed ? 'killed' : 'finished first'})`);
+    checkAfterRestart(
+      `round ${rounds} (kill after ${delay} ms${fromSpawn ? ' from spawn' : ''}, ${outcome.killed ? 'killed' : 'finished first'})`,
+    );
     replant();
   }
-  console.log(`crash test: ${kills} kills in ${rounds} rounds (${killsMidDeletion} mid-deletion); a full sweep took ${span} ms; kills landed ${Math.min(...landed)}–${Math.max(...landed)} ms into the sweep`);
+  console.log(
+    `crash test: ${kills} kills in ${rounds} rounds (${killsMidDeletion} mid-deletion); a full sweep took ${span} ms; kills landed ${Math.min(...landed)}–${Math.max(...landed)} ms into the sweep`,
+  );
   expect(kills).toBeGreaterThanOrEqual(KILLS);
   // Most kills must hit the deletions themselves, or the test proves little.
   expect(killsMidDeletion).toBeGreaterThanOrEqual(KILLS / 10);

@@ -61,7 +61,9 @@ async function expectUsableAtNewPath(): Promise<void> {
     const report = await engine.sweep();
     expect(report.status).toBe('done');
     expect(filesBelow(front)).toEqual(['a.mp4', 'b.mp4']);
-    expect(engine.store.recording(engine.list({}, { limit: 10, offset: 0 }).find((row) => row.relPath === 'a.mp4')!.id)).toMatchObject({ protectedBy: 'settings UI' });
+    expect(engine.store.recording(engine.list({}, { limit: 10, offset: 0 }).find((row) => row.relPath === 'a.mp4')!.id)).toMatchObject({
+      protectedBy: 'settings UI',
+    });
   } finally {
     engine.close();
   }
@@ -70,7 +72,9 @@ async function expectUsableAtNewPath(): Promise<void> {
   expect(fs.existsSync(oldPath)).toBe(false);
   expect(fs.existsSync(`${newPath}.part`)).toBe(false);
   // The journal moved too: the moved index, deleted, comes back with its hold.
-  for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${newPath}${suffix}`, { force: true });
+  for (const suffix of ['', '-wal', '-shm']) {
+    fs.rmSync(`${newPath}${suffix}`, { force: true });
+  }
   const rebuilt = engineAt(newPath);
   await rebuilt.sweep();
   rebuilt.close();
@@ -85,7 +89,9 @@ describe('a changed databasePath', () => {
     await worker.status();
     await worker.stop();
 
-    expect(lines).toContain(`databasePath changed: the index moved from ${oldPath} to ${newPath} (the old file is kept as ${oldPath}.migrated).`);
+    expect(lines).toContain(
+      `databasePath changed: the index moved from ${oldPath} to ${newPath} (the old file is kept as ${oldPath}.migrated).`,
+    );
     expect(fs.existsSync(journalPathFor(newPath))).toBe(true);
     expect(fs.existsSync(`${journalPathFor(oldPath)}.migrated`)).toBe(true);
     await expectUsableAtNewPath();
@@ -103,24 +109,38 @@ describe('a changed databasePath', () => {
 describe('a crash in the middle of the move leaves a usable index, and the next start finishes the move', () => {
   // The move's steps in order; the state after a crash in step k is steps 0..k done.
   const steps: [string, () => void][] = [
-    ['after noting the move, before any copy', () => fs.writeFileSync(locationFile, JSON.stringify({ databasePath: oldPath, movingTo: newPath }))],
-    ['during the copy of the index: a half-written .part', () => {
-      fs.mkdirSync(join(sandbox.storage, 'moved'), { recursive: true });
-      fs.copyFileSync(journalPathFor(oldPath), journalPathFor(newPath));
-      const whole = fs.readFileSync(oldPath);
-      fs.writeFileSync(`${newPath}.part`, whole.subarray(0, whole.length / 2));
-    }],
-    ['after the copy was renamed into place, before the old index was renamed', () => {
-      fs.copyFileSync(oldPath, `${newPath}.part`);
-      fs.renameSync(`${newPath}.part`, newPath);
-    }],
-    ['after the old journal was renamed, before the old index was', () => fs.renameSync(journalPathFor(oldPath), `${journalPathFor(oldPath)}.migrated`)],
+    [
+      'after noting the move, before any copy',
+      () => fs.writeFileSync(locationFile, JSON.stringify({ databasePath: oldPath, movingTo: newPath })),
+    ],
+    [
+      'during the copy of the index: a half-written .part',
+      () => {
+        fs.mkdirSync(join(sandbox.storage, 'moved'), { recursive: true });
+        fs.copyFileSync(journalPathFor(oldPath), journalPathFor(newPath));
+        const whole = fs.readFileSync(oldPath);
+        fs.writeFileSync(`${newPath}.part`, whole.subarray(0, whole.length / 2));
+      },
+    ],
+    [
+      'after the copy was renamed into place, before the old index was renamed',
+      () => {
+        fs.copyFileSync(oldPath, `${newPath}.part`);
+        fs.renameSync(`${newPath}.part`, newPath);
+      },
+    ],
+    [
+      'after the old journal was renamed, before the old index was',
+      () => fs.renameSync(journalPathFor(oldPath), `${journalPathFor(oldPath)}.migrated`),
+    ],
     ['after the old index was renamed, before the location file named the new path', () => fs.renameSync(oldPath, `${oldPath}.migrated`)],
   ];
 
   test.each(steps.map(([title], i) => [title, i] as const))('%s', async (_, crashedIn) => {
     indexAtOldPath();
-    for (const [, step] of steps.slice(0, crashedIn + 1)) step();
+    for (const [, step] of steps.slice(0, crashedIn + 1)) {
+      step();
+    }
     // Before the restart, one of the two places holds the whole index.
     const usable = [oldPath, newPath].filter((path) => fs.existsSync(path));
     expect(usable.length).toBeGreaterThan(0);

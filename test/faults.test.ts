@@ -63,7 +63,11 @@ function captureLog(): CapturedLog {
 const cameras = (overrides: Partial<CameraInput> = {}): CameraInput[] => [{ name: 'Front', path: front, retentionDays: 7, ...overrides }];
 
 function open(log: Logger = captureLog(), settings: Record<string, unknown> = {}, disk?: DiskProbe): RetentionEngine {
-  const engine = new RetentionEngine(buildConfig(sandbox, cameras(), settings), { log, disk, locationFile: locationFileIn(sandbox.storage) });
+  const engine = new RetentionEngine(buildConfig(sandbox, cameras(), settings), {
+    log,
+    disk,
+    locationFile: locationFileIn(sandbox.storage),
+  });
   engines.push(engine);
   return engine;
 }
@@ -75,7 +79,9 @@ function close(engine: RetentionEngine): void {
 
 function idOf(engine: RetentionEngine, relPath: string): number {
   const found = engine.list({}, { limit: 1000, offset: 0 }).find((row) => row.relPath === relPath);
-  if (!found) throw new Error(`${relPath} is not indexed`);
+  if (!found) {
+    throw new Error(`${relPath} is not indexed`);
+  }
   return found.id;
 }
 
@@ -102,68 +108,90 @@ describe('a damaged or deleted index', () => {
   const damage: [string, (path: string) => void][] = [
     ['garbage written over the whole file', (path) => fs.writeFileSync(path, Buffer.alloc(64 * 1024, 0x5a))],
     ['the file truncated to half', (path) => fs.truncateSync(path, Math.floor(fs.statSync(path).size / 2))],
-    ['a page in the middle overwritten (the header is fine, the check fails)', (path) => {
-      const fd = fs.openSync(path, 'r+');
-      fs.writeSync(fd, Buffer.alloc(4096, 0xff), 0, 4096, 4 * 4096);
-      fs.closeSync(fd);
-    }],
+    [
+      'a page in the middle overwritten (the header is fine, the check fails)',
+      (path) => {
+        const fd = fs.openSync(path, 'r+');
+        fs.writeSync(fd, Buffer.alloc(4096, 0xff), 0, 4096, 4 * 4096);
+        fs.closeSync(fd);
+      },
+    ],
     ['the file deleted', (path) => fs.rmSync(path)],
   ];
 
-  test.each(damage)('%s: moved aside (if there is anything to move), a clear error, a new index from the folders, holds back, nothing held deleted', async (_, harm) => {
-    protectedTree();
-    harm(sandbox.databasePath);
-    const deleted = !fs.existsSync(sandbox.databasePath);
+  test.each(damage)(
+    '%s: moved aside (if there is anything to move), a clear error, a new index from the folders, holds back, nothing held deleted',
+    async (_, harm) => {
+      protectedTree();
+      harm(sandbox.databasePath);
+      const deleted = !fs.existsSync(sandbox.databasePath);
 
-    const log = captureLog();
-    const engine = open(log);
-    const report = await engine.sweep();
+      const log = captureLog();
+      const engine = open(log);
+      const report = await engine.sweep();
 
-    expect(report.status).toBe('done');
-    expect(filesBelow(front)).toEqual(['a.mp4', 'b.mp4']);
-    expect(engine.store.recording(idOf(engine, 'a.mp4'))).toMatchObject({ protected: true, protectedBy: 'settings UI' });
-    if (deleted) {
-      expect(corruptCopies()).toEqual([]);
-    } else {
-      expect(corruptCopies()).toEqual([expect.stringMatching(/^index\.db\.corrupt-\d{4}-\d\d-\d\dT/)]);
-      expect(log.lines.find((line) => line.startsWith('error:'))).toMatch(/^error: The index .*index\.db was damaged \(.+\); it was moved to .*index\.db\.corrupt-.* and a new one is built/);
-      expect(kinds(engine)).toContain('index_rebuilt');
-    }
-    expect(kinds(engine)).toContain('holds_restored');
-  });
+      expect(report.status).toBe('done');
+      expect(filesBelow(front)).toEqual(['a.mp4', 'b.mp4']);
+      expect(engine.store.recording(idOf(engine, 'a.mp4'))).toMatchObject({ protected: true, protectedBy: 'settings UI' });
+      if (deleted) {
+        expect(corruptCopies()).toEqual([]);
+      } else {
+        expect(corruptCopies()).toEqual([expect.stringMatching(/^index\.db\.corrupt-\d{4}-\d\d-\d\dT/)]);
+        expect(log.lines.find((line) => line.startsWith('error:'))).toMatch(
+          /^error: The index .*index\.db was damaged \(.+\); it was moved to .*index\.db\.corrupt-.* and a new one is built/,
+        );
+        expect(kinds(engine)).toContain('index_rebuilt');
+      }
+      expect(kinds(engine)).toContain('holds_restored');
+    },
+  );
 
-  test.each(damage)('%s, met by the CLI (no check at open): at most one failed run, then the index is rebuilt, holds back, nothing held deleted', async (_, harm) => {
-    protectedTree();
-    harm(sandbox.databasePath);
-    const configFile = join(sandbox.storage, 'config.json');
-    fs.writeFileSync(configFile, JSON.stringify({ platforms: [{ platform: 'NvrRetention', databasePath: sandbox.databasePath, cameras: cameras() }] }));
-    const sweep = async () => {
-      const out: string[] = [];
-      const code = await runCli(['sweep', '--config', configFile], { out: (text) => out.push(text), err: (text) => out.push(text), cwd: sandbox.storage });
-      return { code, out: out.join('\n') };
-    };
+  test.each(damage)(
+    '%s, met by the CLI (no check at open): at most one failed run, then the index is rebuilt, holds back, nothing held deleted',
+    async (_, harm) => {
+      protectedTree();
+      harm(sandbox.databasePath);
+      const configFile = join(sandbox.storage, 'config.json');
+      fs.writeFileSync(
+        configFile,
+        JSON.stringify({ platforms: [{ platform: 'NvrRetention', databasePath: sandbox.databasePath, cameras: cameras() }] }),
+      );
+      const sweep = async () => {
+        const out: string[] = [];
+        const code = await runCli(['sweep', '--config', configFile], {
+          out: (text) => out.push(text),
+          err: (text) => out.push(text),
+          cwd: sandbox.storage,
+        });
+        return { code, out: out.join('\n') };
+      };
 
-    const runs = [await sweep()];
-    if (runs[0].code !== 0) {
-      expect(runs[0].out).toMatch(/malformed|not a database|damaged/);
-      runs.push(await sweep());
-    }
+      const runs = [await sweep()];
+      if (runs[0].code !== 0) {
+        expect(runs[0].out).toMatch(/malformed|not a database|damaged/);
+        runs.push(await sweep());
+      }
 
-    expect(runs.at(-1)).toMatchObject({ code: 0, out: expect.stringMatching(/Sweep deleted 2 recordings/) });
-    expect(filesBelow(front)).toEqual(['a.mp4', 'b.mp4']);
-  });
+      expect(runs.at(-1)).toMatchObject({ code: 0, out: expect.stringMatching(/Sweep deleted 2 recordings/) });
+      expect(filesBelow(front)).toEqual(['a.mp4', 'b.mp4']);
+    },
+  );
 
   test('deleted while in use: the next sweep notices, opens a new index (seen by the CLI too), and the holds come back', async () => {
     protectedTree();
     const log = captureLog();
     const engine = open(log);
-    for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${sandbox.databasePath}${suffix}`, { force: true });
+    for (const suffix of ['', '-wal', '-shm']) {
+      fs.rmSync(`${sandbox.databasePath}${suffix}`, { force: true });
+    }
 
     const report = await engine.sweep();
 
     expect(report.deleted.count).toBe(2);
     expect(filesBelow(front)).toEqual(['a.mp4', 'b.mp4']);
-    expect(log.lines).toContain(`warn: The index ${sandbox.databasePath} was deleted or replaced while in use; it is opened again (a new one is built from the camera folders).`);
+    expect(log.lines).toContain(
+      `warn: The index ${sandbox.databasePath} was deleted or replaced while in use; it is opened again (a new one is built from the camera folders).`,
+    );
     // Another process opening the configured path finds the index the sweep wrote.
     const other = new DatabaseSync(sandbox.databasePath);
     const protectedRows = other.prepare('SELECT rel_path FROM recordings WHERE protected = 1').all();
@@ -271,7 +299,9 @@ describe('an unlink that fails', () => {
     try {
       await expectUnlinkFailureHandled('held/a.mp4', /EPERM/, () => execFileSync('chattr', ['-i', folder]));
     } finally {
-      if (fs.existsSync(folder)) execFileSync('chattr', ['-i', folder]);
+      if (fs.existsSync(folder)) {
+        execFileSync('chattr', ['-i', folder]);
+      }
     }
   });
 
@@ -369,7 +399,9 @@ describe('the recordings folder goes away', () => {
     const nas = nasMountedAtFront();
     for (let i = 0; i < 120; i++) {
       // Some in the camera folder itself (whose mount point stays as an empty folder), some in day folders.
-      writeRecording(front, `${i % 3 === 0 ? '' : `day-${i % 3}/`}rec-${String(i).padStart(3, '0')}.mp4`, { ageMs: (30 + i / 100) * DAY_MS });
+      writeRecording(front, `${i % 3 === 0 ? '' : `day-${i % 3}/`}rec-${String(i).padStart(3, '0')}.mp4`, {
+        ageMs: (30 + i / 100) * DAY_MS,
+      });
     }
     writeRecording(front, 'day-0/evidence.mp4', { ageMs: 40 * DAY_MS });
     const log = captureLog();
@@ -475,8 +507,10 @@ describe('the disk and the index', () => {
       }
     };
 
-    const outcome = await engine.sweep({ batchSize: 40, onProgress: () => fs.existsSync(filler) || fillDisk() })
-      .then((report) => `${report.status}: ${report.error}`, (error: Error) => `rejected: ${error.message}`);
+    const outcome = await engine.sweep({ batchSize: 40, onProgress: () => fs.existsSync(filler) || fillDisk() }).then(
+      (report) => `${report.status}: ${report.error}`,
+      (error: Error) => `rejected: ${error.message}`,
+    );
 
     expect(outcome).toMatch(/^(failed|rejected): database or disk is full/);
     expect(log.lines.some((line) => line.startsWith('error:') && /disk is full/.test(line))).toBe(true);
@@ -502,7 +536,12 @@ describe('the disk and the index', () => {
     writeRecording(front, 'b.mp4', { ageMs: 1 * DAY_MS });
     const engine = open();
     engine.scan();
-    const holder = spawn(process.execPath, ['--no-warnings', '-e', `
+    const holder = spawn(
+      process.execPath,
+      [
+        '--no-warnings',
+        '-e',
+        `
       const { DatabaseSync } = require('node:sqlite');
       const db = new DatabaseSync(${JSON.stringify(sandbox.databasePath)});
       db.exec('BEGIN IMMEDIATE');
@@ -510,7 +549,10 @@ describe('the disk and the index', () => {
       process.stdout.write('locked\\n');
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10000);
       db.exec('COMMIT');
-      db.close();`], { stdio: ['ignore', 'pipe', 'inherit'] });
+      db.close();`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     const exited = new Promise((resolve) => holder.once('exit', resolve));
     await new Promise<void>((resolve) => holder.stdout!.once('data', () => resolve()));
 

@@ -42,7 +42,9 @@ afterEach(async () => {
     await run.exited;
   }
   run = undefined;
-  if (sandbox) rmSync(sandbox, { recursive: true, force: true });
+  if (sandbox) {
+    rmSync(sandbox, { recursive: true, force: true });
+  }
   sandbox = undefined;
 });
 
@@ -63,7 +65,9 @@ async function startHomebridge(platforms: unknown[]): Promise<Run> {
   const storage = join(sandbox!, 'storage');
   mkdirSync(storage, { recursive: true });
   // A fresh username per run: HAP keys its pairing data and mDNS record by it.
-  const username = `0E:11:22:33:${Math.floor(Math.random() * 256).toString(16).padStart(2, '0')}:55`.toUpperCase();
+  const username = `0E:11:22:33:${Math.floor(Math.random() * 256)
+    .toString(16)
+    .padStart(2, '0')}:55`.toUpperCase();
   const bridge = { name: 'NVR Test Bridge', username, port: await freePort(), pin: '031-45-154' };
   writeFileSync(join(storage, 'config.json'), JSON.stringify({ bridge, accessories: [], platforms }, null, 2));
 
@@ -107,7 +111,8 @@ async function stopWithinBound(): Promise<number | null> {
 }
 
 /** Our plugin's log lines (prefixed with the platform name) that mention an error. */
-const pluginErrorLines = (output: string) => output.split('\n').filter((line) => /\[NvrRetention\]|nvr-retention/i.test(line) && /error/i.test(line));
+const pluginErrorLines = (output: string) =>
+  output.split('\n').filter((line) => /\[NvrRetention\]|nvr-retention/i.test(line) && /error/i.test(line));
 
 interface CachedAccessory {
   UUID: string;
@@ -127,16 +132,20 @@ describe('the plugin in a real Homebridge', () => {
     sandbox = mkdtempSync(join(tmpdir(), 'nvr-homebridge-'));
     const front = recordings(join(sandbox, 'recordings', 'front'), 3);
     const back = recordings(join(sandbox, 'recordings', 'back'), 2);
-    run = await startHomebridge([{
-      platform: 'NvrRetention',
-      cameras: [
-        { name: 'Front', path: join(sandbox, 'recordings', 'front'), retentionDays: 7 },
-        { name: 'Back', path: join(sandbox, 'recordings', 'back'), retentionDays: 7 },
-      ],
-    }]);
+    run = await startHomebridge([
+      {
+        platform: 'NvrRetention',
+        cameras: [
+          { name: 'Front', path: join(sandbox, 'recordings', 'front'), retentionDays: 7 },
+          { name: 'Back', path: join(sandbox, 'recordings', 'back'), retentionDays: 7 },
+        ],
+      },
+    ]);
 
     await waitForLog('Sweep deleted 5 recordings');
-    for (const file of [...front, ...back]) expect(() => readFileSync(file)).toThrow(/ENOENT/);
+    for (const file of [...front, ...back]) {
+      expect(() => readFileSync(file)).toThrow(/ENOENT/);
+    }
     expect(readdirSync(join(sandbox, 'recordings', 'front'))).toEqual(['recent.mp4']);
 
     expect(CLEAN_EXIT_CODES).toContain(await stopWithinBound());
@@ -161,11 +170,13 @@ describe('the plugin in a real Homebridge', () => {
 
   test('a broken platform block is reported field by field and Homebridge keeps running', async () => {
     sandbox = mkdtempSync(join(tmpdir(), 'nvr-homebridge-'));
-    run = await startHomebridge([{
-      platform: 'NvrRetention',
-      minFreeGB: 'lots',
-      cameras: [{ name: 'Front', path: join(sandbox, 'front'), retentionDays: 0 }],
-    }]);
+    run = await startHomebridge([
+      {
+        platform: 'NvrRetention',
+        minFreeGB: 'lots',
+        cameras: [{ name: 'Front', path: join(sandbox, 'front'), retentionDays: 0 }],
+      },
+    ]);
     await waitForLog('Retention is off until the config is fixed');
     expect(run.output()).toContain('Config: minFreeGB: must be a number');
     expect(run.output()).toContain('Config: cameras[0].retentionDays: must be greater than 0');
@@ -177,13 +188,15 @@ describe('the plugin in a real Homebridge', () => {
   test('a bad camera entry disables that camera only', async () => {
     sandbox = mkdtempSync(join(tmpdir(), 'nvr-homebridge-'));
     const front = recordings(join(sandbox, 'recordings', 'front'), 1);
-    run = await startHomebridge([{
-      platform: 'NvrRetention',
-      cameras: [
-        { name: 'Front', path: join(sandbox, 'recordings', 'front'), retentionDays: 7 },
-        { name: 'Attic', path: 'attic', retentionDays: 7 },
-      ],
-    }]);
+    run = await startHomebridge([
+      {
+        platform: 'NvrRetention',
+        cameras: [
+          { name: 'Front', path: join(sandbox, 'recordings', 'front'), retentionDays: 7 },
+          { name: 'Attic', path: 'attic', retentionDays: 7 },
+        ],
+      },
+    ]);
     await waitForLog('Sweep deleted 1 recordings');
     expect(run.output()).toContain('[Attic] disabled: cameras[1].path: must be an absolute path');
     expect(() => readFileSync(front[0])).toThrow(/ENOENT/);
@@ -195,7 +208,9 @@ describe('the plugin in a real Homebridge', () => {
     const old = recordings(join(sandbox, 'cam'), 2);
     run = await startHomebridge([{ platform: 'NvrRetention', cameras: [{ name: 'Cam', path: join(sandbox, 'cam'), retentionDays: 1 }] }]);
     await waitForLog('Sweep deleted 2 recordings');
-    for (const file of old) expect(() => readFileSync(file)).toThrow(/ENOENT/);
+    for (const file of old) {
+      expect(() => readFileSync(file)).toThrow(/ENOENT/);
+    }
     expect(CLEAN_EXIT_CODES).toContain(await stopWithinBound());
     expect(pluginErrorLines(run.output())).toEqual([]);
   });
@@ -223,7 +238,11 @@ describe('the plugin in a real Homebridge', () => {
     const rows = db.prepare('SELECT rel_path, deleting FROM recordings').all() as { rel_path: string; deleting: number }[];
     expect((db.prepare('PRAGMA integrity_check').get() as { integrity_check: string }).integrity_check).toBe('ok');
     db.close();
-    const files = new Set(readdirSync(camera, { recursive: true }).map(String).filter((name) => name.endsWith('.mp4')));
+    const files = new Set(
+      readdirSync(camera, { recursive: true })
+        .map(String)
+        .filter((name) => name.endsWith('.mp4')),
+    );
     // Every row still marked as being deleted is settled at the next start; every other row has its file.
     expect(rows.filter((row) => row.deleting === 0 && !files.has(row.rel_path))).toEqual([]);
     expect(files.size).toBeGreaterThan(0);
@@ -244,7 +263,10 @@ describe('the plugin in a real Homebridge', () => {
     const back = join(sandbox, 'back');
     recordings(front, 0);
     recordings(back, 0);
-    const camerasBefore = [{ name: 'Front', path: front, retentionDays: 7 }, { name: 'Back', path: back, retentionDays: 7 }];
+    const camerasBefore = [
+      { name: 'Front', path: front, retentionDays: 7 },
+      { name: 'Back', path: back, retentionDays: 7 },
+    ];
     run = await startHomebridge([{ platform: 'NvrRetention', pauseSwitch: true, cameras: camerasBefore }]);
     await waitForLog('Sweep deleted 0 recordings');
     expect(CLEAN_EXIT_CODES).toContain(await stopWithinBound());
@@ -285,20 +307,40 @@ describe('the plugin in a real Homebridge', () => {
     sandbox = mkdtempSync(join(tmpdir(), 'nvr-homebridge-'));
     const old = recordings(join(sandbox, 'recordings', 'front'), 2);
     mkdirSync(join(sandbox, 'recordings', 'drive', 'events'), { recursive: true });
-    run = await startHomebridge([{
-      platform: 'NvrRetention',
-      name: 'Retention',
-      cameras: [
-        { name: 'Front', path: join(sandbox, 'recordings', 'front'), retentionDays: 7, eventRetentionDays: 30, storageQuotaGB: 10,
-          eventPatterns: ['**/events/**'], extensions: ['mp4', '.MKV'], protectSwitch: true },
-        { name: 'Drive', path: join(sandbox, 'recordings', 'drive'), retentionDays: 0.5, protectSwitch: false },
-      ],
-      maxTotalGB: 100, minFreeGB: 0.001, minAgeSeconds: 60, protectHours: 12, schedule: '*/30 * * * *', timezone: 'Europe/Berlin',
-      sweepOnStartup: true, databasePath: join(sandbox, 'index', 'retention.db'), exportPath: join(sandbox, 'exports'),
-      diskPressureSensor: 'leak', pauseSwitch: true,
-    }]);
+    run = await startHomebridge([
+      {
+        platform: 'NvrRetention',
+        name: 'Retention',
+        cameras: [
+          {
+            name: 'Front',
+            path: join(sandbox, 'recordings', 'front'),
+            retentionDays: 7,
+            eventRetentionDays: 30,
+            storageQuotaGB: 10,
+            eventPatterns: ['**/events/**'],
+            extensions: ['mp4', '.MKV'],
+            protectSwitch: true,
+          },
+          { name: 'Drive', path: join(sandbox, 'recordings', 'drive'), retentionDays: 0.5, protectSwitch: false },
+        ],
+        maxTotalGB: 100,
+        minFreeGB: 0.001,
+        minAgeSeconds: 60,
+        protectHours: 12,
+        schedule: '*/30 * * * *',
+        timezone: 'Europe/Berlin',
+        sweepOnStartup: true,
+        databasePath: join(sandbox, 'index', 'retention.db'),
+        exportPath: join(sandbox, 'exports'),
+        diskPressureSensor: 'leak',
+        pauseSwitch: true,
+      },
+    ]);
     await waitForLog('Sweep deleted 2 recordings');
-    for (const file of old) expect(() => readFileSync(file)).toThrow(/ENOENT/);
+    for (const file of old) {
+      expect(() => readFileSync(file)).toThrow(/ENOENT/);
+    }
     expect(readdirSync(join(sandbox, 'index'))).toContain('retention.db');
     expect(CLEAN_EXIT_CODES).toContain(await stopWithinBound());
     expect(pluginErrorLines(run.output())).toEqual([]);

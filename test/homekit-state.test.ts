@@ -6,23 +6,47 @@ const GB = 1e9;
 
 function camera(name: string, overrides: Partial<CameraStatus> = {}): CameraStatus {
   return {
-    name, path: `/mnt/nvr/${name}`, available: true, unavailableReason: null, recordings: 10, bytes: 10 * GB, eventRecordings: 2,
-    protectedRecordings: 0, protectedBytes: 0, quotaBytes: null, oldest: null, newest: null, protectSwitchOn: false, ...overrides,
+    name,
+    path: `/mnt/nvr/${name}`,
+    available: true,
+    unavailableReason: null,
+    recordings: 10,
+    bytes: 10 * GB,
+    eventRecordings: 2,
+    protectedRecordings: 0,
+    protectedBytes: 0,
+    quotaBytes: null,
+    oldest: null,
+    newest: null,
+    protectSwitchOn: false,
+    ...overrides,
   };
 }
 
 /** A filesystem of 1000 GB with `freeGB` free and a floor of `floorGB` (null: no minFreeGB). */
 function disk(freeGB: number | null, floorGB: number | null = 50, cameras = ['front']): FilesystemStatus {
-  return { cameras, freeBytes: freeGB === null ? null : freeGB * GB, totalBytes: freeGB === null ? null : 1000 * GB, floorBytes: floorGB === null ? null : floorGB * GB };
+  return {
+    cameras,
+    freeBytes: freeGB === null ? null : freeGB * GB,
+    totalBytes: freeGB === null ? null : 1000 * GB,
+    floorBytes: floorGB === null ? null : floorGB * GB,
+  };
 }
 
-function status(overrides: Partial<StatusReport> & { events?: { kind: string; camera: string | null; message: string }[]; lastStatus?: string } = {}): StatusReport {
+function status(
+  overrides: Partial<StatusReport> & { events?: { kind: string; camera: string | null; message: string }[]; lastStatus?: string } = {},
+): StatusReport {
   const { events = [], lastStatus = 'done', ...rest } = overrides;
   return {
     paused: false,
     cameras: [camera('front')],
     filesystems: [disk(500)],
-    lastSweep: { startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:01.000Z', status: lastStatus, report: { events: events.map((e) => ({ severity: 'warning', ...e })) } },
+    lastSweep: {
+      startedAt: '2026-01-01T00:00:00.000Z',
+      finishedAt: '2026-01-01T00:00:01.000Z',
+      status: lastStatus,
+      report: { events: events.map((e) => ({ severity: 'warning', ...e })) },
+    },
     ...rest,
   };
 }
@@ -39,7 +63,9 @@ describe('disk-pressure sensor', () => {
   });
 
   test('on within 10 % above the floor, off just beyond it', () => {
-    expect(storageState(status({ filesystems: [disk(54.9)] })).reasons).toEqual(['free space within 10 % of the floor on the disk of front']);
+    expect(storageState(status({ filesystems: [disk(54.9)] })).reasons).toEqual([
+      'free space within 10 % of the floor on the disk of front',
+    ]);
     expect(storageState(status({ filesystems: [disk(55)] })).pressure).toBe(false);
   });
 
@@ -56,7 +82,9 @@ describe('disk-pressure sensor', () => {
   });
 
   test('on, and StatusActive false, while a camera is unavailable', () => {
-    const state = storageState(status({ cameras: [camera('front'), camera('back', { available: false, unavailableReason: 'folder missing' })] }));
+    const state = storageState(
+      status({ cameras: [camera('front'), camera('back', { available: false, unavailableReason: 'folder missing' })] }),
+    );
     expect(state).toMatchObject({ pressure: true, active: false, reasons: ['camera back unavailable (folder missing)'] });
     expect(storageState(status()).active).toBe(true);
   });
@@ -97,5 +125,10 @@ describe('fault', () => {
 
 test('protect switch states are keyed by camera path, so a renamed camera keeps its state', () => {
   const states = protectSwitchStates(status({ cameras: [camera('front', { protectSwitchOn: true }), camera('back')] }));
-  expect(states).toEqual(new Map([['/mnt/nvr/front', true], ['/mnt/nvr/back', false]]));
+  expect(states).toEqual(
+    new Map([
+      ['/mnt/nvr/front', true],
+      ['/mnt/nvr/back', false],
+    ]),
+  );
 });

@@ -15,7 +15,19 @@ import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { RetentionEngine } from '../src/retention/engine.js';
-import { buildConfig, DAY_MS, filesBelow, foldersBelow, HOUR_MS, makeSandbox, MINUTE_MS, type Sandbox, setAge, settleFolders, writeRecording } from './helpers/tree.js';
+import {
+  buildConfig,
+  DAY_MS,
+  filesBelow,
+  foldersBelow,
+  HOUR_MS,
+  makeSandbox,
+  MINUTE_MS,
+  type Sandbox,
+  setAge,
+  settleFolders,
+  writeRecording,
+} from './helpers/tree.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 /** Only a guard against a sweep that hangs on a FIFO; a healthy sweep here takes a second or two. */
@@ -54,16 +66,23 @@ function cli(command: string, cameras: Record<string, unknown>[]): Promise<Sweep
   const configFile = join(sandbox.storage, 'config.json');
   fs.writeFileSync(configFile, JSON.stringify({ platform: 'NvrRetention', cameras, databasePath: sandbox.databasePath }));
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, command, '--json', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'], timeout: HANG_GUARD_MS });
+    const child = spawn(process.execPath, [CLI, command, '--json', '--config', configFile], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: HANG_GUARD_MS,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
     child.on('exit', (code, signal) => {
-      if (signal) reject(new Error(`the sweep hung and was ended (${signal}); a special file was opened? ${stderr}`));
-      else if (code !== 0) reject(new Error(`the sweep exited with ${code}: ${stderr}${stdout}`));
-      else resolve({ report: JSON.parse(stdout) as SweepOutcome['report'], stderr });
+      if (signal) {
+        reject(new Error(`the sweep hung and was ended (${signal}); a special file was opened? ${stderr}`));
+      } else if (code !== 0) {
+        reject(new Error(`the sweep exited with ${code}: ${stderr}${stdout}`));
+      } else {
+        resolve({ report: JSON.parse(stdout) as SweepOutcome['report'], stderr });
+      }
     });
   });
 }
@@ -72,17 +91,21 @@ function cli(command: string, cameras: Record<string, unknown>[]): Promise<Sweep
 function indexed(): string[] {
   const db = new DatabaseSync(sandbox.databasePath, { readOnly: true });
   try {
-    return (db.prepare('SELECT rel_path AS relPath FROM recordings ORDER BY rel_path').all() as { relPath: string }[]).map((row) => row.relPath);
+    return (db.prepare('SELECT rel_path AS relPath FROM recordings ORDER BY rel_path').all() as { relPath: string }[]).map(
+      (row) => row.relPath,
+    );
   } finally {
     db.close();
   }
 }
 
 function snapshot(dir: string): Map<string, { content: Buffer; mtimeMs: number }> {
-  return new Map(filesBelow(dir).map((rel) => {
-    const file = join(dir, rel);
-    return [rel, { content: fs.readFileSync(file), mtimeMs: fs.lstatSync(file).mtimeMs }];
-  }));
+  return new Map(
+    filesBelow(dir).map((rel) => {
+      const file = join(dir, rel);
+      return [rel, { content: fs.readFileSync(file), mtimeMs: fs.lstatSync(file).mtimeMs }];
+    }),
+  );
 }
 
 const sorted = (names: string[]) => [...names].sort();
@@ -96,7 +119,7 @@ describe('names', () => {
     'caf\u00e9-nfd.mp4',
     'line\nbreak.mp4',
     'tab\there.mkv',
-    "quote'\"; DROP TABLE recordings;--.mp4",
+    'quote\'"; DROP TABLE recordings;--.mp4',
     'glob*?[x]{a,b}.mp4',
     '-rf --no-preserve-root.mp4',
     'back\\slash%20.mp4',
@@ -117,7 +140,9 @@ describe('names', () => {
     expect(report.deleted.count).toBe(NAMES.length);
     const young = NAMES.map((name) => `young/${name}`);
     expect(indexed()).toEqual(sorted(young));
-    expect(filesBelow(camera)).toEqual(sorted([...young, ...young.map((name) => name.replace(/\.(mp4|mkv)$/, '.json')), 'old/.hidden-old.mp4']));
+    expect(filesBelow(camera)).toEqual(
+      sorted([...young, ...young.map((name) => name.replace(/\.(mp4|mkv)$/, '.json')), 'old/.hidden-old.mp4']),
+    );
   });
 
   test('names that are not UTF-8 cannot be handled: they are kept, and a warning says so', async () => {
@@ -129,7 +154,9 @@ describe('names', () => {
     fs.writeFileSync(Buffer.concat([latin1('Gel\u00e4nde'), Buffer.from('/old.mp4')]), 'x');
     writeRecording(camera, 'fine.mp4', { ageMs: OLD });
     const oldDate = new Date(Date.now() - OLD);
-    for (const name of ['Einfahrt-\u00e4.mp4', 'Einfahrt-\u00e4.json', 'Gel\u00e4nde']) fs.utimesSync(latin1(name), oldDate, oldDate);
+    for (const name of ['Einfahrt-\u00e4.mp4', 'Einfahrt-\u00e4.json', 'Gel\u00e4nde']) {
+      fs.utimesSync(latin1(name), oldDate, oldDate);
+    }
     const before = fs.readdirSync(camera, { encoding: 'buffer' }).length;
 
     const { report, stderr } = await sweep([{ name: 'Latin1', path: camera, retentionDays: 7 }]);
@@ -142,7 +169,9 @@ describe('names', () => {
     expect(stderr).toMatch(/Warning: \[Latin1\] 3 file or folder names cannot be used/);
     const db = new DatabaseSync(sandbox.databasePath, { readOnly: true });
     try {
-      expect(db.prepare("SELECT camera, severity FROM events WHERE kind = 'unreadable_names'").all()).toEqual([{ camera: 'Latin1', severity: 'warning' }]);
+      expect(db.prepare("SELECT camera, severity FROM events WHERE kind = 'unreadable_names'").all()).toEqual([
+        { camera: 'Latin1', severity: 'warning' },
+      ]);
     } finally {
       db.close();
     }
@@ -200,7 +229,9 @@ describe('trees and links', () => {
     fs.symlinkSync(join(outside, 'old', 'evidence.mp4'), join(camera, 'outside-file.mp4'));
     fs.symlinkSync(join(outside, 'gone.mp4'), join(camera, 'dangling.mp4'));
     const links = ['dangling.mp4', 'loop-to-self', 'outside-file.mp4', 'outside-folder', 'ping', 'pong', 'own/loop-to-camera'];
-    for (const link of links) setAge(join(camera, link), OLD);
+    for (const link of links) {
+      setAge(join(camera, link), OLD);
+    }
 
     const { report } = await sweep([{ name: 'Links', path: camera, retentionDays: 7 }]);
 
@@ -266,7 +297,9 @@ describe('special files', () => {
     execFileSync('mknod', [join(camera, 'device.mkv'), 'c', '1', '3']);
     writeRecording(camera, 'clip.mp4', { ageMs: YOUNG });
     writeRecording(camera, 'old.mp4', { ageMs: OLD });
-    for (const special of ['live.mp4', 'clip.json', 'device.mkv']) setAge(join(camera, special), OLD);
+    for (const special of ['live.mp4', 'clip.json', 'device.mkv']) {
+      setAge(join(camera, special), OLD);
+    }
 
     const { report } = await sweep([{ name: 'Special', path: camera, retentionDays: 7 }]);
 

@@ -34,11 +34,13 @@ afterEach(() => {
 function open(): RetentionEngine {
   // Recent recordings are 2 hours old: a retention of 0.05 days (72 minutes) makes them due, and the
   // default protectHours (24) makes a Protect switch hold them.
-  const engine = new RetentionEngine(buildConfig(sandbox, [
-    { name: 'Front', path: front, retentionDays: 7 },
-    { name: 'Back', path: back, retentionDays: 0.05 },
-    { name: 'Side', path: side, retentionDays: 0.05 },
-  ]));
+  const engine = new RetentionEngine(
+    buildConfig(sandbox, [
+      { name: 'Front', path: front, retentionDays: 7 },
+      { name: 'Back', path: back, retentionDays: 0.05 },
+      { name: 'Side', path: side, retentionDays: 0.05 },
+    ]),
+  );
   engines.push(engine);
   return engine;
 }
@@ -56,7 +58,9 @@ function deleteIndex(): void {
 
 function idOf(engine: RetentionEngine, camera: string, relPath: string): number {
   const found = engine.list({ cameraNames: [camera] }, { limit: 1000, offset: 0 }).find((row) => row.relPath === relPath);
-  if (!found) throw new Error(`${camera}/${relPath} is not indexed`);
+  if (!found) {
+    throw new Error(`${camera}/${relPath} is not indexed`);
+  }
   return found.id;
 }
 
@@ -147,12 +151,16 @@ describe('holds survive a deleted index', () => {
     db.close();
 
     const log: string[] = [];
-    const engine = new RetentionEngine(buildConfig(sandbox, [{ name: 'Front', path: front, retentionDays: 7 }]), { log: { ...quiet, warn: (line) => log.push(line) } });
+    const engine = new RetentionEngine(buildConfig(sandbox, [{ name: 'Front', path: front, retentionDays: 7 }]), {
+      log: { ...quiet, warn: (line) => log.push(line) },
+    });
     engines.push(engine);
     await engine.sweep();
 
     expect(filesBelow(front)).toEqual(['a.mp4']);
-    expect(log).toContain('1 holds of the holds journal were missing from the index (a power cut, or an index from a backup); they hold again.');
+    expect(log).toContain(
+      '1 holds of the holds journal were missing from the index (a power cut, or an index from a backup); they hold again.',
+    );
     expect(engine.store.recentEvents(10).map((event) => event.kind)).toContain('holds_restored');
   });
 

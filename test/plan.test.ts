@@ -59,7 +59,15 @@ function series(count: number, fields: RecordingFields & { oldest: number }): Re
 }
 
 function camera(id: number, overrides: Partial<CameraPolicy> = {}): CameraPolicy {
-  return { id, name: `Cam ${id}`, available: true, retentionMs: 365 * DAY, eventRetentionMs: 3 * 365 * DAY, filesystem: 'fs1', ...overrides };
+  return {
+    id,
+    name: `Cam ${id}`,
+    available: true,
+    retentionMs: 365 * DAY,
+    eventRetentionMs: 3 * 365 * DAY,
+    filesystem: 'fs1',
+    ...overrides,
+  };
 }
 
 /** What the store reports (SPEC §3.3): protected counts, export-locked and in-progress do not. */
@@ -116,7 +124,10 @@ function settle(input: PlanInput, batch: Deletion[], outcome: BatchOutcome): Bat
  * A real sweeper: answers each batch with `answer` (default: everything deleted, nothing measured).
  * Stops with an error if the planner keeps going, so that a spinning planner fails instead of hanging.
  */
-function drive(input: PlanInput, answer: (batch: Deletion[], index: number) => BatchOutcome = () => ({ failedIds: [] })): { batches: Deletion[][]; summary: PlanSummary } {
+function drive(
+  input: PlanInput,
+  answer: (batch: Deletion[], index: number) => BatchOutcome = () => ({ failedIds: [] }),
+): { batches: Deletion[][]; summary: PlanSummary } {
   const planner = planSweep(input);
   const batches: Deletion[][] = [];
   let step = planner.next();
@@ -265,7 +276,10 @@ describe('never deleted by any phase', () => {
     const plain = series(5, { oldest: 20 * DAY });
 
     // The sweeper frees what it is given, but the disk never gets above the floor.
-    const { batches } = drive(everyPhase([...keepers, ...plain], { batchSize: 2 }), () => ({ failedIds: [], freeBytes: new Map([['fs1', 0]]) }));
+    const { batches } = drive(everyPhase([...keepers, ...plain], { batchSize: 2 }), () => ({
+      failedIds: [],
+      freeBytes: new Map([['fs1', 0]]),
+    }));
 
     const handed = ids(batches.flat());
     expect(handed.sort()).toEqual(idsOf(plain).sort());
@@ -315,10 +329,7 @@ describe('camera quota', () => {
   });
 
   test('protected bytes alone at or over the quota: quota_unsatisfiable, and the quota deletes nothing of that camera', () => {
-    const cameras = [
-      camera(1, { quotaBytes: 500, retentionMs: 30 * DAY }),
-      camera(2, { quotaBytes: 200 }),
-    ];
+    const cameras = [camera(1, { quotaBytes: 500, retentionMs: 30 * DAY }), camera(2, { quotaBytes: 200 })];
     const held = series(5, { oldest: 20 * DAY, protected: true });
     const aged = rec({ age: 40 * DAY });
     const plain = series(5, { oldest: 10 * DAY });
@@ -330,7 +341,11 @@ describe('camera quota', () => {
     expect(deletions.filter((d) => d.recording.cameraId === 1)).toEqual([{ recording: aged, reason: 'age' }]);
     expect(ids(byReason(deletions, 'quota'))).toEqual(idsOf(other.slice(0, 2)));
     expect(summary.events).toHaveLength(1);
-    expect(summary.events[0]).toMatchObject({ kind: 'quota_unsatisfiable', camera: 'Cam 1', details: { quotaBytes: 500, protectedBytes: 500 } });
+    expect(summary.events[0]).toMatchObject({
+      kind: 'quota_unsatisfiable',
+      camera: 'Cam 1',
+      details: { quotaBytes: 500, protectedBytes: 500 },
+    });
   });
 
   test('keep-until counts as protected for quota_unsatisfiable', () => {
@@ -392,7 +407,8 @@ describe('global cap', () => {
     const { deletions } = collectPlan(plan([...a, ...b], { cameras, capBytes: 500 }));
 
     expect(deletions.map((d) => [d.recording.id, d.reason])).toEqual([
-      [a[0].id, 'quota'], [a[1].id, 'quota'],
+      [a[0].id, 'quota'],
+      [a[1].id, 'quota'],
       [b[0].id, 'cap'],
     ]);
   });
@@ -481,7 +497,9 @@ describe('free-space floor', () => {
   test('does not overshoot with many small recordings across several batches', () => {
     const recordings = Array.from({ length: 200 }, (_, i) => rec({ size: 10 + (i % 7), age: 10 * DAY - i * 60 * SECOND }));
 
-    const { deletions } = collectPlan(plan(recordings, { floorBytes: 10_000, filesystems: [{ id: 'fs1', freeBytes: 9_000, totalBytes: 50_000 }], batchSize: 16 }));
+    const { deletions } = collectPlan(
+      plan(recordings, { floorBytes: 10_000, filesystems: [{ id: 'fs1', freeBytes: 9_000, totalBytes: 50_000 }], batchSize: 16 }),
+    );
 
     const planned = bytes(deletions);
     expect(planned).toBeGreaterThanOrEqual(1000);
@@ -495,7 +513,9 @@ describe('free-space floor', () => {
     const young = series(5, { oldest: 5 * DAY });
 
     // Short by 250; age already frees 300.
-    const { deletions } = collectPlan(plan([...old, ...young], { cameras: [policy], floorBytes: 1000, filesystems: [{ id: 'fs1', freeBytes: 750, totalBytes: 10_000 }] }));
+    const { deletions } = collectPlan(
+      plan([...old, ...young], { cameras: [policy], floorBytes: 1000, filesystems: [{ id: 'fs1', freeBytes: 750, totalBytes: 10_000 }] }),
+    );
 
     expect(byReason(deletions, 'floor')).toEqual([]);
     expect(byReason(deletions, 'age')).toHaveLength(3);
@@ -523,10 +543,15 @@ describe('free-space floor', () => {
     const recordings = series(5, { oldest: 10 * DAY });
 
     for (const floorBytes of [10_000, 20_000]) {
-      const { deletions, summary } = collectPlan(plan(recordings, { floorBytes, filesystems: [{ id: 'fs1', freeBytes: 100, totalBytes: 10_000 }] }));
+      const { deletions, summary } = collectPlan(
+        plan(recordings, { floorBytes, filesystems: [{ id: 'fs1', freeBytes: 100, totalBytes: 10_000 }] }),
+      );
       expect(deletions).toEqual([]);
       expect(summary.events).toHaveLength(1);
-      expect(summary.events[0]).toMatchObject({ kind: 'floor_misconfigured', details: { filesystem: 'fs1', floorBytes, totalBytes: 10_000 } });
+      expect(summary.events[0]).toMatchObject({
+        kind: 'floor_misconfigured',
+        details: { filesystem: 'fs1', floorBytes, totalBytes: 10_000 },
+      });
     }
   });
 
@@ -535,7 +560,9 @@ describe('free-space floor', () => {
     const held = series(3, { oldest: 20 * DAY, protected: true });
     const locked = rec({ age: 30 * DAY, exportLockUntil: NOW + HOUR });
 
-    const { deletions, summary } = collectPlan(plan([...plain, ...held, locked], { floorBytes: 5000, filesystems: [{ id: 'fs1', freeBytes: 100, totalBytes: 10_000 }] }));
+    const { deletions, summary } = collectPlan(
+      plan([...plain, ...held, locked], { floorBytes: 5000, filesystems: [{ id: 'fs1', freeBytes: 100, totalBytes: 10_000 }] }),
+    );
 
     expect(ids(deletions)).toEqual(idsOf(plain));
     expect(kinds(summary)).toEqual(['floor_unreachable']);
@@ -583,7 +610,11 @@ describe('free-space floor', () => {
     const policy = camera(1, { retentionMs: 7 * DAY });
     const old = series(2, { oldest: 10 * DAY });
     const young = series(5, { oldest: 5 * DAY });
-    const input = plan([...old, ...young], { cameras: [policy], floorBytes: 1e9, filesystems: [{ id: 'fs1', freeBytes: undefined, totalBytes: 1e12 }] });
+    const input = plan([...old, ...young], {
+      cameras: [policy],
+      floorBytes: 1e9,
+      filesystems: [{ id: 'fs1', freeBytes: undefined, totalBytes: 1e12 }],
+    });
 
     const dry = collectPlan(input);
     expect(dry.deletions.map((d) => d.reason)).toEqual(['age', 'age']);
@@ -596,11 +627,20 @@ describe('free-space floor', () => {
   test('only the floor deletes while paused (floorOnly)', () => {
     const policy = camera(1, { retentionMs: DAY, quotaBytes: 100 });
     const recordings = series(10, { oldest: 10 * DAY });
-    const input = plan(recordings, { cameras: [policy], capBytes: 100, floorBytes: 1000, filesystems: [{ id: 'fs1', freeBytes: 800, totalBytes: 10_000 }], floorOnly: true });
+    const input = plan(recordings, {
+      cameras: [policy],
+      capBytes: 100,
+      floorBytes: 1000,
+      filesystems: [{ id: 'fs1', freeBytes: 800, totalBytes: 10_000 }],
+      floorOnly: true,
+    });
 
     const { deletions, summary } = collectPlan(input);
 
-    expect(deletions.map((d) => [d.recording.id, d.reason])).toEqual([[recordings[0].id, 'floor'], [recordings[1].id, 'floor']]);
+    expect(deletions.map((d) => [d.recording.id, d.reason])).toEqual([
+      [recordings[0].id, 'floor'],
+      [recordings[1].id, 'floor'],
+    ]);
     expect(summary.events).toEqual([]);
 
     const paused = collectPlan({ ...input, floorBytes: undefined });
@@ -618,12 +658,20 @@ describe('unavailable cameras', () => {
     ];
     const live = series(5, { cameraId: 1, oldest: 5 * DAY });
     const gone = series(20, { cameraId: 2, oldest: 100 * DAY });
-    const input = plan([...live, ...gone], { cameras, capBytes: 500, floorBytes: 1000, filesystems: [{ id: 'fs1', freeBytes: 800, totalBytes: 10_000 }] });
+    const input = plan([...live, ...gone], {
+      cameras,
+      capBytes: 500,
+      floorBytes: 1000,
+      filesystems: [{ id: 'fs1', freeBytes: 800, totalBytes: 10_000 }],
+    });
 
     const { deletions, summary } = collectPlan(input);
 
     // Camera 1 alone is at the cap (500): only the floor deletes, and only from camera 1.
-    expect(deletions.map((d) => [d.recording.id, d.reason])).toEqual([[live[0].id, 'floor'], [live[1].id, 'floor']]);
+    expect(deletions.map((d) => [d.recording.id, d.reason])).toEqual([
+      [live[0].id, 'floor'],
+      [live[1].id, 'floor'],
+    ]);
     expect(summary.events).toEqual([]);
   });
 
@@ -631,7 +679,9 @@ describe('unavailable cameras', () => {
     const cameras = [camera(1, { available: false })];
     const recordings = series(5, { oldest: 10 * DAY });
 
-    const { deletions, summary } = collectPlan(plan(recordings, { cameras, floorBytes: 1000, filesystems: [{ id: 'fs1', freeBytes: 10, totalBytes: 10_000 }] }));
+    const { deletions, summary } = collectPlan(
+      plan(recordings, { cameras, floorBytes: 1000, filesystems: [{ id: 'fs1', freeBytes: 10, totalBytes: 10_000 }] }),
+    );
 
     expect(deletions).toEqual([]);
     expect(summary.events).toEqual([]);
@@ -669,10 +719,7 @@ describe('failed deletions', () => {
     const { batches, summary } = drive(input, (batch, index) => ({ failedIds: index === 0 ? [batch[0].recording.id] : [] }));
 
     // 600 bytes, quota 400: two would do, but one failed and still counts, so one more goes.
-    expect(batches.map(ids)).toEqual([
-      [recordings[0].id, recordings[1].id],
-      [recordings[2].id],
-    ]);
+    expect(batches.map(ids)).toEqual([[recordings[0].id, recordings[1].id], [recordings[2].id]]);
     expect(summary.events).toEqual([]);
   });
 
@@ -693,16 +740,19 @@ describe('failed deletions', () => {
     ['cap', 5, { capBytes: 1 }, undefined, null],
     ['floor', 5, { floorBytes: 5000, filesystems: [{ id: 'fs1', freeBytes: 100, totalBytes: 10_000 }] }, new Map([['fs1', 100]]), null],
   ];
-  test.each(stalls)('a %s batch in which every deletion failed stops the phase with no_progress', (phase, oldestDays, overrides, freeBytes, cameraName) => {
-    const recordings = series(20, { oldest: oldestDays * DAY });
-    const input = plan(recordings, { ...overrides, batchSize: 2 });
+  test.each(stalls)(
+    'a %s batch in which every deletion failed stops the phase with no_progress',
+    (phase, oldestDays, overrides, freeBytes, cameraName) => {
+      const recordings = series(20, { oldest: oldestDays * DAY });
+      const input = plan(recordings, { ...overrides, batchSize: 2 });
 
-    const { batches, summary } = drive(input, (batch) => ({ failedIds: ids(batch), freeBytes }));
+      const { batches, summary } = drive(input, (batch) => ({ failedIds: ids(batch), freeBytes }));
 
-    expect(batches).toHaveLength(1);
-    expect(summary.events).toHaveLength(1);
-    expect(summary.events[0]).toMatchObject({ kind: 'no_progress', camera: cameraName, details: { phase } });
-  });
+      expect(batches).toHaveLength(1);
+      expect(summary.events).toHaveLength(1);
+      expect(summary.events[0]).toMatchObject({ kind: 'no_progress', camera: cameraName, details: { phase } });
+    },
+  );
 
   test('a batch with some progress does not stop the phase', () => {
     const recordings = series(8, { oldest: 5 * DAY });
@@ -736,19 +786,21 @@ describe('dry run', () => {
       const count = 20 + Math.floor(random() * 60);
       for (let i = 0; i < count; i++) {
         const roll = random();
-        recordings.push(rec({
-          // Ids of their own, so that two scenarios of one seed are the same.
-          id: 100_000 + recordings.length,
-          cameraId: c.id,
-          // Whole hours, so that end times tie now and then.
-          endTime: NOW - Math.floor(random() * 10 * 24) * HOUR + (random() < 0.05 ? 2 * HOUR : 0),
-          cls: random() < 0.35 ? 'event' : 'continuous',
-          size: 50 + Math.floor(random() * 950),
-          relPath: `${Math.floor(random() * 1000)}.mp4`,
-          protected: roll < 0.1,
-          keepUntil: roll >= 0.1 && roll < 0.15 ? NOW + pick([-DAY, DAY]) : null,
-          exportLockUntil: roll >= 0.15 && roll < 0.2 ? NOW + pick([-HOUR, HOUR]) : null,
-        }));
+        recordings.push(
+          rec({
+            // Ids of their own, so that two scenarios of one seed are the same.
+            id: 100_000 + recordings.length,
+            cameraId: c.id,
+            // Whole hours, so that end times tie now and then.
+            endTime: NOW - Math.floor(random() * 10 * 24) * HOUR + (random() < 0.05 ? 2 * HOUR : 0),
+            cls: random() < 0.35 ? 'event' : 'continuous',
+            size: 50 + Math.floor(random() * 950),
+            relPath: `${Math.floor(random() * 1000)}.mp4`,
+            protected: roll < 0.1,
+            keepUntil: roll >= 0.1 && roll < 0.15 ? NOW + pick([-DAY, DAY]) : null,
+            exportLockUntil: roll >= 0.15 && roll < 0.2 ? NOW + pick([-HOUR, HOUR]) : null,
+          }),
+        );
       }
     }
     const input = plan(recordings, { cameras, batchSize: 1 + Math.floor(random() * 7) });
@@ -798,9 +850,14 @@ describe('spared protected recordings', () => {
     const youngHeld = rec({ age: 2 * DAY, protected: true, cls: 'event' });
     const plain = series(3, { oldest: 3 * DAY });
 
-    const { deletions, summary } = collectPlan(plan([oldHeld, oldKept, youngHeld, ...plain], {
-      cameras: [policy], capBytes: 1, floorBytes: 1e6, filesystems: [{ id: 'fs1', freeBytes: 0, totalBytes: 1e9 }],
-    }));
+    const { deletions, summary } = collectPlan(
+      plan([oldHeld, oldKept, youngHeld, ...plain], {
+        cameras: [policy],
+        capBytes: 1,
+        floorBytes: 1e6,
+        filesystems: [{ id: 'fs1', freeBytes: 0, totalBytes: 1e9 }],
+      }),
+    );
 
     expect(ids(deletions)).toEqual(idsOf(plain));
     expect([...summary.sparedIds].sort()).toEqual([oldHeld.id, oldKept.id, youngHeld.id].sort());
@@ -832,8 +889,12 @@ describe('a long real sweep', () => {
       *oldest(cameraIds, filter = {}) {
         for (let id = 1; id <= total; id++) {
           const recording = rec({ id, endTime: NOW - 40 * DAY + id, relPath: `d/${id}.mp4` });
-          if (!gone.has(id) && cameraIds.includes(recording.cameraId) && (filter.cls === undefined || recording.cls === filter.cls)
-            && (filter.endBefore === undefined || recording.endTime < filter.endBefore)) {
+          if (
+            !gone.has(id) &&
+            cameraIds.includes(recording.cameraId) &&
+            (filter.cls === undefined || recording.cls === filter.cls) &&
+            (filter.endBefore === undefined || recording.endTime < filter.endBefore)
+          ) {
             yield recording;
           }
         }
@@ -841,7 +902,11 @@ describe('a long real sweep', () => {
     };
     // A quota of 0 makes a second phase walk the whole camera again after age.
     const policy = camera(1, { retentionMs: 7 * DAY, quotaBytes: 0 });
-    const input: PlanInput = { ...plan([], { cameras: [policy] }), usage: new Map([[1, { countedBytes: total * 100, undeletableBytes: 0 }]]), source };
+    const input: PlanInput = {
+      ...plan([], { cameras: [policy] }),
+      usage: new Map([[1, { countedBytes: total * 100, undeletableBytes: 0 }]]),
+      source,
+    };
     const handedOut = new Map<number, number>();
 
     const { summary } = drive(input, (batch) => {

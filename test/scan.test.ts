@@ -9,7 +9,20 @@ import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import type { ScanResult } from '../src/catalog/scan.js';
 import { RetentionEngine, silentLogger } from '../src/retention/engine.js';
 import type { RecordingDetail } from '../src/store/store.js';
-import { buildConfig, bytesOf, type CameraInput, DAY_MS, HOUR_MS, makeSandbox, MINUTE_MS, type Sandbox, SECOND_MS, setAge, settleFolders, writeRecording } from './helpers/tree.js';
+import {
+  buildConfig,
+  bytesOf,
+  type CameraInput,
+  DAY_MS,
+  HOUR_MS,
+  makeSandbox,
+  MINUTE_MS,
+  type Sandbox,
+  SECOND_MS,
+  setAge,
+  settleFolders,
+  writeRecording,
+} from './helpers/tree.js';
 
 let sandbox: Sandbox;
 let cam: string;
@@ -105,7 +118,7 @@ describe('sidecars', () => {
     expect(rows.get('x.jpg')!.sidecars).toEqual([]);
   });
 
-  test('when jpg is not one of the camera\'s extensions, x.jpg is a sidecar of x.mp4', () => {
+  test("when jpg is not one of the camera's extensions, x.jpg is a sidecar of x.mp4", () => {
     writeRecording(cam, 'x.mp4', { size: 5000, sidecars: { jpg: 800 } });
     const engine = engineFor({ extensions: ['mp4'] });
     scanOnce(engine);
@@ -115,15 +128,18 @@ describe('sidecars', () => {
     expect(rows.get('x.mp4')!.sidecars).toEqual(['x.jpg']);
   });
 
-  test.each(['avi', 'h264', 'mp4', 'mkv'])('beside x.%s and a snapshot x.jpg, x.json and x.thumb.jpg belong to the video, whatever the alphabetical order', (video) => {
-    writeRecording(cam, `x.${video}`, { size: 5000, sidecars: { json: { trigger: 'motion' }, 'thumb.jpg': 100 } });
-    writeRecording(cam, 'x.jpg', { size: 900 });
-    const engine = engineFor();
-    scanOnce(engine);
-    const rows = indexed(engine);
-    expect(rows.get(`x.${video}`)).toMatchObject({ cls: 'event', sidecars: ['x.json', 'x.thumb.jpg'] });
-    expect(rows.get('x.jpg')).toMatchObject({ size: 900, sidecars: [] });
-  });
+  test.each(['avi', 'h264', 'mp4', 'mkv'])(
+    'beside x.%s and a snapshot x.jpg, x.json and x.thumb.jpg belong to the video, whatever the alphabetical order',
+    (video) => {
+      writeRecording(cam, `x.${video}`, { size: 5000, sidecars: { json: { trigger: 'motion' }, 'thumb.jpg': 100 } });
+      writeRecording(cam, 'x.jpg', { size: 900 });
+      const engine = engineFor();
+      scanOnce(engine);
+      const rows = indexed(engine);
+      expect(rows.get(`x.${video}`)).toMatchObject({ cls: 'event', sidecars: ['x.json', 'x.thumb.jpg'] });
+      expect(rows.get('x.jpg')).toMatchObject({ size: 900, sidecars: [] });
+    },
+  );
 
   test('a sidecar without its recording is not indexed', () => {
     writeRecording(cam, 'orphan.json', { size: 30 });
@@ -133,7 +149,7 @@ describe('sidecars', () => {
     expect(paths(engine)).toEqual([]);
   });
 
-  test('a sidecar that appears later is added to the recording\'s size', () => {
+  test("a sidecar that appears later is added to the recording's size", () => {
     writeRecording(cam, 'x.mp4', { size: 5000 });
     const engine = engineFor();
     scanOnce(engine);
@@ -147,7 +163,16 @@ describe('sidecars', () => {
 
 describe('class', () => {
   test('default eventPatterns: an events/ folder and *motion* names, case-insensitive', () => {
-    for (const name of ['events/0800.mp4', 'Driveway/EVENTS/0900.mp4', 'motion_1.mp4', 'day/Front-MOTION-2.mkv', 'alert.mp4', 'person-detection.mp4', 'continuous/0800.mp4', 'day/1000.mp4']) {
+    for (const name of [
+      'events/0800.mp4',
+      'Driveway/EVENTS/0900.mp4',
+      'motion_1.mp4',
+      'day/Front-MOTION-2.mkv',
+      'alert.mp4',
+      'person-detection.mp4',
+      'continuous/0800.mp4',
+      'day/1000.mp4',
+    ]) {
       writeRecording(cam, name);
     }
     const engine = engineFor();

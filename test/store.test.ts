@@ -24,8 +24,16 @@ function addRecordings(cameraId: number, count: number, options: { protectEvery?
   store.transaction(() => {
     for (let i = 0; i < count; i++) {
       store.insertRecording({
-        cameraId, folderId: folder.id, relPath: `r${String(i).padStart(5, '0')}.mp4`, size: 100 + i, fileSize: 100 + i, endTime: 1_000_000 + i,
-        cls: i % 3 === 0 ? 'event' : 'continuous', sidecars: [], protectedBy: options.protectEvery && i % options.protectEvery === 0 ? 'cli' : null, protectedAt: null,
+        cameraId,
+        folderId: folder.id,
+        relPath: `r${String(i).padStart(5, '0')}.mp4`,
+        size: 100 + i,
+        fileSize: 100 + i,
+        endTime: 1_000_000 + i,
+        cls: i % 3 === 0 ? 'event' : 'continuous',
+        sidecars: [],
+        protectedBy: options.protectEvery && i % options.protectEvery === 0 ? 'cli' : null,
+        protectedAt: null,
       });
     }
   });
@@ -87,8 +95,14 @@ describe('sweep queries are index ranges', () => {
     addRecordings(camera.id, 200);
     store.db.exec('ANALYZE');
     const queries: [string, (number | string)[]][] = [
-      ['SELECT id FROM recordings WHERE camera_id = ? AND end_time < ? AND (end_time, class, rel_path) > (?, ?, ?) ORDER BY end_time, class, rel_path LIMIT 1000', [camera.id, 5, 0, 0, '']],
-      ['SELECT id FROM recordings WHERE camera_id = ? AND (end_time, class, rel_path) > (?, ?, ?) ORDER BY end_time, class, rel_path LIMIT 1000', [camera.id, 0, 0, '']],
+      [
+        'SELECT id FROM recordings WHERE camera_id = ? AND end_time < ? AND (end_time, class, rel_path) > (?, ?, ?) ORDER BY end_time, class, rel_path LIMIT 1000',
+        [camera.id, 5, 0, 0, ''],
+      ],
+      [
+        'SELECT id FROM recordings WHERE camera_id = ? AND (end_time, class, rel_path) > (?, ?, ?) ORDER BY end_time, class, rel_path LIMIT 1000',
+        [camera.id, 0, 0, ''],
+      ],
       ['SELECT COALESCE(SUM(size), 0) FROM recordings WHERE camera_id = ? AND export_lock_until > ?', [camera.id, 0]],
       ['SELECT COALESCE(SUM(size), 0) FROM recordings WHERE camera_id = ? AND end_time > ?', [camera.id, 0]],
       ['SELECT COALESCE(SUM(size), 0) FROM recordings WHERE keep_until > ? AND camera_id = ? AND protected = 0', [0, camera.id]],
@@ -122,7 +136,7 @@ describe('sweep queries are index ranges', () => {
     expect(merged).toHaveLength(2300);
     for (let i = 1; i < merged.length; i++) {
       const [prev, next] = [merged[i - 1], merged[i]];
-      expect(prev.endTime < next.endTime || (prev.endTime === next.endTime && (prev.cls <= next.cls))).toBe(true);
+      expect(prev.endTime < next.endTime || (prev.endTime === next.endTime && prev.cls <= next.cls)).toBe(true);
     }
     expect(merged.slice(0, 2).map((r) => r.cameraId)).toEqual([a.id, b.id]);
   });

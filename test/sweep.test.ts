@@ -13,8 +13,20 @@ import type { Logger, SweepReport } from '../src/retention/sweep.js';
 import { SweepLockHeldError } from '../src/store/lock.js';
 import type { RecordingDetail } from '../src/store/store.js';
 import {
-  buildConfig, bytesOf, type CameraInput, DAY_MS, filesBelow, foldersBelow, HOUR_MS, makeSandbox, MINUTE_MS, type RecordingSpec, type Sandbox,
-  SECOND_MS, settleFolders, writeRecording,
+  buildConfig,
+  bytesOf,
+  type CameraInput,
+  DAY_MS,
+  filesBelow,
+  foldersBelow,
+  HOUR_MS,
+  makeSandbox,
+  MINUTE_MS,
+  type RecordingSpec,
+  type Sandbox,
+  SECOND_MS,
+  settleFolders,
+  writeRecording,
 } from './helpers/tree.js';
 
 // ---- mounts ------------------------------------------------------------------------------------
@@ -119,7 +131,9 @@ function engineFor(cameras: CameraInput[], settings: Record<string, unknown> = {
   return engine;
 }
 
-const frontOnly = (overrides: Record<string, unknown> = {}): CameraInput[] => [{ name: 'Front', path: front, retentionDays: 7, ...overrides }];
+const frontOnly = (overrides: Record<string, unknown> = {}): CameraInput[] => [
+  { name: 'Front', path: front, retentionDays: 7, ...overrides },
+];
 
 /** Indexed recordings of one camera, by relative path. */
 function rows(engine: RetentionEngine, camera: string): Map<string, RecordingDetail> {
@@ -163,7 +177,9 @@ function expectConsistent(engine: RetentionEngine, camera: string, dir: string):
       owned.add(folder + sidecar);
     }
   }
-  const unowned = filesBelow(dir).filter((path) => RECORDING_FILE.test(path) && !owned.has(path) && !path.split('/').some((part) => part.startsWith('.')));
+  const unowned = filesBelow(dir).filter(
+    (path) => RECORDING_FILE.test(path) && !owned.has(path) && !path.split('/').some((part) => part.startsWith('.')),
+  );
   expect(unowned).toEqual([]);
   expect(engine.store.interruptedDeletes()).toEqual([]);
 }
@@ -172,7 +188,11 @@ function expectConsistent(engine: RetentionEngine, camera: string, dir: string):
 
 describe('age', () => {
   test('deletes continuous recordings older than retentionDays with their sidecars; event clips are kept three times as long', async () => {
-    const withSidecars: RecordingSpec = { ageMs: 8 * DAY_MS, size: 4000, sidecars: { json: { trigger: 'schedule' }, srt: 100, 'thumb.jpg': 300 } };
+    const withSidecars: RecordingSpec = {
+      ageMs: 8 * DAY_MS,
+      size: 4000,
+      sidecars: { json: { trigger: 'schedule' }, srt: 100, 'thumb.jpg': 300 },
+    };
     writeRecording(front, 'day/old.mp4', withSidecars);
     writeRecording(front, 'day/fresh.mp4', { ageMs: 6 * DAY_MS });
     writeRecording(front, 'events/ten-days.mp4', { ageMs: 10 * DAY_MS });
@@ -339,7 +359,10 @@ describe('the report', () => {
       cap: { count: 4, bytes: 8000 },
       floor: { count: 0, bytes: 0 },
     });
-    expect(report.byCamera).toEqual({ Front: { count: 7, bytes: 1100 + 1000 + 1000 + 4 * 2000 }, Back: { count: 3, bytes: 1500 + 2 * 2000 } });
+    expect(report.byCamera).toEqual({
+      Front: { count: 7, bytes: 1100 + 1000 + 1000 + 4 * 2000 },
+      Back: { count: 3, bytes: 1500 + 2 * 2000 },
+    });
     expect(report.byClass).toEqual({ continuous: { count: 8, bytes: 1100 + 1500 + 6 * 2000 }, event: { count: 2, bytes: 2000 } });
     expect(report.deleted).toEqual({ count: 10, bytes: 3600 + 5000 + 8000 });
     expect(report.spared.protected).toBe(2);
@@ -441,7 +464,10 @@ describe('the report', () => {
     writeRecording(front, 'free.mp4', { ageMs: DAY_MS, size: 3000 });
     writeRecording(back, 'bp.mp4', { ageMs: 3 * DAY_MS, size: 3000 });
     const engine = engineFor(
-      [{ name: 'Front', path: front, retentionDays: 7, storageQuotaGB: 0.000005 }, { name: 'Back', path: back, retentionDays: 7 }],
+      [
+        { name: 'Front', path: front, retentionDays: 7, storageQuotaGB: 0.000005 },
+        { name: 'Back', path: back, retentionDays: 7 },
+      ],
       { maxTotalGB: 0.000008 },
     );
     engine.scan();
@@ -540,7 +566,10 @@ describe('a stale index entry', () => {
     // The next sweep sees the file as it is now, and leaves it alone.
     const next = await engine.sweep();
     expect(next.deleted.count).toBe(0);
-    expect(rows(engine, 'Front').get('snap/latest.jpg')).toMatchObject({ size: 2000, endTime: fs.statSync(join(front, 'snap/latest.jpg')).mtimeMs });
+    expect(rows(engine, 'Front').get('snap/latest.jpg')).toMatchObject({
+      size: 2000,
+      endTime: fs.statSync(join(front, 'snap/latest.jpg')).mtimeMs,
+    });
   });
 
   test('a folder emptied by the sweep is removed even when another file in it was moved away after the scan', async () => {
@@ -567,36 +596,41 @@ describe('a stale index entry', () => {
 });
 
 describe('failures', () => {
-  mountTest('an unlink that fails keeps the row, counts as a failure with the path, raises delete_failed, and is retried by the next sweep', async () => {
-    writeRecording(front, 'locked/a.mp4', { ageMs: 30 * DAY_MS, size: 1234, sidecars: { json: 10 } });
-    writeRecording(front, 'free/b.mp4', { ageMs: 30 * DAY_MS });
-    bindReadOnly(join(front, 'locked'));
-    const log = captureLog();
-    const engine = engineFor(frontOnly(), {}, log);
+  mountTest(
+    'an unlink that fails keeps the row, counts as a failure with the path, raises delete_failed, and is retried by the next sweep',
+    async () => {
+      writeRecording(front, 'locked/a.mp4', { ageMs: 30 * DAY_MS, size: 1234, sidecars: { json: 10 } });
+      writeRecording(front, 'free/b.mp4', { ageMs: 30 * DAY_MS });
+      bindReadOnly(join(front, 'locked'));
+      const log = captureLog();
+      const engine = engineFor(frontOnly(), {}, log);
 
-    const report = await engine.sweep();
+      const report = await engine.sweep();
 
-    const path = join(front, 'locked/a.mp4');
-    expect(report.status).toBe('done');
-    expect(report.deleted.count).toBe(1);
-    expect(report.failures).toEqual([{ camera: 'Front', path, error: expect.stringMatching(/EROFS/) }]);
-    expect(exists(path)).toBe(true);
-    expect(exists(join(front, 'locked/a.json'))).toBe(true);
-    expect(exists(join(front, 'free/b.mp4'))).toBe(false);
-    expect(rows(engine, 'Front').get('locked/a.mp4')).toMatchObject({ size: 1244 });
-    expect(report.events).toEqual([expect.objectContaining({ kind: 'delete_failed', camera: 'Front', path })]);
-    expect(engine.store.recentEvents(10)).toEqual([expect.objectContaining({ kind: 'delete_failed', camera: 'Front', details: expect.objectContaining({ path }) })]);
-    expect(log.lines.some((line) => line.startsWith('warn:') && line.includes(path))).toBe(true);
-    expect(engine.store.interruptedDeletes()).toEqual([]);
+      const path = join(front, 'locked/a.mp4');
+      expect(report.status).toBe('done');
+      expect(report.deleted.count).toBe(1);
+      expect(report.failures).toEqual([{ camera: 'Front', path, error: expect.stringMatching(/EROFS/) }]);
+      expect(exists(path)).toBe(true);
+      expect(exists(join(front, 'locked/a.json'))).toBe(true);
+      expect(exists(join(front, 'free/b.mp4'))).toBe(false);
+      expect(rows(engine, 'Front').get('locked/a.mp4')).toMatchObject({ size: 1244 });
+      expect(report.events).toEqual([expect.objectContaining({ kind: 'delete_failed', camera: 'Front', path })]);
+      expect(engine.store.recentEvents(10)).toEqual([
+        expect.objectContaining({ kind: 'delete_failed', camera: 'Front', details: expect.objectContaining({ path }) }),
+      ]);
+      expect(log.lines.some((line) => line.startsWith('warn:') && line.includes(path))).toBe(true);
+      expect(engine.store.interruptedDeletes()).toEqual([]);
 
-    unmountAll();
-    const retry = await engine.sweep();
-    expect(retry.failures).toEqual([]);
-    expect(retry.byReason.age).toEqual({ count: 1, bytes: 1244 });
-    expect(exists(path)).toBe(false);
-    expect(foldersBelow(front)).toEqual([]);
-    expectConsistent(engine, 'Front', front);
-  });
+      unmountAll();
+      const retry = await engine.sweep();
+      expect(retry.failures).toEqual([]);
+      expect(retry.byReason.age).toEqual({ count: 1, bytes: 1244 });
+      expect(exists(path)).toBe(false);
+      expect(foldersBelow(front)).toEqual([]);
+      expectConsistent(engine, 'Front', front);
+    },
+  );
 
   test('a crash between unlinks and row deletes: the next engine drops those rows, does not read them as a lost disk, and leaves a consistent state', async () => {
     for (let i = 0; i < 10; i++) {
@@ -692,7 +726,9 @@ describe('failures', () => {
 
     expect(exists(join(outside, '2.mp4'))).toBe(true);
     expect(report.deleted.count).toBe(1);
-    expect(report.failures).toEqual([{ camera: 'Front', path: join(front, 'b/2.mp4'), error: expect.stringMatching(/outside the camera folder/) }]);
+    expect(report.failures).toEqual([
+      { camera: 'Front', path: join(front, 'b/2.mp4'), error: expect.stringMatching(/outside the camera folder/) },
+    ]);
   });
 });
 
@@ -731,7 +767,16 @@ describe('free-space floor on a real tmpfs', () => {
     expect(report.byReason.floor.count).toBe(report.deleted.count);
     expect(report.deleted.bytes).toBeGreaterThanOrEqual(shortfall);
     expect(report.deleted.bytes - shortfall).toBeLessThan(MB + 100);
-    expect(filesBelow(cam)).toEqual(['day-1/rec.json', 'day-1/rec.mp4', 'day-2/rec.json', 'day-2/rec.mp4', 'day-3/rec.json', 'day-3/rec.mp4', 'day-4/rec.json', 'day-4/rec.mp4']);
+    expect(filesBelow(cam)).toEqual([
+      'day-1/rec.json',
+      'day-1/rec.mp4',
+      'day-2/rec.json',
+      'day-2/rec.mp4',
+      'day-3/rec.json',
+      'day-3/rec.mp4',
+      'day-4/rec.json',
+      'day-4/rec.mp4',
+    ]);
     expect(report.events).toEqual([]);
     // The dry run assumed each deletion frees its size, and picked the same recordings.
     expect(dry.deletions!.map((d) => d.path)).toEqual(['day-7/rec.mp4', 'day-6/rec.mp4', 'day-5/rec.mp4']);
@@ -783,7 +828,10 @@ describe('free-space floor on a real tmpfs', () => {
     fill();
     const engine = engineFor([{ name: 'Cam', path: cam, retentionDays: 30 }], { minFreeGB: 0.004 });
     engine.scan();
-    engine.protect([...rows(engine, 'Cam').values()].map((r) => r.id), 'user');
+    engine.protect(
+      [...rows(engine, 'Cam').values()].map((r) => r.id),
+      'user',
+    );
 
     const report = await engine.sweep();
 
@@ -792,24 +840,27 @@ describe('free-space floor on a real tmpfs', () => {
     expect(kinds(report.events)).toEqual(['floor_unreachable']);
   });
 
-  mountTest('floor_futile when deleting frees nothing (the recordings are hard-linked elsewhere on the disk), and the other links survive', async () => {
-    setUpDisk();
-    fill();
-    const backup = join(disk, 'backup');
-    fs.mkdirSync(backup);
-    for (let day = 7; day >= 1; day--) {
-      fs.linkSync(join(cam, `day-${day}/rec.mp4`), join(backup, `day-${day}.mp4`));
-      fs.linkSync(join(cam, `day-${day}/rec.json`), join(backup, `day-${day}.json`));
-    }
-    const engine = engineFor([{ name: 'Cam', path: cam, retentionDays: 30 }], { minFreeGB: 0.004 });
+  mountTest(
+    'floor_futile when deleting frees nothing (the recordings are hard-linked elsewhere on the disk), and the other links survive',
+    async () => {
+      setUpDisk();
+      fill();
+      const backup = join(disk, 'backup');
+      fs.mkdirSync(backup);
+      for (let day = 7; day >= 1; day--) {
+        fs.linkSync(join(cam, `day-${day}/rec.mp4`), join(backup, `day-${day}.mp4`));
+        fs.linkSync(join(cam, `day-${day}/rec.json`), join(backup, `day-${day}.json`));
+      }
+      const engine = engineFor([{ name: 'Cam', path: cam, retentionDays: 30 }], { minFreeGB: 0.004 });
 
-    const report = await engine.sweep();
+      const report = await engine.sweep();
 
-    expect(kinds(report.events)).toEqual(['floor_futile']);
-    // One round's worth, not the whole camera.
-    expect(report.deleted.count).toBe(3);
-    expect(filesBelow(backup)).toHaveLength(14);
-  });
+      expect(kinds(report.events)).toEqual(['floor_futile']);
+      // One round's worth, not the whole camera.
+      expect(report.deleted.count).toBe(3);
+      expect(filesBelow(backup)).toHaveLength(14);
+    },
+  );
 });
 
 describe('stopping', () => {
@@ -901,7 +952,8 @@ describe.each(['in place', 'overlapped'] as const)('deleting files %s', (fileDel
 
     // Two batches, each with one recording that stays: [latest (rewritten), a/old], [snap/gone, z/last].
     const report = await engine.sweep({
-      fileDeletion, batchSize: 2,
+      fileDeletion,
+      batchSize: 2,
       onProgress: () => {
         if (!fs.lstatSync(join(front, 'z')).isSymbolicLink()) {
           fs.rmSync(join(front, 'z'), { recursive: true });
@@ -913,7 +965,9 @@ describe.each(['in place', 'overlapped'] as const)('deleting files %s', (fileDel
     expect(filesBelow(front)).toEqual(['snap/latest.jpg', 'z']);
     expect(exists(join(outside, 'last.mp4'))).toBe(true);
     expect(report.deleted).toEqual({ count: 2, bytes: bytesOf(withSidecars) + 1000 });
-    expect(report.failures).toEqual([{ camera: 'Front', path: join(front, 'z/last.mp4'), error: expect.stringMatching(/outside the camera folder/) }]);
+    expect(report.failures).toEqual([
+      { camera: 'Front', path: join(front, 'z/last.mp4'), error: expect.stringMatching(/outside the camera folder/) },
+    ]);
     expect([...rows(engine, 'Front').keys()].sort()).toEqual(['snap/latest.jpg', 'z/last.mp4']);
     expect(engine.store.interruptedDeletes()).toEqual([]);
   });
@@ -942,7 +996,12 @@ describe.each(['in place', 'overlapped'] as const)('deleting files %s', (fileDel
     const engine = engineFor(frontOnly({ retentionDays: 25, storageQuotaGB: 20_000 / 1e9 }));
     const phases: string[] = [];
 
-    const report = await engine.sweep({ fileDeletion, batchSize: 4, unlinkConcurrency: 3, onProgress: (progress) => phases.push(progress.phase) });
+    const report = await engine.sweep({
+      fileDeletion,
+      batchSize: 4,
+      unlinkConcurrency: 3,
+      onProgress: (progress) => phases.push(progress.phase),
+    });
 
     expect(report.byReason.age).toEqual({ count: 31, bytes: 31_000 });
     expect(report.byReason.quota).toEqual({ count: 9, bytes: 9000 });
@@ -964,7 +1023,8 @@ describe.each(['in place', 'overlapped'] as const)('deleting files %s', (fileDel
     let queued = false;
 
     const report = await engine.sweep({
-      fileDeletion, batchSize: 3,
+      fileDeletion,
+      batchSize: 3,
       onProgress: () => {
         if (!queued) {
           queued = true;

@@ -36,36 +36,59 @@ async function waitForUi(): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
     try {
-      if ((await fetch(`http://127.0.0.1:${uiPort}/`)).ok) return;
+      if ((await fetch(`http://127.0.0.1:${uiPort}/`)).ok) {
+        return;
+      }
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline || service.exitCode !== null) throw new Error(`the Homebridge UI did not start. Its log:\n${serviceLog}`);
+    if (Date.now() > deadline || service.exitCode !== null) {
+      throw new Error(`the Homebridge UI did not start. Its log:\n${serviceLog}`);
+    }
     await new Promise((done) => setTimeout(done, 250));
   }
 }
 
 beforeAll(async () => {
   uiPort = await freePort();
-  fixture = makeUiFixture('ui-e2e', [{ platform: 'config', name: 'Config', port: uiPort, host: '127.0.0.1', auth: 'none' }], { port: await freePort() });
+  fixture = makeUiFixture('ui-e2e', [{ platform: 'config', name: 'Config', port: uiPort, host: '127.0.0.1', auth: 'none' }], {
+    port: await freePort(),
+  });
   // No sweep of its own during the test: the preview must match a CLI dry run of the same files.
   // A floor of 10 MB is drawn on the disk bar without ever deleting on a machine with room to test.
   fixture.save({ schedule: '0 0 1 1 *', minFreeGB: 0.01 });
   const storage = fixture.sandbox.storage;
   // auth "none" signs everyone in as the first admin of auth.json; without one the UI shows its set-up wizard.
   const salt = randomBytes(16).toString('hex');
-  writeFileSync(join(storage, 'auth.json'), JSON.stringify([{
-    id: 1, username: 'admin', name: 'Test', salt, passwordIterations: 1000, sessionVersion: 0, admin: true,
-    hashedPassword: pbkdf2Sync(randomBytes(16).toString('hex'), salt, 1000, 64, 'sha512').toString('hex'),
-  }]));
+  writeFileSync(
+    join(storage, 'auth.json'),
+    JSON.stringify([
+      {
+        id: 1,
+        username: 'admin',
+        name: 'Test',
+        salt,
+        passwordIterations: 1000,
+        sessionVersion: 0,
+        admin: true,
+        hashedPassword: pbkdf2Sync(randomBytes(16).toString('hex'), salt, 1000, 64, 'sha512').toString('hex'),
+      },
+    ]),
+  );
   // The plugin installed as `npm link` would: a folder of plugins holding a link to this checkout.
   const plugins = join(storage, 'plugins');
   mkdirSync(plugins);
   symlinkSync(ROOT, join(plugins, 'homebridge-nvr-retention'));
 
   const args = [HB_SERVICE, 'run', '-U', storage, '-P', plugins, '--stdout'];
-  if (process.getuid?.() === 0) args.push('--allow-root');
-  service = spawn(process.execPath, args, { env: { ...process.env, npm_config_logs_max: '0' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  if (process.getuid?.() === 0) {
+    args.push('--allow-root');
+  }
+  service = spawn(process.execPath, args, {
+    env: { ...process.env, npm_config_logs_max: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   service.stdout!.on('data', (chunk: Buffer) => (serviceLog += chunk.toString()));
   service.stderr!.on('data', (chunk: Buffer) => (serviceLog += chunk.toString()));
   await waitForUi();
@@ -74,7 +97,16 @@ beforeAll(async () => {
   context = await chromium.launchPersistentContext(mkdtempSync(join(storage, 'chromium-')), {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
     // Tall enough for the whole settings page, so a screenshot holds all of it.
     viewport: { width: 1280, height: 2200 },
   });
@@ -135,14 +167,23 @@ function indexStore(): Store {
 describe('the settings screen in the Homebridge UI', () => {
   test('the dashboard shows the figures of the files on disk, in light and dark mode', async () => {
     const frame = await openSettings();
-    for (const [name, folder] of [['Front Door', fixture.front], ['Back Yard', fixture.back]] as const) {
+    for (const [name, folder] of [
+      ['Front Door', fixture.front],
+      ['Back Yard', fixture.back],
+    ] as const) {
       const disk = onDisk(folder);
       const card = frame.locator(`[data-testid=camera][data-camera="${name}"]`);
-      await expect(card.locator('[data-testid=camera-counts]').innerText()).resolves.toBe(`${disk.recordings} recordings: ${disk.recordings - disk.events} continuous, ${disk.events} event`);
-      await expect(card.locator('[data-testid=camera-bytes]').innerText()).resolves.toMatch(new RegExp(`^${formatBytes(disk.bytes).replace('.', '\\.')}`));
+      await expect(card.locator('[data-testid=camera-counts]').innerText()).resolves.toBe(
+        `${disk.recordings} recordings: ${disk.recordings - disk.events} continuous, ${disk.events} event`,
+      );
+      await expect(card.locator('[data-testid=camera-bytes]').innerText()).resolves.toMatch(
+        new RegExp(`^${formatBytes(disk.bytes).replace('.', '\\.')}`),
+      );
     }
     await expect(frame.locator('[data-testid=filesystem]').count()).resolves.toBe(1);
-    await expect(frame.locator('#forecast').innerText()).resolves.toMatch(/^Recording about .* a day \(last week\)\. .*Retention holds usage at about/);
+    await expect(frame.locator('#forecast').innerText()).resolves.toMatch(
+      /^Recording about .* a day \(last week\)\. .*Retention holds usage at about/,
+    );
     await expect(frame.locator('[data-testid=chart] polyline').count()).resolves.toBe(2);
     await shot({ path: join(screenshots, 'dashboard-light.png') });
 
@@ -186,10 +227,14 @@ describe('the settings screen in the Homebridge UI', () => {
     expect(readFileSync(join(fixture.exportPath, 'Back Yard', backYard[0]))).toEqual(readFileSync(join(fixture.back, backYard[0])));
 
     // Delete the protected one and the next two: the confirmation leaves the protected one out.
-    for (const i of [0, 1, 2]) await rows.nth(i).locator('input[type=checkbox]').check();
+    for (const i of [0, 1, 2]) {
+      await rows.nth(i).locator('input[type=checkbox]').check();
+    }
     await frame.getByRole('button', { name: 'Delete…' }).click();
     await frame.locator('#confirm:not(.d-none)').waitFor();
-    await expect(frame.locator('#confirm-text').innerText()).resolves.toBe(`Delete 2 recordings (${formatBytes(30_000)}): 2 continuous; 1 protected recording is excluded`);
+    await expect(frame.locator('#confirm-text').innerText()).resolves.toBe(
+      `Delete 2 recordings (${formatBytes(30_000)}): 2 continuous; 1 protected recording is excluded`,
+    );
     await reloaded(frame, 'recordings', () => frame.locator('#confirm-yes').click());
     await expect(frame.locator('#action-result').innerText()).resolves.toBe(`Deleted 2 recordings (${formatBytes(30_000)}); 1 kept`);
     expect(existsSync(join(fixture.back, backYard[0]))).toBe(true);
@@ -204,7 +249,8 @@ describe('the settings screen in the Homebridge UI', () => {
     await reloaded(frame, 'preview', () => frame.getByRole('button', { name: 'Preview next sweep' }).click());
     const by = dryRun.byReason;
     await expect(frame.locator('#preview-message').innerText()).resolves.toBe(
-      `The next sweep would delete ${dryRun.deleted.count} recordings (${formatBytes(dryRun.deleted.bytes)}): ${by.age.count} by age, ${by.quota.count} by quota, ${by.cap.count} by cap, ${by.floor.count} by floor; ${dryRun.spared.protected} protected recording${dryRun.spared.protected === 1 ? '' : 's'} spared`);
+      `The next sweep would delete ${dryRun.deleted.count} recordings (${formatBytes(dryRun.deleted.bytes)}): ${by.age.count} by age, ${by.quota.count} by quota, ${by.cap.count} by cap, ${by.floor.count} by floor; ${dryRun.spared.protected} protected recording${dryRun.spared.protected === 1 ? '' : 's'} spared`,
+    );
     expect(dryRun.spared.protected).toBe(1);
     await expect(frame.locator('#preview-list tbody tr').count()).resolves.toBe(dryRun.deletions.length);
 
@@ -213,7 +259,9 @@ describe('the settings screen in the Homebridge UI', () => {
     await frame.getByRole('button', { name: 'Dashboard' }).click();
     await reloaded(frame, 'dashboard', () => frame.getByRole('button', { name: 'Sweep now' }).click());
     await frame.locator('#sweep-state', { hasText: 'Sweep deleted' }).waitFor();
-    await expect(frame.locator('#sweep-state').innerText()).resolves.toMatch(new RegExp(`^Sweep deleted ${dryRun.deleted.count} recordings`));
+    await expect(frame.locator('#sweep-state').innerText()).resolves.toMatch(
+      new RegExp(`^Sweep deleted ${dryRun.deleted.count} recordings`),
+    );
     await expect(frame.locator('#sweep-bar').getAttribute('style')).resolves.toMatch(/width: 100%/);
     const sidecarsDeleted = dryRun.deletions.filter((d: { path: string }) => d.path.startsWith('events/')).length;
     expect(filesBelow(fixture.front).length + filesBelow(fixture.back).length).toBe(filesBefore - dryRun.deleted.count - sidecarsDeleted);

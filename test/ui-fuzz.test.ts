@@ -44,7 +44,12 @@ let maxId: number;
 /** What was tried per handler, printed at the end. */
 const tried: Record<string, { runs: number; accepted: number; refused: number; filesDeleted: number; filesExported: number }> = {};
 
-interface Entry { kind: 'file' | 'link' | 'other'; size: number; mtimeMs: number; hash?: string }
+interface Entry {
+  kind: 'file' | 'link' | 'other';
+  size: number;
+  mtimeMs: number;
+  hash?: string;
+}
 
 /** Every non-folder entry below `dir`, by absolute path; links are not followed. `hash` for files outside the camera folders. */
 function snapshot(dir: string, hashed: (path: string) => boolean, out = new Map<string, Entry>()): Map<string, Entry> {
@@ -57,8 +62,15 @@ function snapshot(dir: string, hashed: (path: string) => boolean, out = new Map<
     const stat = fs.lstatSync(path);
     const kind = entry.isFile() ? 'file' : entry.isSymbolicLink() ? 'link' : 'other';
     out.set(path, {
-      kind, size: stat.size, mtimeMs: stat.mtimeMs,
-      hash: kind === 'file' && hashed(path) ? createHash('sha256').update(fs.readFileSync(path)).digest('hex') : kind === 'link' ? fs.readlinkSync(path) : undefined,
+      kind,
+      size: stat.size,
+      mtimeMs: stat.mtimeMs,
+      hash:
+        kind === 'file' && hashed(path)
+          ? createHash('sha256').update(fs.readFileSync(path)).digest('hex')
+          : kind === 'link'
+            ? fs.readlinkSync(path)
+            : undefined,
     });
   }
   return out;
@@ -74,25 +86,48 @@ function everything(): Map<string, Entry> {
   return snapshot(sandbox.storage, hashed, snapshot(sandbox.root, hashed));
 }
 
-interface IndexedRecording { id: number; files: string[]; deletable: boolean; held: boolean; lasting: boolean }
+interface IndexedRecording {
+  id: number;
+  files: string[];
+  deletable: boolean;
+  held: boolean;
+  lasting: boolean;
+}
 
 /** The index as it is now, read beside the engine (WAL: a reader sees what was committed). */
 function indexedRecordings(now = Date.now()): Map<number, IndexedRecording> {
-  const rows = index.prepare(`SELECT r.id, c.path AS folder, r.rel_path, r.sidecars, r.protected, r.keep_until, r.export_lock_until
-    FROM recordings r JOIN cameras c ON c.id = r.camera_id`).all() as { id: number; folder: string; rel_path: string; sidecars: string | null; protected: number; keep_until: number | null; export_lock_until: number | null }[];
-  return new Map(rows.map((row) => {
-    const absolute = join(row.folder, row.rel_path);
-    const dir = absolute.slice(0, absolute.lastIndexOf(sep));
-    const sidecars = (JSON.parse(row.sidecars ?? '[]') as string[]).map((name) => join(dir, name));
-    const held = row.protected === 1 || (row.keep_until !== null && row.keep_until > now);
-    const exporting = row.export_lock_until !== null && row.export_lock_until > now;
-    return [row.id, { id: row.id, files: [absolute, ...sidecars], held, lasting: row.protected === 1, deletable: !held && !exporting }];
-  }));
+  const rows = index
+    .prepare(
+      `SELECT r.id, c.path AS folder, r.rel_path, r.sidecars, r.protected, r.keep_until, r.export_lock_until
+    FROM recordings r JOIN cameras c ON c.id = r.camera_id`,
+    )
+    .all() as {
+    id: number;
+    folder: string;
+    rel_path: string;
+    sidecars: string | null;
+    protected: number;
+    keep_until: number | null;
+    export_lock_until: number | null;
+  }[];
+  return new Map(
+    rows.map((row) => {
+      const absolute = join(row.folder, row.rel_path);
+      const dir = absolute.slice(0, absolute.lastIndexOf(sep));
+      const sidecars = (JSON.parse(row.sidecars ?? '[]') as string[]).map((name) => join(dir, name));
+      const held = row.protected === 1 || (row.keep_until !== null && row.keep_until > now);
+      const exporting = row.export_lock_until !== null && row.export_lock_until > now;
+      return [row.id, { id: row.id, files: [absolute, ...sidecars], held, lasting: row.protected === 1, deletable: !held && !exporting }];
+    }),
+  );
 }
 
 /** Ids a body names, read the way a valid request would be: only when `ids` is an array of ids. */
 function namedIds(body: unknown): Set<number> {
-  const ids = body !== null && typeof body === 'object' && !Array.isArray(body) && Object.prototype.hasOwnProperty.call(body, 'ids') ? (body as { ids: unknown }).ids : undefined;
+  const ids =
+    body !== null && typeof body === 'object' && !Array.isArray(body) && Object.prototype.hasOwnProperty.call(body, 'ids')
+      ? (body as { ids: unknown }).ids
+      : undefined;
   return new Set(Array.isArray(ids) ? ids.filter((id): id is number => Number.isSafeInteger(id) && id > 0) : []);
 }
 
@@ -113,11 +148,19 @@ function request(path: string, body: unknown): Promise<void> {
 /** Whether a refusal is what the page may show: a RequestError with a short message for a person. */
 function checkRefusal(path: string, body: unknown, error: unknown): void {
   if (!(error instanceof RequestError)) {
-    throw new Error(`${path} ${describeBody(body)} threw ${(error as Error)?.constructor?.name}: ${(error as Error)?.stack ?? String(error)}`, { cause: error });
+    throw new Error(
+      `${path} ${describeBody(body)} threw ${(error as Error)?.constructor?.name}: ${(error as Error)?.stack ?? String(error)}`,
+      { cause: error },
+    );
   }
   const { message } = error;
   const code = (error.requestError as { code?: string } | undefined)?.code;
-  const unreadable = typeof message !== 'string' || message.length === 0 || message.length > 600 || /undefined|\n\s+at |\[object /.test(message) || code === 'internal';
+  const unreadable =
+    typeof message !== 'string' ||
+    message.length === 0 ||
+    message.length > 600 ||
+    /undefined|\n\s+at |\[object /.test(message) ||
+    code === 'internal';
   if (unreadable) {
     throw new Error(`${path} ${describeBody(body)} answered an unreadable error (${code}): ${message.slice(0, 1000)}`, { cause: error });
   }
@@ -129,7 +172,8 @@ function checkRefusal(path: string, body: unknown, error: unknown): void {
  * or held and released by an unprotect among them.
  */
 async function requests(batch: { path: string; body: unknown }[], tallyPrefix: string): Promise<void> {
-  const tallyOf = (path: string) => (tried[`${tallyPrefix}${path}`] ??= { runs: 0, accepted: 0, refused: 0, filesDeleted: 0, filesExported: 0 });
+  const tallyOf = (path: string) =>
+    (tried[`${tallyPrefix}${path}`] ??= { runs: 0, accepted: 0, refused: 0, filesDeleted: 0, filesExported: 0 });
   const before = everything();
   const recordings = indexedRecordings();
   const outcomes = await Promise.allSettled(batch.map(({ path, body }) => call[path](body)));
@@ -153,9 +197,16 @@ async function requests(batch: { path: string; body: unknown }[], tallyPrefix: s
     if (batch.length === 1 && ['/protect', '/keep-until', '/unprotect'].includes(path)) {
       const existing = [...namedIds(body)].map((named) => recordings.get(named)).filter((recording) => recording !== undefined);
       const { changed } = outcome.value as { changed: number };
-      const expected = path === '/protect' ? existing.filter((recording) => !recording.lasting).length : path === '/unprotect' ? existing.filter((recording) => recording.held).length : undefined;
+      const expected =
+        path === '/protect'
+          ? existing.filter((recording) => !recording.lasting).length
+          : path === '/unprotect'
+            ? existing.filter((recording) => recording.held).length
+            : undefined;
       if (expected === undefined ? changed > existing.length : changed !== expected) {
-        problems.push(`${path} answered changed: ${changed} for ${existing.length} existing recordings named${expected === undefined ? '' : ` (expected ${expected})`}`);
+        problems.push(
+          `${path} answered changed: ${changed} for ${existing.length} existing recordings named${expected === undefined ? '' : ` (expected ${expected})`}`,
+        );
       }
     }
   }
@@ -173,27 +224,40 @@ async function requests(batch: { path: string; body: unknown }[], tallyPrefix: s
   for (const recording of recordings.values()) {
     const free = recording.deletable || (recording.held && released.has(recording.id));
     for (const file of recording.files) {
-      if (recording.held && !released.has(recording.id)) mustStay.add(file);
-      if (free && deleted.has(recording.id)) mayGo.add(file);
+      if (recording.held && !released.has(recording.id)) {
+        mustStay.add(file);
+      }
+      if (free && deleted.has(recording.id)) {
+        mayGo.add(file);
+      }
     }
   }
   for (const [file, entry] of before) {
     const now = after.get(file);
     if (!now) {
-      if (!inCameras(file) && !isIndexFile(file)) problems.push(`${file} outside the camera folders was removed`);
-      else if (mustStay.has(file)) problems.push(`protected ${file} was deleted`);
-      else if (inCameras(file) && !mayGo.has(file)) problems.push(`${file} was deleted though no valid request named it`);
-      else if (inCameras(file)) tallyOf('/delete').filesDeleted++;
+      if (!inCameras(file) && !isIndexFile(file)) {
+        problems.push(`${file} outside the camera folders was removed`);
+      } else if (mustStay.has(file)) {
+        problems.push(`protected ${file} was deleted`);
+      } else if (inCameras(file) && !mayGo.has(file)) {
+        problems.push(`${file} was deleted though no valid request named it`);
+      } else if (inCameras(file)) {
+        tallyOf('/delete').filesDeleted++;
+      }
       continue;
     }
-    if (isIndexFile(file)) continue;
+    if (isIndexFile(file)) {
+      continue;
+    }
     if (now.kind !== entry.kind || now.size !== entry.size || now.mtimeMs !== entry.mtimeMs || now.hash !== entry.hash) {
       problems.push(`${file} changed (${JSON.stringify(entry)} → ${JSON.stringify(now)})`);
     }
   }
   const exporting = batch.some((sent) => sent.path === '/export');
   for (const file of after.keys()) {
-    if (before.has(file) || isIndexFile(file)) continue;
+    if (before.has(file) || isIndexFile(file)) {
+      continue;
+    }
     if (exporting && (inside(join(exportPath, 'Front Door'), file) || inside(join(exportPath, 'Back Yard'), file))) {
       tallyOf('/export').filesExported++;
       continue;
@@ -230,9 +294,14 @@ beforeAll(async () => {
   configPath = join(sandbox.storage, 'config.json');
   written = [];
   const add = (folder: string, relPath: string, ageMs: number, event: boolean) => {
-    const write = () => writeRecording(folder, relPath, { ageMs, size: 1500, sidecars: event ? { json: { trigger: 'motion' }, 'thumb.jpg': 300 } : {} });
+    const write = () =>
+      writeRecording(folder, relPath, { ageMs, size: 1500, sidecars: event ? { json: { trigger: 'motion' }, 'thumb.jpg': 300 } : {} });
     const recording = write();
-    written.push({ recording, write, sidecars: event ? [recording.replace(/\.mp4$/, '.json'), recording.replace(/\.mp4$/, '.thumb.jpg')] : [] });
+    written.push({
+      recording,
+      write,
+      sidecars: event ? [recording.replace(/\.mp4$/, '.json'), recording.replace(/\.mp4$/, '.thumb.jpg')] : [],
+    });
   };
   for (let i = 0; i < 30; i++) {
     add(front, `continuous/2026-11/seg-${String(i).padStart(2, '0')}.mp4`, (i + 1) * 5 * HOUR_MS, false);
@@ -250,14 +319,28 @@ beforeAll(async () => {
   fs.writeFileSync(join(exportPath, 'earlier-export.mp4'), Buffer.alloc(1000, 7));
   fs.writeFileSync(join(sandbox.storage, 'other-plugin.json'), '{"keep":true}');
   const platform = {
-    platform: 'NvrRetention', name: 'NVR Retention', exportPath, sweepOnStartup: false,
+    platform: 'NvrRetention',
+    name: 'NVR Retention',
+    exportPath,
+    sweepOnStartup: false,
     // Rules that delete nothing: whatever is deleted was asked for by id.
     cameras: [
       { name: 'Front Door', path: front, retentionDays: 3650, eventRetentionDays: 3650 },
       { name: 'Back Yard', path: back, retentionDays: 3650 },
     ],
   };
-  fs.writeFileSync(configPath, JSON.stringify({ bridge: { name: 'NVR Fuzz', username: '0E:AA:BB:CC:DD:09', port: 51998, pin: '031-45-154' }, accessories: [], platforms: [platform] }, null, 2));
+  fs.writeFileSync(
+    configPath,
+    JSON.stringify(
+      {
+        bridge: { name: 'NVR Fuzz', username: '0E:AA:BB:CC:DD:09', port: 51998, pin: '031-45-154' },
+        accessories: [],
+        platforms: [platform],
+      },
+      null,
+      2,
+    ),
+  );
   databasePath = join(sandbox.storage, 'nvr-retention', 'index.db');
   ui = new SettingsUi({ configPath, storagePath: sandbox.storage, push: () => {} });
   call = ui.handlers();
@@ -271,7 +354,10 @@ afterAll(async () => {
   await ui?.shutdown();
   index?.close();
   sandbox?.remove();
-  const lines = Object.entries(tried).map(([path, t]) => `${path.padEnd(27)} ${String(t.runs).padStart(5)} tried, ${String(t.accepted).padStart(4)} accepted, ${String(t.refused).padStart(4)} refused (RequestError); files deleted ${t.filesDeleted}, exported ${t.filesExported}`);
+  const lines = Object.entries(tried).map(
+    ([path, t]) =>
+      `${path.padEnd(27)} ${String(t.runs).padStart(5)} tried, ${String(t.accepted).padStart(4)} accepted, ${String(t.refused).padStart(4)} refused (RequestError); files deleted ${t.filesDeleted}, exported ${t.filesExported}`,
+  );
   console.log(`UI server fuzz (seed ${SEED}):\n${lines.join('\n')}`);
 });
 
@@ -286,13 +372,59 @@ async function placeHolds(): Promise<void> {
 
 const LONG = 'x'.repeat(100_000);
 const hostileStrings = () => [
-  '../outside/old-evidence.mp4', '../../../../etc/passwd', '/etc/passwd', join(outside, 'old-evidence.mp4'), join(front, 'events/motion-1.mp4'),
-  'link-to-outside/old-evidence.mp4', '..', '.', '', ' ', '\u0000', 'a\u0000b', '\n', LONG, '😀'.repeat(300), '__proto__', 'constructor', 'prototype',
-  'undefined', 'null', 'NaN', '1', '-1', '1e999', 'Front Door', 'front door', 'Front Door/../Back Yard', '%2e%2e%2f', "'; DROP TABLE recordings; --",
-  '<img src=x onerror=alert(1)>', 'toString', 'hasOwnProperty',
+  '../outside/old-evidence.mp4',
+  '../../../../etc/passwd',
+  '/etc/passwd',
+  join(outside, 'old-evidence.mp4'),
+  join(front, 'events/motion-1.mp4'),
+  'link-to-outside/old-evidence.mp4',
+  '..',
+  '.',
+  '',
+  ' ',
+  '\u0000',
+  'a\u0000b',
+  '\n',
+  LONG,
+  '😀'.repeat(300),
+  '__proto__',
+  'constructor',
+  'prototype',
+  'undefined',
+  'null',
+  'NaN',
+  '1',
+  '-1',
+  '1e999',
+  'Front Door',
+  'front door',
+  'Front Door/../Back Yard',
+  '%2e%2e%2f',
+  "'; DROP TABLE recordings; --",
+  '<img src=x onerror=alert(1)>',
+  'toString',
+  'hasOwnProperty',
 ];
-const hostileNumbers = [0, -0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 2 ** 53, 2 ** 53 + 2, -(2 ** 53),
-  Number.MAX_VALUE, Number.MIN_VALUE, 8.64e15, 8.64e15 + 1, -8.64e15, 1e21, 2 ** 31, 2 ** 63];
+const hostileNumbers = [
+  0,
+  -0,
+  -1,
+  1.5,
+  Number.NaN,
+  Number.POSITIVE_INFINITY,
+  Number.NEGATIVE_INFINITY,
+  2 ** 53,
+  2 ** 53 + 2,
+  -(2 ** 53),
+  Number.MAX_VALUE,
+  Number.MIN_VALUE,
+  8.64e15,
+  8.64e15 + 1,
+  -8.64e15,
+  1e21,
+  2 ** 31,
+  2 ** 63,
+];
 
 function hostileScalar(): fc.Arbitrary<unknown> {
   return fc.oneof(
@@ -308,20 +440,52 @@ function hostileScalar(): fc.Arbitrary<unknown> {
 function hostile(): fc.Arbitrary<unknown> {
   return fc.oneof(
     { weight: 3, arbitrary: hostileScalar() },
-    { weight: 1, arbitrary: fc.constantFrom<unknown>(
-      JSON.parse('{"__proto__":{"ids":[1],"until":99999999999999}}'), JSON.parse('{"constructor":{"prototype":{"ids":[1]}}}'),
-      Object.create(null), [], [{}], [[1]], { length: 1, 0: 1 }, new Map([['ids', [1]]]), Buffer.from('ids'),
-    ) },
-    { weight: 2, arbitrary: fc.anything({ maxDepth: 2, maxKeys: 4, withNullPrototype: true, withObjectString: true, withBoxedValues: true, withSparseArray: true }) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom<unknown>(
+        JSON.parse('{"__proto__":{"ids":[1],"until":99999999999999}}'),
+        JSON.parse('{"constructor":{"prototype":{"ids":[1]}}}'),
+        Object.create(null),
+        [],
+        [{}],
+        [[1]],
+        { length: 1, 0: 1 },
+        new Map([['ids', [1]]]),
+        Buffer.from('ids'),
+      ),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.anything({
+        maxDepth: 2,
+        maxKeys: 4,
+        withNullPrototype: true,
+        withObjectString: true,
+        withBoxedValues: true,
+        withSparseArray: true,
+      }),
+    },
   );
 }
 
 /** Adds fields a schema does not know, prototype-looking ones included, as own properties. */
 function withExtras(base: fc.Arbitrary<Record<string, unknown>>): fc.Arbitrary<unknown> {
-  return fc.tuple(base, fc.array(fc.tuple(fc.constantFrom('__proto__', 'constructor', 'prototype', 'extra', 'path', 'relPath', 'camera', LONG.slice(0, 1000)), hostileScalar()), { maxLength: 2 }))
+  return fc
+    .tuple(
+      base,
+      fc.array(
+        fc.tuple(
+          fc.constantFrom('__proto__', 'constructor', 'prototype', 'extra', 'path', 'relPath', 'camera', LONG.slice(0, 1000)),
+          hostileScalar(),
+        ),
+        { maxLength: 2 },
+      ),
+    )
     .map(([body, extras]) => {
       const out = { ...body };
-      for (const [key, value] of extras) Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+      for (const [key, value] of extras) {
+        Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+      }
       return out;
     });
 }
@@ -331,27 +495,38 @@ function body(shape: fc.Arbitrary<Record<string, unknown>>): fc.Arbitrary<unknow
   return fc.oneof({ weight: 6, arbitrary: shape }, { weight: 2, arbitrary: withExtras(shape) }, { weight: 2, arbitrary: hostile() });
 }
 
-const id = () => fc.oneof(
-  { weight: 5, arbitrary: fc.integer({ min: 1, max: maxId + 5 }) },
-  { weight: 1, arbitrary: fc.integer({ min: 1_000_000, max: 2 ** 31 }) },
-  { weight: 2, arbitrary: hostileScalar() },
-);
-const ids = () => fc.oneof(
-  { weight: 4, arbitrary: fc.array(fc.integer({ min: 1, max: maxId + 5 }), { minLength: 1, maxLength: 8 }) },
-  { weight: 4, arbitrary: fc.array(id(), { maxLength: 8 }) },
-  // Huge selections of ids that do not exist: the largest allowed, and one too many.
-  { weight: 1, arbitrary: fc.constantFrom(Array.from({ length: MAX_SELECTION }, (_, i) => 10_000_000 + i), Array.from({ length: MAX_SELECTION + 1 }, (_, i) => 10_000_000 + i), Array.from({ length: 200_000 }, () => 0)) },
-  { weight: 1, arbitrary: hostile() },
-);
+const id = () =>
+  fc.oneof(
+    { weight: 5, arbitrary: fc.integer({ min: 1, max: maxId + 5 }) },
+    { weight: 1, arbitrary: fc.integer({ min: 1_000_000, max: 2 ** 31 }) },
+    { weight: 2, arbitrary: hostileScalar() },
+  );
+const ids = () =>
+  fc.oneof(
+    { weight: 4, arbitrary: fc.array(fc.integer({ min: 1, max: maxId + 5 }), { minLength: 1, maxLength: 8 }) },
+    { weight: 4, arbitrary: fc.array(id(), { maxLength: 8 }) },
+    // Huge selections of ids that do not exist: the largest allowed, and one too many.
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        Array.from({ length: MAX_SELECTION }, (_, i) => 10_000_000 + i),
+        Array.from({ length: MAX_SELECTION + 1 }, (_, i) => 10_000_000 + i),
+        Array.from({ length: 200_000 }, () => 0),
+      ),
+    },
+    { weight: 1, arbitrary: hostile() },
+  );
 /** Mostly what the page sends, sometimes something hostile in its place. */
-const mostly = (valid: fc.Arbitrary<unknown>, other: fc.Arbitrary<unknown> = hostileScalar()) => fc.oneof({ weight: 4, arbitrary: valid }, { weight: 1, arbitrary: other });
-const future = () => fc.oneof(
-  { weight: 3, arbitrary: fc.integer({ min: 1, max: 400 }).map((days) => Date.now() + days * DAY_MS) },
-  { weight: 1, arbitrary: fc.integer({ min: 1, max: 400 }).map((days) => Date.now() - days * DAY_MS) },
-  // Out of a Date's range, and at its edge.
-  { weight: 1, arbitrary: fc.constantFrom(...hostileNumbers, 8.64e15 - 1, 9e15, Number.MAX_SAFE_INTEGER) },
-  { weight: 1, arbitrary: hostileScalar() },
-);
+const mostly = (valid: fc.Arbitrary<unknown>, other: fc.Arbitrary<unknown> = hostileScalar()) =>
+  fc.oneof({ weight: 4, arbitrary: valid }, { weight: 1, arbitrary: other });
+const future = () =>
+  fc.oneof(
+    { weight: 3, arbitrary: fc.integer({ min: 1, max: 400 }).map((days) => Date.now() + days * DAY_MS) },
+    { weight: 1, arbitrary: fc.integer({ min: 1, max: 400 }).map((days) => Date.now() - days * DAY_MS) },
+    // Out of a Date's range, and at its edge.
+    { weight: 1, arbitrary: fc.constantFrom(...hostileNumbers, 8.64e15 - 1, 9e15, Number.MAX_SAFE_INTEGER) },
+    { weight: 1, arbitrary: hostileScalar() },
+  );
 const optional = (arbitrary: fc.Arbitrary<unknown>) => fc.option(arbitrary, { nil: undefined });
 const cameraName = () => mostly(fc.constantFrom('Front Door', 'Back Yard'));
 
@@ -364,24 +539,36 @@ const bodies: Record<string, () => fc.Arbitrary<unknown>> = {
   '/preview': () => body(fc.constant({})),
   '/sweep': () => body(fc.constant({})),
   '/events': () => body(fc.record({ limit: optional(fc.oneof(fc.integer({ min: 1, max: 500 }), hostileScalar())) }).map(strip)),
-  '/recordings': () => body(fc.record({
-    cameras: optional(mostly(fc.array(cameraName(), { maxLength: 3 }), fc.oneof(fc.constant(Array.from({ length: 1000 }, () => 'Front Door')), hostile()))),
-    cls: optional(mostly(fc.constantFrom('continuous', 'event'))),
-    protection: optional(mostly(fc.constantFrom('only', 'none'))),
-    since: optional(future()),
-    until: optional(future()),
-    sort: optional(mostly(fc.constantFrom('newest', 'oldest', 'largest', 'smallest'))),
-    limit: optional(mostly(fc.integer({ min: 1, max: 200 }))),
-    after: optional(mostly(
-      fc.record({
-        value: mostly(fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }))),
-        cls: mostly(fc.constantFrom(0, 1)),
-        relPath: fc.oneof(fc.constantFrom(...hostileStrings()), fc.string()),
-        id: id(),
-      }),
-      hostile(),
-    )),
-  }).map(strip)),
+  '/recordings': () =>
+    body(
+      fc
+        .record({
+          cameras: optional(
+            mostly(
+              fc.array(cameraName(), { maxLength: 3 }),
+              fc.oneof(fc.constant(Array.from({ length: 1000 }, () => 'Front Door')), hostile()),
+            ),
+          ),
+          cls: optional(mostly(fc.constantFrom('continuous', 'event'))),
+          protection: optional(mostly(fc.constantFrom('only', 'none'))),
+          since: optional(future()),
+          until: optional(future()),
+          sort: optional(mostly(fc.constantFrom('newest', 'oldest', 'largest', 'smallest'))),
+          limit: optional(mostly(fc.integer({ min: 1, max: 200 }))),
+          after: optional(
+            mostly(
+              fc.record({
+                value: mostly(fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }))),
+                cls: mostly(fc.constantFrom(0, 1)),
+                relPath: fc.oneof(fc.constantFrom(...hostileStrings()), fc.string()),
+                id: id(),
+              }),
+              hostile(),
+            ),
+          ),
+        })
+        .map(strip),
+    ),
   '/protect': () => body(fc.record({ ids: ids() })),
   '/unprotect': () => body(fc.record({ ids: ids() })),
   '/keep-until': () => body(fc.record({ ids: ids(), until: future() })),
@@ -397,10 +584,26 @@ describe('every handler of the settings UI server, 1,000 random bodies each', ()
   });
 
   // Deleting handlers last, so that the others meet a full tree; holds are placed again before each.
-  for (const path of ['/dashboard', '/events', '/recordings', '/delete/preview', '/preview', '/accept-missing', '/protect', '/keep-until', '/unprotect', '/export', '/sweep', '/delete']) {
+  for (const path of [
+    '/dashboard',
+    '/events',
+    '/recordings',
+    '/delete/preview',
+    '/preview',
+    '/accept-missing',
+    '/protect',
+    '/keep-until',
+    '/unprotect',
+    '/export',
+    '/sweep',
+    '/delete',
+  ]) {
     test(`${path}: only RequestErrors with readable messages, nothing outside the camera folders touched, only deletable recordings named by a delete go`, async () => {
       await placeHolds();
-      await fc.assert(fc.asyncProperty(bodies[path](), (generated) => request(path, generated)), { numRuns: RUNS, seed: SEED, endOnFailure: true });
+      await fc.assert(
+        fc.asyncProperty(bodies[path](), (generated) => request(path, generated)),
+        { numRuns: RUNS, seed: SEED, endOnFailure: true },
+      );
       expect(tried[path].runs).toBeGreaterThanOrEqual(RUNS);
       // Hostile is not all: a fair share of the bodies were valid and did their work.
       expect(tried[path].accepted).toBeGreaterThan(0);
@@ -412,14 +615,23 @@ describe('every handler of the settings UI server, 1,000 random bodies each', ()
   test('requests sent at once (deletes, sweeps, exports and holds interleaved): the same promises hold', async () => {
     // The deletes above emptied the tree of deletable recordings: the recorder writes them again.
     for (const recording of written) {
-      if (!fs.existsSync(recording.recording)) recording.write();
+      if (!fs.existsSync(recording.recording)) {
+        recording.write();
+      }
     }
     await call['/dashboard']({});
     maxId = Math.max(...indexedRecordings().keys());
     await placeHolds();
-    const sent = fc.oneof(...Object.entries(bodies).map(([path, arbitrary]) => arbitrary().map((generated) => ({ path, body: generated }))));
-    await fc.assert(fc.asyncProperty(fc.array(sent, { minLength: 2, maxLength: 4 }), (batch) => requests(batch, 'together: ')), { numRuns: RUNS / 2, seed: SEED, endOnFailure: true });
-    const together = Object.entries(tried).filter(([key]) => key.startsWith('together: ')).map(([, tally]) => tally);
+    const sent = fc.oneof(
+      ...Object.entries(bodies).map(([path, arbitrary]) => arbitrary().map((generated) => ({ path, body: generated }))),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(sent, { minLength: 2, maxLength: 4 }), (batch) => requests(batch, 'together: ')),
+      { numRuns: RUNS / 2, seed: SEED, endOnFailure: true },
+    );
+    const together = Object.entries(tried)
+      .filter(([key]) => key.startsWith('together: '))
+      .map(([, tally]) => tally);
     expect(together.reduce((sum, tally) => sum + tally.runs, 0)).toBeGreaterThanOrEqual(RUNS);
     expect(together.reduce((sum, tally) => sum + tally.filesDeleted, 0)).toBeGreaterThan(0);
     expectIndexMatchesDisk();
@@ -429,7 +641,9 @@ describe('every handler of the settings UI server, 1,000 random bodies each', ()
     const held = [...indexedRecordings().values()].filter((recording) => recording.held);
     expect(held.length).toBeGreaterThan(0);
     for (const recording of held) {
-      for (const file of recording.files) expect([file, fs.existsSync(file)]).toEqual([file, true]);
+      for (const file of recording.files) {
+        expect([file, fs.existsSync(file)]).toEqual([file, true]);
+      }
     }
   });
 });

@@ -19,13 +19,30 @@ let ui: SettingsUi;
 let call: Record<string, Handler>;
 let pushed: { event: string; data: Record<string, unknown> }[];
 
-interface Row { id: number; camera: string; path: string; size: number; endTime: number; cls: string; protected: boolean; keepUntil: number | null }
-interface Page { recordings: Row[]; total: { count: number; bytes: number }; next: unknown }
+interface Row {
+  id: number;
+  camera: string;
+  path: string;
+  size: number;
+  endTime: number;
+  cls: string;
+  protected: boolean;
+  keepUntil: number | null;
+}
+interface Page {
+  recordings: Row[];
+  total: { count: number; bytes: number };
+  next: unknown;
+}
 
 beforeEach(() => {
   fixture = makeUiFixture('ui-handlers');
   pushed = [];
-  ui = new SettingsUi({ configPath: fixture.configPath, storagePath: fixture.sandbox.storage, push: (event, data) => pushed.push({ event, data: data as Record<string, unknown> }) });
+  ui = new SettingsUi({
+    configPath: fixture.configPath,
+    storagePath: fixture.sandbox.storage,
+    push: (event, data) => pushed.push({ event, data: data as Record<string, unknown> }),
+  });
   call = ui.handlers();
 });
 
@@ -50,7 +67,9 @@ async function everyPage(body: Record<string, unknown>): Promise<Row[]> {
   for (;;) {
     const result = await page({ ...body, ...(after ? { after } : {}) });
     rows.push(...result.recordings);
-    if (!result.next) return rows;
+    if (!result.next) {
+      return rows;
+    }
     after = result.next;
   }
 }
@@ -67,7 +86,15 @@ async function rejection(promise: Promise<unknown>): Promise<RequestError> {
 describe('dashboard', () => {
   test('per camera, the counts, bytes, classes and oldest/newest are those of the files on disk', async () => {
     await indexed();
-    const dashboard = (await call['/dashboard']({})) as { status: { cameras: { name: string; recordings: number; bytes: number; eventRecordings: number; oldest: string; newest: string }[]; filesystems: { freeBytes: number }[] }; nextSweep: string; forecast: { cameras: { name: string; bytesPerDay: number }[] }; history: { cameras: { name: string; bytes: number[] }[] } };
+    const dashboard = (await call['/dashboard']({})) as {
+      status: {
+        cameras: { name: string; recordings: number; bytes: number; eventRecordings: number; oldest: string; newest: string }[];
+        filesystems: { freeBytes: number }[];
+      };
+      nextSweep: string;
+      forecast: { cameras: { name: string; bytesPerDay: number }[] };
+      history: { cameras: { name: string; bytes: number[] }[] };
+    };
     for (const name of ['Front Door', 'Back Yard'] as const) {
       const files = fixture.files.filter((file) => file.camera === name);
       const camera = dashboard.status.cameras.find((c) => c.name === name)!;
@@ -90,10 +117,14 @@ describe('dashboard', () => {
     await indexed();
     // Yesterday's point is what had ended by midnight (UTC days); the newest segments may have ended today.
     const midnight = Math.floor(Date.now() / DAY_MS) * DAY_MS;
-    const endedByMidnight = fixture.files.filter((file) => file.camera === 'Back Yard' && statSync(file.absolute).mtimeMs < midnight).reduce((sum, file) => sum + file.size, 0);
+    const endedByMidnight = fixture.files
+      .filter((file) => file.camera === 'Back Yard' && statSync(file.absolute).mtimeMs < midnight)
+      .reduce((sum, file) => sum + file.size, 0);
     await call['/sweep']({});
     await ui.running;
-    const history = ((await call['/dashboard']({})) as { history: { cameras: { name: string; bytes: number[] }[] } }).history.cameras.find((c) => c.name === 'Back Yard')!.bytes;
+    const history = ((await call['/dashboard']({})) as { history: { cameras: { name: string; bytes: number[] }[] } }).history.cameras.find(
+      (c) => c.name === 'Back Yard',
+    )!.bytes;
     expect(history.at(-2)).toBe(endedByMidnight);
     expect(history.at(-1)).toBeLessThanOrEqual(200_000);
   });
@@ -107,7 +138,11 @@ describe('dashboard', () => {
     // A save within the same millisecond as the first read would look unchanged.
     fs.utimesSync(fixture.configPath, new Date(), new Date(Date.now() + 5000));
     const dashboard = (await call['/dashboard']({})) as { status: { cameras: { name: string; recordings: number }[] } };
-    expect(dashboard.status.cameras.map((c) => [c.name, c.recordings])).toEqual([['Front Door', 30], ['Back Yard', 20], ['Garage', 1]]);
+    expect(dashboard.status.cameras.map((c) => [c.name, c.recordings])).toEqual([
+      ['Front Door', 30],
+      ['Back Yard', 20],
+      ['Garage', 1],
+    ]);
   });
 
   test('a databasePath changed in the settings moves the index with its holds; the page does not start an empty one', async () => {
@@ -159,11 +194,21 @@ describe('recordings browser', () => {
     expect(all.map((row) => row.endTime)).toEqual([...all.map((row) => row.endTime)].sort((a, b) => b - a));
 
     const events = await everyPage({ cameras: ['Front Door'], cls: 'event', limit: 4 });
-    expect(events.map((row) => row.path).sort()).toEqual(fixture.files.filter((f) => f.event).map((f) => f.relPath).sort());
+    expect(events.map((row) => row.path).sort()).toEqual(
+      fixture.files
+        .filter((f) => f.event)
+        .map((f) => f.relPath)
+        .sort(),
+    );
 
     const since = Date.now() - 24 * 3_600_000;
     const lastDay = await everyPage({ cameras: ['Back Yard'], since, limit: 50 });
-    expect(lastDay.map((row) => row.path).sort()).toEqual(fixture.files.filter((f) => f.camera === 'Back Yard' && f.ageMs < 24 * 3_600_000).map((f) => f.relPath).sort());
+    expect(lastDay.map((row) => row.path).sort()).toEqual(
+      fixture.files
+        .filter((f) => f.camera === 'Back Yard' && f.ageMs < 24 * 3_600_000)
+        .map((f) => f.relPath)
+        .sort(),
+    );
     expect((await page({ cameras: ['Back Yard'], since, limit: 1 })).total.count).toBe(lastDay.length);
   });
 
@@ -216,7 +261,9 @@ describe('protection and deletion by hand', () => {
     const ids = [...rows.map((row) => row.id), events[0].id];
     const preview = (await call['/delete/preview']({ ids })) as { count: number; message: string };
     const bytes = rows.slice(0, 3).reduce((sum, row) => sum + row.size, 0) + events[0].size;
-    expect(preview.message).toBe(`Delete 4 recordings (${(bytes / 1000).toFixed(1)} kB): 3 continuous, 1 event; 1 protected recording is excluded`);
+    expect(preview.message).toBe(
+      `Delete 4 recordings (${(bytes / 1000).toFixed(1)} kB): 3 continuous, 1 event; 1 protected recording is excluded`,
+    );
 
     const result = (await call['/delete']({ ids })) as { deleted: { count: number; bytes: number } };
     expect(result.deleted).toEqual({ count: 4, bytes });
@@ -236,7 +283,10 @@ describe('protection and deletion by hand', () => {
     const outside = join(fixture.sandbox.storage, 'elsewhere');
     fs.renameSync(join(fixture.front, 'events'), outside);
     fs.symlinkSync(outside, join(fixture.front, 'events'));
-    const result = (await call['/delete']({ ids: clips.map((clip) => clip.id) })) as { deleted: { count: number }; failures: { error: string }[] };
+    const result = (await call['/delete']({ ids: clips.map((clip) => clip.id) })) as {
+      deleted: { count: number };
+      failures: { error: string }[];
+    };
     expect(result.deleted.count).toBe(0);
     expect(result.failures).toHaveLength(clips.length);
     expect(result.failures[0].error).toMatch(/outside the camera folder/);
@@ -252,7 +302,9 @@ describe('protection and deletion by hand', () => {
     other.lock.acquire('sweep (schedule)');
     try {
       const error = await rejection(call['/delete']({ ids: [row.id] }));
-      expect(error.message).toMatch(/^A sweep is running right now \(sweep \(schedule\), started .*\)\. Please try again when it has finished\.$/);
+      expect(error.message).toMatch(
+        /^A sweep is running right now \(sweep \(schedule\), started .*\)\. Please try again when it has finished\.$/,
+      );
       expect((await rejection(call['/sweep']({}))).message).toMatch(/A sweep is running right now/);
       expect(existsSync(join(fixture.front, row.path)) || existsSync(join(fixture.back, row.path))).toBe(true);
     } finally {
@@ -266,12 +318,20 @@ describe('preview, sweep now and export', () => {
     const cli = spawnSync(process.execPath, [CLI, 'sweep', '--dry-run', '--json', '--config', fixture.configPath], { encoding: 'utf8' });
     expect(cli.status).toBe(0);
     const expected = JSON.parse(cli.stdout);
-    const preview = (await call['/preview']({})) as { message: string; deleted: unknown; byReason: unknown; deletions: unknown[]; spared: unknown };
+    const preview = (await call['/preview']({})) as {
+      message: string;
+      deleted: unknown;
+      byReason: unknown;
+      deletions: unknown[];
+      spared: unknown;
+    };
     expect(preview.deleted).toEqual(expected.deleted);
     expect(preview.byReason).toEqual(expected.byReason);
     expect(preview.spared).toEqual(expected.spared);
     expect(preview.deletions).toEqual(expected.deletions);
-    expect(preview.message).toBe(`The next sweep would delete ${expected.deleted.count} recordings (${(expected.deleted.bytes / 1000).toFixed(1)} kB): ${expected.byReason.age.count} by age, ${expected.byReason.quota.count} by quota, 0 by cap, 0 by floor; 0 protected recordings spared`);
+    expect(preview.message).toBe(
+      `The next sweep would delete ${expected.deleted.count} recordings (${(expected.deleted.bytes / 1000).toFixed(1)} kB): ${expected.byReason.age.count} by age, ${expected.byReason.quota.count} by quota, 0 by cap, 0 by floor; 0 protected recordings spared`,
+    );
   });
 
   test('sweep now deletes what the preview said, pushing progress and the end', async () => {
@@ -308,16 +368,22 @@ describe('preview, sweep now and export', () => {
     fs.mkdirSync(join(theirs, '..'), { recursive: true });
     fs.writeFileSync(theirs, 'an edited clip the user keeps here');
 
-    const result = (await call['/export']({ ids: [first.id, second.id] })) as { files: number; skipped: { id: number; reason: string }[]; message: string };
+    const result = (await call['/export']({ ids: [first.id, second.id] })) as {
+      files: number;
+      skipped: { id: number; reason: string }[];
+      message: string;
+    };
     expect(statSync(copy).mtimeMs).toBe(copiedAt);
     expect(readFileSync(theirs, 'utf8')).toBe('an edited clip the user keeps here');
     expect(result.skipped).toEqual([{ id: second.id, reason: `a different file is already at ${theirs}` }]);
-    expect(result.message).toBe(`Exported 1 recording (1 file) to ${fixture.exportPath}; 1 recording not exported: a different file is already at ${theirs}`);
+    expect(result.message).toBe(
+      `Exported 1 recording (1 file) to ${fixture.exportPath}; 1 recording not exported: a different file is already at ${theirs}`,
+    );
   });
 });
 
 describe('forecast on a real small disk (a tmpfs; needs root, as CI is)', () => {
-  test('days until the floor are the room above it over the last week\'s rate, unless a quota holds usage first', async () => {
+  test("days until the floor are the room above it over the last week's rate, unless a quota holds usage first", async () => {
     const sandbox = makeSandbox('ui-forecast');
     const disk = join(sandbox.root, 'disk');
     fs.mkdirSync(disk);
@@ -331,10 +397,20 @@ describe('forecast on a real small disk (a tmpfs; needs root, as CI is)', () => 
       }
       const configPath = join(sandbox.storage, 'config.json');
       const forecastWith = async (cameraFields: Record<string, unknown>) => {
-        fs.writeFileSync(configPath, JSON.stringify({ platforms: [{ platform: 'NvrRetention', minFreeGB: 0.005, cameras: [{ name: 'Cam', path: camera, retentionDays: 60, ...cameraFields }] }] }));
+        fs.writeFileSync(
+          configPath,
+          JSON.stringify({
+            platforms: [
+              { platform: 'NvrRetention', minFreeGB: 0.005, cameras: [{ name: 'Cam', path: camera, retentionDays: 60, ...cameraFields }] },
+            ],
+          }),
+        );
         const settings = new SettingsUi({ configPath, storagePath: sandbox.storage, push: () => {} });
         opened.push(settings);
-        return (await settings.handlers()['/dashboard']({})) as { status: { filesystems: { freeBytes: number }[] }; forecast: { bytesPerDay: number; holdsAt: number; filesystems: { daysUntilFloor: number | null }[] } };
+        return (await settings.handlers()['/dashboard']({})) as {
+          status: { filesystems: { freeBytes: number }[] };
+          forecast: { bytesPerDay: number; holdsAt: number; filesystems: { daysUntilFloor: number | null }[] };
+        };
       };
       const rate = 700_000 / 6.5;
 
@@ -348,7 +424,9 @@ describe('forecast on a real small disk (a tmpfs; needs root, as CI is)', () => 
       expect(capped.forecast.holdsAt).toBe(1_000_000);
       expect(capped.forecast.filesystems[0].daysUntilFloor).toBeNull();
     } finally {
-      for (const settings of opened) settings.close();
+      for (const settings of opened) {
+        settings.close();
+      }
       execFileSync('umount', [disk]);
       sandbox.remove();
     }

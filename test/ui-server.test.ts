@@ -13,7 +13,10 @@ import { makeUiFixture, type UiFixture } from './helpers/ui-fixture.js';
 
 const SERVER = resolve('homebridge-ui/server.js');
 
-interface Message { action: string; payload: { requestId?: string; success?: boolean; data?: Record<string, unknown>; event?: string; server?: boolean } }
+interface Message {
+  action: string;
+  payload: { requestId?: string; success?: boolean; data?: Record<string, unknown>; event?: string; server?: boolean };
+}
 
 let fixture: UiFixture;
 let child: ChildProcess;
@@ -32,7 +35,12 @@ beforeEach(async () => {
   output = '';
   child = fork(SERVER, [], {
     silent: true,
-    env: { ...process.env, HOMEBRIDGE_STORAGE_PATH: fixture.sandbox.storage, HOMEBRIDGE_CONFIG_PATH: fixture.configPath, HOMEBRIDGE_UI_VERSION: 'test' },
+    env: {
+      ...process.env,
+      HOMEBRIDGE_STORAGE_PATH: fixture.sandbox.storage,
+      HOMEBRIDGE_CONFIG_PATH: fixture.configPath,
+      HOMEBRIDGE_UI_VERSION: 'test',
+    },
   });
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -92,7 +100,10 @@ test('answers requests over IPC, streams sweep progress, and ends when the UI di
 
   // A bad body is a failed response carrying a person's message, not a crash.
   const refused = await request('/protect', { ids: 'all' });
-  expect(refused).toEqual({ success: false, data: { message: expect.stringMatching(/^The request was not accepted: ids: /), error: { code: 'invalid' } } });
+  expect(refused).toEqual({
+    success: false,
+    data: { message: expect.stringMatching(/^The request was not accepted: ids: /), error: { code: 'invalid' } },
+  });
   const unknown = await request('/format-disk', {});
   expect(unknown.success).toBe(false);
   expect(child.exitCode).toBeNull();
@@ -123,7 +134,10 @@ describe('closing the settings during a sweep', () => {
       expect(store.interruptedDeletes()).toEqual([]);
       const camera = store.cameraByPath(fixture.front)!;
       const onDisk = filesBelow(fixture.front).filter((file) => !file.endsWith('.json'));
-      const indexed = store.recordingIdsBelow(camera.id, '').map((id) => store.recording(id)!.relPath).sort();
+      const indexed = store
+        .recordingIdsBelow(camera.id, '')
+        .map((id) => store.recording(id)!.relPath)
+        .sort();
       expect(indexed).toEqual(onDisk);
     } finally {
       store.close();

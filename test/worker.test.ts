@@ -100,15 +100,17 @@ test('a protect switch turned on during a long sweep takes effect before the swe
   const engine = new EngineWorker(config(camera), quiet, WORKER);
   const order: string[] = [];
   let switched: Promise<number> | undefined;
-  const sweep = engine.sweep({ trigger: 'test' }, () => {
-    switched ??= engine.setProtectSwitch('Cam', true).then((count) => {
-      order.push('switch');
-      return count;
+  const sweep = engine
+    .sweep({ trigger: 'test' }, () => {
+      switched ??= engine.setProtectSwitch('Cam', true).then((count) => {
+        order.push('switch');
+        return count;
+      });
+    })
+    .then((report) => {
+      order.push('sweep');
+      return report;
     });
-  }).then((report) => {
-    order.push('sweep');
-    return report;
-  });
   await sweep;
   await switched;
   await engine.stop();

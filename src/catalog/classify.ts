@@ -40,7 +40,8 @@ export function makeClassifier(camera: Pick<CameraConfig, 'extensions' | 'eventP
   return {
     isRecordingName: (name) => !name.startsWith('.') && extensions.has(extensionOf(name)),
     classOf: (relPath, sidecarTrigger) =>
-      patterns.some((pattern) => pattern.test(relPath)) || (sidecarTrigger !== undefined && EVENT_TRIGGERS.has(sidecarTrigger.toLowerCase()))
+      patterns.some((pattern) => pattern.test(relPath)) ||
+      (sidecarTrigger !== undefined && EVENT_TRIGGERS.has(sidecarTrigger.toLowerCase()))
         ? 'event'
         : 'continuous',
   };

@@ -77,7 +77,17 @@ interface Walk {
 export function scanCamera(store: Store, camera: CameraConfig, options: ScanOptions): ScanResult {
   const row = store.ensureCamera(camera.name, camera.path);
   const now = Date.now();
-  const result: ScanResult = { camera: row, available: true, added: 0, updated: 0, removed: 0, missing: 0, foldersRead: 0, foldersSkipped: 0, unreadableNames: [] };
+  const result: ScanResult = {
+    camera: row,
+    available: true,
+    added: 0,
+    updated: 0,
+    removed: 0,
+    missing: 0,
+    foldersRead: 0,
+    foldersSkipped: 0,
+    unreadableNames: [],
+  };
 
   const rootProblem = checkRoot(camera.path);
   if (rootProblem) {
@@ -129,7 +139,12 @@ export function scanCamera(store: Store, camera: CameraConfig, options: ScanOpti
   }
 
   // Files that a sweep was deleting when it stopped are meant to be gone: they are not a loss (SPEC §3).
-  const beingDeleted = new Set(store.interruptedDeletes().filter((recording) => recording.cameraId === row.id).map((recording) => recording.id));
+  const beingDeleted = new Set(
+    store
+      .interruptedDeletes()
+      .filter((recording) => recording.cameraId === row.id)
+      .map((recording) => recording.id),
+  );
   const indexedBefore = row.recordingCount - beingDeleted.size;
   const gone = [...walk.removedIds].filter((id) => !beingDeleted.has(id)).length;
   if (gone > 0 && gone > indexedBefore / 2 && !options.acceptMissing) {
@@ -307,7 +322,13 @@ function indexFile(store: Store, walk: Walk, folder: FolderRow, relPath: string,
       // A sidecar that vanished between listing and stat is simply not there.
     }
   }
-  if (known && known.fileSize === stats.size && known.endTime === stats.mtimeMs && known.size === size && sameList(known.sidecars, presentSidecars)) {
+  if (
+    known &&
+    known.fileSize === stats.size &&
+    known.endTime === stats.mtimeMs &&
+    known.size === size &&
+    sameList(known.sidecars, presentSidecars)
+  ) {
     return;
   }
   const cls = classify(walk.classifier, relPath, folderPath, presentSidecars);
@@ -317,8 +338,16 @@ function indexFile(store: Store, walk: Walk, folder: FolderRow, relPath: string,
   } else {
     const switchOn = walk.row.protectSwitchOn;
     store.insertRecording({
-      cameraId: walk.row.id, folderId: folder.id, relPath, size, fileSize: stats.size, endTime: stats.mtimeMs, cls, sidecars: presentSidecars,
-      protectedBy: switchOn ? SWITCH_HOLDER : null, protectedAt: switchOn ? walk.scanStartedAt : null,
+      cameraId: walk.row.id,
+      folderId: folder.id,
+      relPath,
+      size,
+      fileSize: stats.size,
+      endTime: stats.mtimeMs,
+      cls,
+      sidecars: presentSidecars,
+      protectedBy: switchOn ? SWITCH_HOLDER : null,
+      protectedAt: switchOn ? walk.scanStartedAt : null,
     });
     walk.result.added++;
   }

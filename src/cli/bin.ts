@@ -15,7 +15,12 @@ const execve = (process as { execve?: Execve }).execve;
 const chosen = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((flag) => flag.includes('--max-semi-space-size'));
 if (!chosen && typeof execve === 'function' && process.platform !== 'win32') {
   try {
-    execve.call(process, process.execPath, [process.execPath, ...process.execArgv, SMALL_YOUNG_GENERATION, ...process.argv.slice(1)], process.env);
+    execve.call(
+      process,
+      process.execPath,
+      [process.execPath, ...process.execArgv, SMALL_YOUNG_GENERATION, ...process.argv.slice(1)],
+      process.env,
+    );
   } catch {
     // Not started again: the command runs with V8's default sizes.
   }

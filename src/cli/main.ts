@@ -91,7 +91,9 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     const config = loadConfig(values, io.cwd);
     const log = cliLogger(io, values);
     // For support: how this Node was started (the command adds a small young generation, see bin.ts).
-    log.debug(`Node ${process.version}, flags: ${process.execArgv.join(' ') || 'none'}, NODE_OPTIONS: ${process.env.NODE_OPTIONS || 'none'}, thread pool: ${process.env.UV_THREADPOOL_SIZE ?? 'default'}`);
+    log.debug(
+      `Node ${process.version}, flags: ${process.execArgv.join(' ') || 'none'}, NODE_OPTIONS: ${process.env.NODE_OPTIONS || 'none'}, thread pool: ${process.env.UV_THREADPOOL_SIZE ?? 'default'}`,
+    );
     // The same location file as the Homebridge process: a CLI run after databasePath changed moves the index too.
     // No quick_check at open: cron runs the CLI often, and damage met while reading is handled anyway.
     engine = new RetentionEngine(config, { log, locationFile: locationFileIn(storageFolder(values, io.cwd)), quickCheck: false });
@@ -169,10 +171,25 @@ async function runCommand(engine: RetentionEngine, command: string, args: string
         throw new UsageError(`--accept-missing: no camera named ${unknown.map((name) => `"${name}"`).join(', ')}`);
       }
       const results = engine.scan({ acceptMissing: values['accept-missing'] });
-      const cameras = results.map((r) => ({ name: r.camera.name, available: r.available, reason: r.reason, added: r.added, updated: r.updated, removed: r.removed, missing: r.missing, recordings: r.camera.recordingCount }));
-      print({ cameras }, () => cameras.map((c) => c.available
-        ? `${c.name}: ${c.recordings} recordings (${c.added} new, ${c.updated} changed, ${c.removed} gone)`
-        : `${c.name}: UNAVAILABLE, ${c.reason}`).join('\n'));
+      const cameras = results.map((r) => ({
+        name: r.camera.name,
+        available: r.available,
+        reason: r.reason,
+        added: r.added,
+        updated: r.updated,
+        removed: r.removed,
+        missing: r.missing,
+        recordings: r.camera.recordingCount,
+      }));
+      print({ cameras }, () =>
+        cameras
+          .map((c) =>
+            c.available
+              ? `${c.name}: ${c.recordings} recordings (${c.added} new, ${c.updated} changed, ${c.removed} gone)`
+              : `${c.name}: UNAVAILABLE, ${c.reason}`,
+          )
+          .join('\n'),
+      );
       return cameras.every((c) => c.available) ? EXIT_OK : EXIT_FAILED;
     }
     case 'sweep': {
@@ -180,7 +197,13 @@ async function runCommand(engine: RetentionEngine, command: string, args: string
       if (values.json) {
         io.out(JSON.stringify(report, null, 2));
       } else if (report.dryRun && report.deletions!.length > 0) {
-        io.out(report.deletions!.map((d) => `  ${d.reason.padEnd(5)} ${d.camera}: ${d.path} (${formatBytes(d.size)}, ${d.class}, ended ${d.endTime})`).join('\n'));
+        io.out(
+          report
+            .deletions!.map(
+              (d) => `  ${d.reason.padEnd(5)} ${d.camera}: ${d.path} (${formatBytes(d.size)}, ${d.class}, ended ${d.endTime})`,
+            )
+            .join('\n'),
+        );
         if (report.deletionsNotListed) {
           io.out(`  … and ${report.deletionsNotListed} more, not listed`);
         }
@@ -201,19 +224,36 @@ async function runCommand(engine: RetentionEngine, command: string, args: string
       const limit = wholeNumber(values.limit ?? '100', '--limit');
       refreshIndex(engine, io);
       const offset = wholeNumber(values.offset ?? '0', '--offset');
-      const recordings = engine.list({
-        cameraNames: values.camera, cls, protection: values.protected ? 'lasting' : undefined,
-        since: values.since === undefined ? undefined : isoDate(values.since, '--since'),
-        until: values.until === undefined ? undefined : isoDate(values.until, '--until'),
-      }, { limit, offset });
+      const recordings = engine.list(
+        {
+          cameraNames: values.camera,
+          cls,
+          protection: values.protected ? 'lasting' : undefined,
+          since: values.since === undefined ? undefined : isoDate(values.since, '--since'),
+          until: values.until === undefined ? undefined : isoDate(values.until, '--until'),
+        },
+        { limit, offset },
+      );
       const rows = recordings.map((r) => ({
-        id: r.id, camera: r.camera, path: r.absolutePath, size: r.size, class: r.cls, endTime: new Date(r.endTime).toISOString(),
-        protected: r.protected, protectedBy: r.protectedBy, keepUntil: r.keepUntil === null ? null : new Date(r.keepUntil).toISOString(),
+        id: r.id,
+        camera: r.camera,
+        path: r.absolutePath,
+        size: r.size,
+        class: r.cls,
+        endTime: new Date(r.endTime).toISOString(),
+        protected: r.protected,
+        protectedBy: r.protectedBy,
+        keepUntil: r.keepUntil === null ? null : new Date(r.keepUntil).toISOString(),
       }));
-      print({ recordings: rows, offset, limit, more: rows.length === limit }, () => [
-        ...rows.map((r) => `${r.endTime}  ${r.class.padEnd(10)} ${formatBytes(r.size).padStart(9)}  ${r.protected ? 'P' : r.keepUntil ? 'K' : ' '}  ${r.path}`),
-        rows.length === limit ? `(more: --offset ${offset + limit})` : `(${rows.length} shown)`,
-      ].join('\n'));
+      print({ recordings: rows, offset, limit, more: rows.length === limit }, () =>
+        [
+          ...rows.map(
+            (r) =>
+              `${r.endTime}  ${r.class.padEnd(10)} ${formatBytes(r.size).padStart(9)}  ${r.protected ? 'P' : r.keepUntil ? 'K' : ' '}  ${r.path}`,
+          ),
+          rows.length === limit ? `(more: --offset ${offset + limit})` : `(${rows.length} shown)`,
+        ].join('\n'),
+      );
       return EXIT_OK;
     }
     case 'protect': {
@@ -237,8 +277,10 @@ async function runCommand(engine: RetentionEngine, command: string, args: string
       const until = values.until === undefined ? undefined : isoDate(values.until, '--until');
       const ids = resolvePaths(engine, args, io);
       const count = engine.protect(ids, 'cli', until);
-      print({ protected: count, until: until === undefined ? null : new Date(until).toISOString() },
-        () => `${until === undefined ? 'Protected' : `Kept until ${new Date(until).toISOString()}:`} ${count} recordings.`);
+      print(
+        { protected: count, until: until === undefined ? null : new Date(until).toISOString() },
+        () => `${until === undefined ? 'Protected' : `Kept until ${new Date(until).toISOString()}:`} ${count} recordings.`,
+      );
       return EXIT_OK;
     }
     case 'unprotect': {
@@ -253,7 +295,11 @@ async function runCommand(engine: RetentionEngine, command: string, args: string
       }
       const ids = resolvePaths(engine, args, io);
       const result = await engine.export(ids, resolve(io.cwd, values.to), `cli:${process.pid}`);
-      print(result, () => [...result.exported.map((path) => `exported ${path}`), ...result.skipped.map((s) => `skipped recording ${s.id}: ${s.reason}`)].join('\n'));
+      print(result, () =>
+        [...result.exported.map((path) => `exported ${path}`), ...result.skipped.map((s) => `skipped recording ${s.id}: ${s.reason}`)].join(
+          '\n',
+        ),
+      );
       return result.skipped.length === 0 ? EXIT_OK : EXIT_FAILED;
     }
     default:
@@ -300,8 +346,10 @@ function formatStatus(status: ReturnType<RetentionEngine['status']>): string {
   const lines: string[] = [];
   for (const camera of status.cameras) {
     lines.push(`${camera.name} (${camera.path})${camera.available ? '' : `  UNAVAILABLE: ${camera.unavailableReason}`}`);
-    lines.push(`  ${camera.recordings} recordings, ${formatBytes(camera.bytes)} (${camera.eventRecordings} events); protected ${camera.protectedRecordings} (${formatBytes(camera.protectedBytes)})`
-      + `; quota ${camera.quotaBytes === null ? 'none' : formatBytes(camera.quotaBytes)}`);
+    lines.push(
+      `  ${camera.recordings} recordings, ${formatBytes(camera.bytes)} (${camera.eventRecordings} events); protected ${camera.protectedRecordings} (${formatBytes(camera.protectedBytes)})` +
+        `; quota ${camera.quotaBytes === null ? 'none' : formatBytes(camera.quotaBytes)}`,
+    );
     lines.push(`  oldest ${camera.oldest ?? '-'}, newest ${camera.newest ?? '-'}${camera.protectSwitchOn ? '; protect switch ON' : ''}`);
   }
   for (const fs of status.filesystems) {
@@ -327,7 +375,11 @@ export async function runFromShell(): Promise<void> {
   // overlaps unlinks over these threads (measured on a disk with online discard: 32 threads delete
   // about 1.5 times as fast as the default 4). A value the user set wins.
   process.env.UV_THREADPOOL_SIZE ??= '32';
-  const io: CliIO = { out: (text) => process.stdout.write(`${text}\n`), err: (text) => process.stderr.write(`${text}\n`), cwd: process.cwd() };
+  const io: CliIO = {
+    out: (text) => process.stdout.write(`${text}\n`),
+    err: (text) => process.stderr.write(`${text}\n`),
+    cwd: process.cwd(),
+  };
   process.exitCode = await runCli(process.argv.slice(2), io);
 }
 

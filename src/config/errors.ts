@@ -25,7 +25,9 @@ export class ConfigError extends Error {
 /** `['cameras', 1, 'retentionDays']` → `cameras[1].retentionDays`, the way users see fields in config.json. */
 export function formatPath(segments: readonly PropertyKey[]): string {
   return segments.reduce<string>((out, segment) => {
-    if (typeof segment === 'number') return `${out}[${segment}]`;
+    if (typeof segment === 'number') {
+      return `${out}[${segment}]`;
+    }
     return out === '' ? String(segment) : `${out}.${String(segment)}`;
   }, '');
 }

@@ -108,11 +108,17 @@ const EXPECTED_WORDS: Record<string, string> = {
 export function plainMessage(issue: z.core.$ZodRawIssue): string {
   switch (issue.code) {
     case 'invalid_type':
-      if (issue.input === undefined) return 'is required';
+      if (issue.input === undefined) {
+        return 'is required';
+      }
       return `must be ${EXPECTED_WORDS[issue.expected] ?? issue.expected}`;
     case 'too_small':
-      if (issue.origin === 'string' || issue.origin === 'array') return 'must not be empty';
-      if (!issue.inclusive) return `must be greater than ${issue.minimum}`;
+      if (issue.origin === 'string' || issue.origin === 'array') {
+        return 'must not be empty';
+      }
+      if (!issue.inclusive) {
+        return `must be greater than ${issue.minimum}`;
+      }
       return issue.minimum === 0 ? 'must be 0 or more' : `must be at least ${issue.minimum}`;
     case 'invalid_value':
       return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
@@ -147,10 +153,18 @@ function isSameOrInside(child: string, parent: string): boolean {
 }
 
 function storageConflict(folder: string, storagePath: string): string | undefined {
-  if (folder === path.parse(folder).root) return 'must not be the root folder of the disk';
-  if (comparable(folder) === comparable(storagePath)) return `must not be the Homebridge storage folder (${storagePath})`;
-  if (isSameOrInside(storagePath, folder)) return `must not contain the Homebridge storage folder (${storagePath})`;
-  if (isSameOrInside(folder, storagePath)) return `must not be inside the Homebridge storage folder (${storagePath})`;
+  if (folder === path.parse(folder).root) {
+    return 'must not be the root folder of the disk';
+  }
+  if (comparable(folder) === comparable(storagePath)) {
+    return `must not be the Homebridge storage folder (${storagePath})`;
+  }
+  if (isSameOrInside(storagePath, folder)) {
+    return `must not contain the Homebridge storage folder (${storagePath})`;
+  }
+  if (isSameOrInside(folder, storagePath)) {
+    return `must not be inside the Homebridge storage folder (${storagePath})`;
+  }
   return undefined;
 }
 
@@ -182,7 +196,9 @@ function realPathOf(target: string): string | undefined {
     try {
       return path.join(realpathSync(at), ...rest);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || at === path.dirname(at)) return undefined;
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || at === path.dirname(at)) {
+        return undefined;
+      }
       rest.unshift(path.basename(at));
     }
   }
@@ -232,11 +248,15 @@ function checkCamera(raw: unknown, index: number, storagePaths: string[]): Camer
   };
 
   const folder = cameraSchema.shape.path.safeParse(fields.path).data;
-  const conflict = folder === undefined
-    ? undefined
-    : storagePaths.map((storagePath) => storageConflict(folder, storagePath)).find(Boolean) ?? linkConflict(folder);
-  if (conflict) issues.push({ path: formatPath([...at, 'path']), message: conflict });
-  else check.folder = folder;
+  const conflict =
+    folder === undefined
+      ? undefined
+      : (storagePaths.map((storagePath) => storageConflict(folder, storagePath)).find(Boolean) ?? linkConflict(folder));
+  if (conflict) {
+    issues.push({ path: formatPath([...at, 'path']), message: conflict });
+  } else {
+    check.folder = folder;
+  }
 
   if (data) {
     check.camera = {
@@ -261,13 +281,21 @@ function checkCamera(raw: unknown, index: number, storagePaths: string[]): Camer
 function refuseOverlaps(cameras: CameraCheck[]): void {
   for (const a of cameras) {
     for (const b of cameras) {
-      if (a === b || a.folder === undefined || b.folder === undefined) continue;
+      if (a === b || a.folder === undefined || b.folder === undefined) {
+        continue;
+      }
       const other = `cameras[${b.index}] (${b.folder})`;
       let message: string | undefined;
-      if (comparable(a.folder) === comparable(b.folder)) message = `must not be the same folder as ${other}`;
-      else if (isSameOrInside(a.folder, b.folder)) message = `must not be inside the folder of ${other}`;
-      else if (isSameOrInside(b.folder, a.folder)) message = `must not contain the folder of ${other}`;
-      if (message) a.issues.push({ path: `cameras[${a.index}].path`, message });
+      if (comparable(a.folder) === comparable(b.folder)) {
+        message = `must not be the same folder as ${other}`;
+      } else if (isSameOrInside(a.folder, b.folder)) {
+        message = `must not be inside the folder of ${other}`;
+      } else if (isSameOrInside(b.folder, a.folder)) {
+        message = `must not contain the folder of ${other}`;
+      }
+      if (message) {
+        a.issues.push({ path: `cameras[${a.index}].path`, message });
+      }
     }
   }
 }
@@ -276,8 +304,12 @@ function refuseOverlaps(cameras: CameraCheck[]): void {
 function refuseDuplicateNames(cameras: CameraCheck[]): void {
   for (const a of cameras) {
     for (const b of cameras) {
-      if (a === b || a.name === undefined || b.name === undefined) continue;
-      if (a.name.toLowerCase() !== b.name.toLowerCase()) continue;
+      if (a === b || a.name === undefined || b.name === undefined) {
+        continue;
+      }
+      if (a.name.toLowerCase() !== b.name.toLowerCase()) {
+        continue;
+      }
       a.issues.push({ path: `cameras[${a.index}].name`, message: `must be unique: cameras[${b.index}] is also named "${b.name}"` });
     }
   }
@@ -295,7 +327,9 @@ function refuseInsideCameras(field: string, target: string, why: string, cameras
 }
 
 function analyse(raw: unknown, options: { storagePath: string }): Analysis {
-  if (!isRecord(raw)) return { blockIssues: [{ path: '', message: 'must be an object' }], cameras: [] };
+  if (!isRecord(raw)) {
+    return { blockIssues: [{ path: '', message: 'must be an object' }], cameras: [] };
+  }
 
   const storagePath = path.resolve(options.storagePath);
   const block = withoutNulls(raw);
@@ -317,7 +351,9 @@ function analyse(raw: unknown, options: { storagePath: string }): Analysis {
     refuseInsideCameras('exportPath', exportPath, 'exported copies would be treated as recordings and deleted', cameras, blockIssues);
   }
 
-  if (!settings || blockIssues.length > 0) return { blockIssues, cameras };
+  if (!settings || blockIssues.length > 0) {
+    return { blockIssues, cameras };
+  }
   return { blockIssues, cameras, settings: { ...settings, databasePath } };
 }
 
@@ -332,7 +368,9 @@ export interface ParsedConfig {
 export function parsePlatformConfig(raw: unknown, options: { storagePath: string }): ParsedConfig {
   const analysis = analyse(raw, options);
   // The error lists camera issues too, so the user can fix everything in one go.
-  if (!analysis.settings) throw new ConfigError(everyIssue(analysis));
+  if (!analysis.settings) {
+    throw new ConfigError(everyIssue(analysis));
+  }
   return {
     config: {
       ...analysis.settings,
@@ -348,6 +386,8 @@ export function parsePlatformConfig(raw: unknown, options: { storagePath: string
 export function parsePlatformConfigStrict(raw: unknown, options: { storagePath: string }): RetentionConfig {
   const analysis = analyse(raw, options);
   const issues = everyIssue(analysis);
-  if (issues.length > 0 || !analysis.settings) throw new ConfigError(issues);
+  if (issues.length > 0 || !analysis.settings) {
+    throw new ConfigError(issues);
+  }
   return { ...analysis.settings, cameras: analysis.cameras.map((c) => c.camera as CameraConfig) };
 }

@@ -17,16 +17,23 @@ export class EngineSwitch {
   private on = false;
   private readonly service: Service;
 
-  constructor(private readonly api: API, readonly accessory: PlatformAccessory, private readonly log: Logging, private readonly spec: SwitchSpec) {
+  constructor(
+    private readonly api: API,
+    readonly accessory: PlatformAccessory,
+    private readonly log: Logging,
+    private readonly spec: SwitchSpec,
+  ) {
     const { Service: S, Characteristic: C } = api.hap;
-    accessory.getService(S.AccessoryInformation)!
+    accessory
+      .getService(S.AccessoryInformation)!
       .setCharacteristic(C.Manufacturer, 'homebridge-nvr-retention')
       .setCharacteristic(C.Model, spec.model);
     this.service = accessory.getService(S.Switch) ?? accessory.addService(S.Switch, spec.name);
     // A cached accessory keeps the name it was created with; a camera may have been renamed since.
     accessory.displayName = spec.name;
     this.service.setCharacteristic(C.Name, spec.name);
-    this.service.getCharacteristic(C.On)
+    this.service
+      .getCharacteristic(C.On)
       .onGet(() => this.on)
       .onSet((value) => this.set(value === true));
   }
@@ -38,7 +45,9 @@ export class EngineSwitch {
   }
 
   private set(on: boolean): void {
-    if (on === this.on) return;
+    if (on === this.on) {
+      return;
+    }
     this.on = on;
     this.spec.apply(on).then(
       (line) => this.log.info(line),

@@ -9,7 +9,12 @@ export const PAUSE_UUID_SEED = 'homebridge-nvr-retention:pause';
  * free-space floor still applies, because a full disk stops recording. The state lives in the index,
  * so it survives restarts and the CLI honours it too.
  */
-export function pauseSwitch(api: API, accessory: PlatformAccessory, log: Logging, setPaused: (paused: boolean) => Promise<boolean>): EngineSwitch {
+export function pauseSwitch(
+  api: API,
+  accessory: PlatformAccessory,
+  log: Logging,
+  setPaused: (paused: boolean) => Promise<boolean>,
+): EngineSwitch {
   return new EngineSwitch(api, accessory, log, {
     name: PAUSE_SWITCH_NAME,
     model: 'Pause switch',

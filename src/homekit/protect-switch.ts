@@ -7,14 +7,21 @@ export const protectSwitchSeed = (camera: CameraConfig) => `homebridge-nvr-reten
 export const protectSwitchName = (camera: CameraConfig) => `Protect ${camera.name}`;
 
 /** A "Protect <camera>" switch (SPEC §5): on holds recent footage, off releases only its own holds. */
-export function protectSwitch(api: API, accessory: PlatformAccessory, camera: CameraConfig, log: Logging,
-  setProtectSwitch: (camera: string, on: boolean) => Promise<number>): EngineSwitch {
+export function protectSwitch(
+  api: API,
+  accessory: PlatformAccessory,
+  camera: CameraConfig,
+  log: Logging,
+  setProtectSwitch: (camera: string, on: boolean) => Promise<number>,
+): EngineSwitch {
   return new EngineSwitch(api, accessory, log, {
     name: protectSwitchName(camera),
     model: 'Protect switch',
     apply: async (on) => {
       const count = await setProtectSwitch(camera.name, on);
-      return on ? `[${camera.name}] Protect switch on: ${count} recordings protected` : `[${camera.name}] Protect switch off: ${count} holds released`;
+      return on
+        ? `[${camera.name}] Protect switch on: ${count} recordings protected`
+        : `[${camera.name}] Protect switch off: ${count} holds released`;
     },
   });
 }

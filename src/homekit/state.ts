@@ -5,7 +5,6 @@
 import type { FilesystemStatus, StatusReport } from '../retention/engine.js';
 import type { ReportEvent } from '../retention/sweep.js';
 
-
 /** Sweep events that mean a limit cannot be met by deleting what may be deleted (SPEC §6). */
 const UNSATISFIABLE_KINDS = new Set(['quota_unsatisfiable', 'cap_unsatisfiable']);
 
@@ -32,7 +31,9 @@ const isUnderMargin = (fs: FilesystemStatus): boolean =>
   fs.freeBytes !== null && fs.floorBytes !== null && fs.freeBytes * 10 < fs.floorBytes * 11;
 
 export function freePercent(fs: FilesystemStatus): number | null {
-  if (fs.freeBytes === null || fs.totalBytes === null || fs.totalBytes <= 0) return null;
+  if (fs.freeBytes === null || fs.totalBytes === null || fs.totalBytes <= 0) {
+    return null;
+  }
   return Math.max(0, Math.min(100, Math.round((fs.freeBytes / fs.totalBytes) * 100)));
 }
 

@@ -20,9 +20,14 @@ export class StorageAccessory {
   private readonly sensor?: Service;
   private readonly battery: Service;
 
-  constructor(private readonly api: API, readonly accessory: PlatformAccessory, sensorKind: DiskPressureSensor) {
+  constructor(
+    private readonly api: API,
+    readonly accessory: PlatformAccessory,
+    sensorKind: DiskPressureSensor,
+  ) {
     const { Service: S, Characteristic: C } = api.hap;
-    accessory.getService(S.AccessoryInformation)!
+    accessory
+      .getService(S.AccessoryInformation)!
       .setCharacteristic(C.Manufacturer, 'homebridge-nvr-retention')
       .setCharacteristic(C.Model, 'Recordings Storage');
 
@@ -34,7 +39,9 @@ export class StorageAccessory {
     };
     for (const [kind, type] of Object.entries(sensorTypes)) {
       const existing = accessory.getService(type);
-      if (existing && kind !== sensorKind) accessory.removeService(existing);
+      if (existing && kind !== sensorKind) {
+        accessory.removeService(existing);
+      }
     }
     if (sensorKind !== 'none') {
       const type = sensorTypes[sensorKind];
@@ -54,7 +61,9 @@ export class StorageAccessory {
   update(state: StorageState): void {
     this.state = state;
     // An unmeasurable disk (NAS not mounted) keeps the last known level; the sensor reports the cause.
-    if (state.batteryLevel !== null) this.batteryLevel = state.batteryLevel;
+    if (state.batteryLevel !== null) {
+      this.batteryLevel = state.batteryLevel;
+    }
     const C = this.api.hap.Characteristic;
     if (this.sensor) {
       this.sensor.updateCharacteristic(this.sensorCharacteristic(), this.sensorValue());
@@ -67,8 +76,12 @@ export class StorageAccessory {
 
   private sensorCharacteristic() {
     const { Service: S, Characteristic: C } = this.api.hap;
-    if (this.sensor?.UUID === S.OccupancySensor.UUID) return C.OccupancyDetected;
-    if (this.sensor?.UUID === S.LeakSensor.UUID) return C.LeakDetected;
+    if (this.sensor?.UUID === S.OccupancySensor.UUID) {
+      return C.OccupancyDetected;
+    }
+    if (this.sensor?.UUID === S.LeakSensor.UUID) {
+      return C.LeakDetected;
+    }
     return C.ContactSensorState;
   }
 

@@ -29,10 +29,18 @@ export class EngineWorker {
   private readonly worker: Worker;
   private readonly stopFlag = new SharedArrayBuffer(4);
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void; onProgress?: (progress: SweepProgress) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (value: unknown) => void; reject: (error: Error) => void; onProgress?: (progress: SweepProgress) => void }
+  >();
   private exited = false;
 
-  constructor(config: RetentionConfig, private readonly log: Logger, workerUrl = new URL('./worker.js', import.meta.url), options: { locationFile?: string } = {}) {
+  constructor(
+    config: RetentionConfig,
+    private readonly log: Logger,
+    workerUrl = new URL('./worker.js', import.meta.url),
+    options: { locationFile?: string } = {},
+  ) {
     this.worker = new Worker(workerUrl, {
       workerData: { config, stopFlag: this.stopFlag, locationFile: options.locationFile } satisfies WorkerInit,
       resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
@@ -45,7 +53,10 @@ export class EngineWorker {
     });
   }
 
-  sweep(options: { dryRun?: boolean; trigger?: string; acceptMissing?: string[] }, onProgress?: (progress: SweepProgress) => void): Promise<SweepReport> {
+  sweep(
+    options: { dryRun?: boolean; trigger?: string; acceptMissing?: string[] },
+    onProgress?: (progress: SweepProgress) => void,
+  ): Promise<SweepReport> {
     return this.call({ op: 'sweep', options }, onProgress) as Promise<SweepReport>;
   }
 

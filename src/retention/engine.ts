@@ -9,7 +9,17 @@ import { SweepLockHeldError } from '../store/lock.js';
 import { migrateDatabase, moveAside } from '../store/recover.js';
 import { type BrowseOrder, type CameraRow, type RecordingDetail, type RecordingFilter, type Severity, Store } from '../store/store.js';
 import { type DiskProbe, realDisk } from './disk.js';
-import { deleteRecordingsNow, type EngineContext, isPaused, type Logger, type ManualDeleteResult, runSweep, setPaused, type SweepOptions, type SweepReport } from './sweep.js';
+import {
+  deleteRecordingsNow,
+  type EngineContext,
+  isPaused,
+  type Logger,
+  type ManualDeleteResult,
+  runSweep,
+  setPaused,
+  type SweepOptions,
+  type SweepReport,
+} from './sweep.js';
 
 const HOUR_MS = 3_600_000;
 /** An export lease long enough for a large clip on a slow NAS; renewed per file. */
@@ -103,10 +113,18 @@ export class RetentionEngine {
    * `locationFile` remembers where the index was last opened (recover.ts: locationFileIn): when the
    * config moves `databasePath`, the index and its holds journal move with it.
    */
-  constructor(readonly config: RetentionConfig, options: { log?: Logger; disk?: DiskProbe; store?: Store; locationFile?: string } & IndexOpenOptions = {}) {
+  constructor(
+    readonly config: RetentionConfig,
+    options: { log?: Logger; disk?: DiskProbe; store?: Store; locationFile?: string } & IndexOpenOptions = {},
+  ) {
     const log = options.log ?? silentLogger;
     this.indexOptions = { quickCheck: options.quickCheck };
-    this.ctx = { store: options.store ?? openStore(config.databasePath, log, options.locationFile, this.indexOptions), config, disk: options.disk ?? realDisk, log };
+    this.ctx = {
+      store: options.store ?? openStore(config.databasePath, log, options.locationFile, this.indexOptions),
+      config,
+      disk: options.disk ?? realDisk,
+      log,
+    };
     for (const camera of config.cameras) {
       this.store.ensureCamera(camera.name, camera.path);
     }
@@ -127,7 +145,9 @@ export class RetentionEngine {
    */
   async sweep(options: SweepOptions = {}): Promise<SweepReport> {
     if (!this.store.isStillAtPath) {
-      this.ctx.log.warn(`The index ${this.store.path} was deleted or replaced while in use; it is opened again (a new one is built from the camera folders).`);
+      this.ctx.log.warn(
+        `The index ${this.store.path} was deleted or replaced while in use; it is opened again (a new one is built from the camera folders).`,
+      );
       this.reopenIndex();
     }
     this.recordUnrecordedFailure();
@@ -155,7 +175,10 @@ export class RetentionEngine {
     }
     try {
       this.store.addEvent({
-        time: Date.now(), camera: null, kind: 'sweep_failed', severity: 'error',
+        time: Date.now(),
+        camera: null,
+        kind: 'sweep_failed',
+        severity: 'error',
         message: `a sweep failed: ${this.unrecordedFailure} (recorded late: the index could not be written then)`,
       });
       this.unrecordedFailure = undefined;
@@ -190,7 +213,11 @@ export class RetentionEngine {
     this.store.lock.acquire('scan');
     try {
       return this.config.cameras.map((camera) =>
-        scanCamera(this.store, camera, { minAgeMs: this.config.minAgeSeconds * 1000, acceptMissing: options.acceptMissing?.includes(camera.name) }));
+        scanCamera(this.store, camera, {
+          minAgeMs: this.config.minAgeSeconds * 1000,
+          acceptMissing: options.acceptMissing?.includes(camera.name),
+        }),
+      );
     } finally {
       this.store.lock.release();
     }
@@ -205,9 +232,15 @@ export class RetentionEngine {
       const row = this.cameraRow(camera);
       const range = this.store.oldestAndNewest(row.id);
       return {
-        name: camera.name, path: camera.path, available: row.available, unavailableReason: row.unavailableReason,
-        recordings: row.recordingCount, bytes: row.bytes, eventRecordings: row.eventCount,
-        protectedRecordings: row.protectedCount, protectedBytes: row.protectedBytes,
+        name: camera.name,
+        path: camera.path,
+        available: row.available,
+        unavailableReason: row.unavailableReason,
+        recordings: row.recordingCount,
+        bytes: row.bytes,
+        eventRecordings: row.eventCount,
+        protectedRecordings: row.protectedCount,
+        protectedBytes: row.protectedBytes,
         quotaBytes: camera.storageQuotaGB === undefined ? null : camera.storageQuotaGB * 1e9,
         oldest: range.oldest === null ? null : new Date(range.oldest).toISOString(),
         newest: range.newest === null ? null : new Date(range.newest).toISOString(),
@@ -220,7 +253,13 @@ export class RetentionEngine {
       try {
         id = this.ctx.disk.filesystemOf(camera.path);
       } catch (error) {
-        filesystems.set(`missing:${camera.path}`, { cameras: [camera.name], freeBytes: null, totalBytes: null, floorBytes: this.floorBytes(), error: (error as Error).message });
+        filesystems.set(`missing:${camera.path}`, {
+          cameras: [camera.name],
+          freeBytes: null,
+          totalBytes: null,
+          floorBytes: this.floorBytes(),
+          error: (error as Error).message,
+        });
         continue;
       }
       const known = filesystems.get(id);
@@ -232,7 +271,13 @@ export class RetentionEngine {
         const figures = this.ctx.disk.measure(camera.path);
         filesystems.set(id, { cameras: [camera.name], ...figures, floorBytes: this.floorBytes() });
       } catch (error) {
-        filesystems.set(id, { cameras: [camera.name], freeBytes: null, totalBytes: null, floorBytes: this.floorBytes(), error: (error as Error).message });
+        filesystems.set(id, {
+          cameras: [camera.name],
+          freeBytes: null,
+          totalBytes: null,
+          floorBytes: this.floorBytes(),
+          error: (error as Error).message,
+        });
       }
     }
     const last = this.store.lastSweepRun();
@@ -240,7 +285,14 @@ export class RetentionEngine {
       paused: this.paused,
       cameras,
       filesystems: [...filesystems.values()],
-      lastSweep: last ? { startedAt: new Date(last.startedAt).toISOString(), finishedAt: last.finishedAt ? new Date(last.finishedAt).toISOString() : null, status: last.status, report: last.report } : null,
+      lastSweep: last
+        ? {
+            startedAt: new Date(last.startedAt).toISOString(),
+            finishedAt: last.finishedAt ? new Date(last.finishedAt).toISOString() : null,
+            status: last.status,
+            report: last.report,
+          }
+        : null,
     };
   }
 
@@ -252,7 +304,10 @@ export class RetentionEngine {
     return this.config.cameras.find((camera) => camera.name === name);
   }
 
-  list(filter: Omit<RecordingFilter, 'cameraIds'> & { cameraNames?: string[] }, page: { limit: number; offset: number }): (RecordingDetail & { camera: string; absolutePath: string })[] {
+  list(
+    filter: Omit<RecordingFilter, 'cameraIds'> & { cameraNames?: string[] },
+    page: { limit: number; offset: number },
+  ): (RecordingDetail & { camera: string; absolutePath: string })[] {
     const cameraIds = filter.cameraNames?.map((name) => {
       const camera = this.cameraByName(name);
       if (!camera) {
@@ -261,7 +316,8 @@ export class RetentionEngine {
       return this.cameraRow(camera).id;
     });
     const byId = new Map(this.config.cameras.map((camera) => [this.cameraRow(camera).id, camera]));
-    return this.store.list({ ...filter, cameraIds }, page)
+    return this.store
+      .list({ ...filter, cameraIds }, page)
       .filter((recording) => byId.has(recording.cameraId))
       .map((recording) => {
         const camera = byId.get(recording.cameraId)!;
@@ -297,7 +353,9 @@ export class RetentionEngine {
    * how many recordings it changed: ids that name no recording (already deleted) do not count.
    */
   protect(ids: number[], by: string, until?: number): number {
-    return this.store.transaction(() => (until === undefined ? this.store.protect(ids, by, Date.now()) : this.store.setKeepUntil(ids, until)));
+    return this.store.transaction(() =>
+      until === undefined ? this.store.protect(ids, by, Date.now()) : this.store.setKeepUntil(ids, until),
+    );
   }
 
   /**
@@ -336,7 +394,12 @@ export class RetentionEngine {
    * Copies recordings (and sidecars) to `destination/<camera>/<path>` under an export lease, checks
    * each copy against the original (size and SHA-256), then releases the lease. The original stays.
    */
-  async export(ids: number[], destination: string, owner: string, onFile?: (done: number, total: number) => void): Promise<{ exported: string[]; skipped: { id: number; reason: string }[] }> {
+  async export(
+    ids: number[],
+    destination: string,
+    owner: string,
+    onFile?: (done: number, total: number) => void,
+  ): Promise<{ exported: string[]; skipped: { id: number; reason: string }[] }> {
     const leased = this.store.takeExportLock(ids, owner, Date.now() + EXPORT_LEASE_MS, Date.now());
     const skipped = ids.filter((id) => !leased.includes(id)).map((id) => ({ id, reason: 'another export holds it' }));
     const exported: string[] = [];
@@ -351,8 +414,9 @@ export class RetentionEngine {
         }
         this.store.takeExportLock([id], owner, Date.now() + EXPORT_LEASE_MS, Date.now());
         const folder = dirname(recording.relPath);
-        const copies = [recording.relPath, ...recording.sidecars.map((sidecar) => (folder === '.' ? sidecar : `${folder}/${sidecar}`))]
-          .map((name) => ({ source: join(camera.path, name), target: join(destination, camera.name, name) }));
+        const copies = [recording.relPath, ...recording.sidecars.map((sidecar) => (folder === '.' ? sidecar : `${folder}/${sidecar}`))].map(
+          (name) => ({ source: join(camera.path, name), target: join(destination, camera.name, name) }),
+        );
         const found = await Promise.all(copies.map(({ source, target }) => existingCopy(source, target)));
         // The export folder is the user's: a file already there that is not this recording stays as it is.
         const conflict = copies.find((_, k) => found[k] === 'different');
@@ -375,20 +439,27 @@ export class RetentionEngine {
     return { exported, skipped };
   }
   /** A page of the settings UI's browser, by camera name, with each recording's camera and why it is held. */
-  browse(filter: Omit<RecordingFilter, 'cameraIds'> & { cameraNames?: string[] }, order: BrowseOrder, limit: number, withTotal = true): { recordings: BrowsedRecording[]; total: { count: number; bytes: number } | null } {
+  browse(
+    filter: Omit<RecordingFilter, 'cameraIds'> & { cameraNames?: string[] },
+    order: BrowseOrder,
+    limit: number,
+    withTotal = true,
+  ): { recordings: BrowsedRecording[]; total: { count: number; bytes: number } | null } {
     const byId = this.camerasById();
     const cameraIds = filter.cameraNames?.length
       ? filter.cameraNames.map((name) => {
-        const camera = this.cameraByName(name);
-        if (!camera) {
-          throw new RecordingNotFoundError(`no camera named "${name}"`);
-        }
-        return this.cameraRow(camera).id;
-      })
+          const camera = this.cameraByName(name);
+          if (!camera) {
+            throw new RecordingNotFoundError(`no camera named "${name}"`);
+          }
+          return this.cameraRow(camera).id;
+        })
       : [...byId.keys()];
     const storeFilter = { ...filter, cameraIds };
     const now = Date.now();
-    const recordings = this.store.browse(storeFilter, order, limit).map((recording) => this.describeRecording(recording, byId.get(recording.cameraId)!, now));
+    const recordings = this.store
+      .browse(storeFilter, order, limit)
+      .map((recording) => this.describeRecording(recording, byId.get(recording.cameraId)!, now));
     // Counting reads every matching row (a camera's 100,000 take ~25 ms); later pages reuse the first's.
     return { recordings, total: withTotal ? this.store.browseTotals(storeFilter) : null };
   }
@@ -399,8 +470,14 @@ export class RetentionEngine {
 
   private describeRecording(recording: RecordingDetail, camera: CameraConfig, now: number): BrowsedRecording {
     return {
-      id: recording.id, camera: camera.name, path: recording.relPath, size: recording.size, endTime: recording.endTime, cls: recording.cls,
-      protected: recording.protected, protectedBy: recording.protectedBy,
+      id: recording.id,
+      camera: camera.name,
+      path: recording.relPath,
+      size: recording.size,
+      endTime: recording.endTime,
+      cls: recording.cls,
+      protected: recording.protected,
+      protectedBy: recording.protectedBy,
       keepUntil: recording.keepUntil !== null && recording.keepUntil > now ? recording.keepUntil : null,
       exporting: recording.exportLockUntil !== null && recording.exportLockUntil > now,
       inProgress: recording.endTime > now - this.config.minAgeSeconds * 1000,
@@ -411,7 +488,12 @@ export class RetentionEngine {
   deletionPreview(ids: number[]): DeletionPreview {
     const byId = this.camerasById();
     const now = Date.now();
-    const preview: DeletionPreview = { count: 0, bytes: 0, byClass: { continuous: 0, event: 0 }, excluded: { protected: 0, exporting: 0, inProgress: 0, missing: 0 } };
+    const preview: DeletionPreview = {
+      count: 0,
+      bytes: 0,
+      byClass: { continuous: 0, event: 0 },
+      excluded: { protected: 0, exporting: 0, inProgress: 0, missing: 0 },
+    };
     for (const id of new Set(ids)) {
       const row = this.store.recording(id);
       const camera = row && byId.get(row.cameraId);
@@ -453,7 +535,9 @@ export class RetentionEngine {
       const buckets = this.store.bytesByEndBucket(this.cameraRow(camera).id, DAY_MS);
       const bytes = ends.map((end) => {
         const present = buckets.filter((b) => b.bucket * DAY_MS < end).reduce((sum, b) => sum + b.bytes, 0);
-        const deletedSince = sweeps.filter((sweep) => sweep.startedAt > end).reduce((sum, sweep) => sum + (sweep.byCamera[camera.name]?.bytes ?? 0), 0);
+        const deletedSince = sweeps
+          .filter((sweep) => sweep.startedAt > end)
+          .reduce((sum, sweep) => sum + (sweep.byCamera[camera.name]?.bytes ?? 0), 0);
         return present + deletedSince;
       });
       return { name: camera.name, bytes };
@@ -484,7 +568,8 @@ export class RetentionEngine {
     const total = cameras.reduce((sum, c) => sum + c.bytes, 0);
     const uncappedHold = cameras.reduce((sum, c) => sum + c.holdsAt, 0);
     const rate = cameras.reduce((sum, c) => sum + c.bytesPerDay, 0);
-    const daysUntil = (room: number, growth: number, ceiling: number) => (room <= 0 ? 0 : growth > 0 && ceiling > room ? room / growth : null);
+    const daysUntil = (room: number, growth: number, ceiling: number) =>
+      room <= 0 ? 0 : growth > 0 && ceiling > room ? room / growth : null;
     const filesystems = status.filesystems.map((fs) => {
       const mine = cameras.filter((c) => fs.cameras.includes(c.name));
       const growth = mine.reduce((sum, c) => sum + c.bytesPerDay, 0);
@@ -493,7 +578,10 @@ export class RetentionEngine {
       return { cameras: fs.cameras, bytesPerDay: growth, daysUntilFloor: headroom === null ? null : daysUntil(headroom, growth, extra) };
     });
     return {
-      cameras, bytesPerDay: rate, totalBytes: total, capBytes,
+      cameras,
+      bytesPerDay: rate,
+      totalBytes: total,
+      capBytes,
       holdsAt: capBytes === null ? uncappedHold : Math.min(capBytes, uncappedHold),
       daysUntilCap: capBytes === null ? null : daysUntil(capBytes - total, rate, uncappedHold - total),
       filesystems,
@@ -505,7 +593,9 @@ function openStore(databasePath: string, log: Logger, locationFile: string | und
   if (locationFile) {
     const moved = migrateDatabase(databasePath, locationFile);
     if (moved?.keptAs) {
-      log.info(`databasePath changed: the index moved from ${moved.from} to ${moved.to} (the old file is kept as ${moved.keptAs})${moved.replaced ? `; an index found there is kept as ${moved.replaced}` : ''}.`);
+      log.info(
+        `databasePath changed: the index moved from ${moved.from} to ${moved.to} (the old file is kept as ${moved.keptAs})${moved.replaced ? `; an index found there is kept as ${moved.replaced}` : ''}.`,
+      );
     }
   }
   const store = Store.open(databasePath, indexOptions);
@@ -528,16 +618,28 @@ function announce(store: Store, log: Logger, movedAside: { to: string; reason: s
     store.addEvent({ time: Date.now(), camera: null, kind, severity, message, details });
   };
   if (movedAside) {
-    tell('error', 'index_rebuilt', `the index ${store.path} was damaged (${movedAside.reason}); it was moved to ${movedAside.to} and a new one is built from the camera folders`,
-      { movedTo: movedAside.to, reason: movedAside.reason });
+    tell(
+      'error',
+      'index_rebuilt',
+      `the index ${store.path} was damaged (${movedAside.reason}); it was moved to ${movedAside.to} and a new one is built from the camera folders`,
+      { movedTo: movedAside.to, reason: movedAside.reason },
+    );
   }
   if (reappliedHolds > 0) {
-    tell('warning', 'holds_restored', `${reappliedHolds} holds of the holds journal were missing from the index (a power cut, or an index from a backup); they hold again`,
-      { holds: reappliedHolds });
+    tell(
+      'warning',
+      'holds_restored',
+      `${reappliedHolds} holds of the holds journal were missing from the index (a power cut, or an index from a backup); they hold again`,
+      { holds: reappliedHolds },
+    );
   }
   if (created && restoredHolds + restoredSwitches > 0) {
-    tell('info', 'holds_restored', `the new index takes ${restoredHolds} recording holds and ${restoredSwitches} Protect switch states from the holds journal; they apply as the scan finds the recordings`,
-      { holds: restoredHolds, switches: restoredSwitches });
+    tell(
+      'info',
+      'holds_restored',
+      `the new index takes ${restoredHolds} recording holds and ${restoredSwitches} Protect switch states from the holds journal; they apply as the scan finds the recordings`,
+      { holds: restoredHolds, switches: restoredSwitches },
+    );
   }
 }
 
@@ -574,6 +676,9 @@ async function copyVerified(source: string, target: string): Promise<void> {
 function sha256(path: string): Promise<string> {
   return new Promise((resolvePromise, reject) => {
     const hash = createHash('sha256');
-    createReadStream(path).on('data', (chunk) => hash.update(chunk)).on('end', () => resolvePromise(hash.digest('hex'))).on('error', reject);
+    createReadStream(path)
+      .on('data', (chunk) => hash.update(chunk))
+      .on('end', () => resolvePromise(hash.digest('hex')))
+      .on('error', reject);
   });
 }

@@ -53,7 +53,8 @@ export interface RecordingSource {
   oldest(cameraIds: number[], filter?: { cls?: RecordingClass; endBefore?: number }): Iterable<Recording>;
 }
 
-export type EventKind = 'quota_unsatisfiable' | 'cap_unsatisfiable' | 'floor_unreachable' | 'floor_futile' | 'floor_misconfigured' | 'no_progress';
+export type EventKind =
+  'quota_unsatisfiable' | 'cap_unsatisfiable' | 'floor_unreachable' | 'floor_futile' | 'floor_misconfigured' | 'no_progress';
 
 export interface PlanEvent {
   kind: EventKind;
@@ -119,7 +120,9 @@ export function* planSweep(input: PlanInput): Planner {
   const batchSize = input.batchSize ?? DEFAULT_BATCH_SIZE;
   const summary: PlanSummary = { events: [], sparedIds: new Set(), rememberedIds: 0 };
   const available = input.cameras.filter((camera) => camera.available);
-  const usage = new Map(available.map((camera) => [camera.id, { ...(input.usage.get(camera.id) ?? { countedBytes: 0, undeletableBytes: 0 }) }]));
+  const usage = new Map(
+    available.map((camera) => [camera.id, { ...(input.usage.get(camera.id) ?? { countedBytes: 0, undeletableBytes: 0 }) }]),
+  );
   const free = new Map(input.filesystems.map((fs) => [fs.id, fs.freeBytes]));
   // Ids already handed out: a dry run must not plan a recording twice, and a real sweep must not
   // retry in a later phase what just failed. A real sweep's deleted rows leave the source, so only
@@ -131,7 +134,12 @@ export function* planSweep(input: PlanInput): Planner {
    * Walks `candidates`, hands out deletable ones in batches while `wanted()` holds. `tally` sees each
    * recording handed out (-1) and each that then failed (+1), so `wanted` can count what is left to do.
    */
-  function* take(candidates: Iterable<Recording>, reason: Reason, wanted: () => boolean, tally?: (recording: Recording, sign: 1 | -1) => void): Generator<Deletion[], 'done' | 'exhausted' | 'stalled', BatchOutcome | undefined> {
+  function* take(
+    candidates: Iterable<Recording>,
+    reason: Reason,
+    wanted: () => boolean,
+    tally?: (recording: Recording, sign: 1 | -1) => void,
+  ): Generator<Deletion[], 'done' | 'exhausted' | 'stalled', BatchOutcome | undefined> {
     let batch: Deletion[] = [];
     const flush = function* (): Generator<Deletion[], boolean, BatchOutcome | undefined> {
       const outcome = yield batch;
@@ -202,8 +210,11 @@ export function* planSweep(input: PlanInput): Planner {
 
   function stalled(camera: string | null, reason: Reason): void {
     summary.events.push({
-      kind: 'no_progress', camera, severity: 'error',
-      message: `${reason} phase stopped: a whole batch of deletions failed`, details: { phase: reason },
+      kind: 'no_progress',
+      camera,
+      severity: 'error',
+      message: `${reason} phase stopped: a whole batch of deletions failed`,
+      details: { phase: reason },
     });
   }
 
@@ -228,7 +239,9 @@ export function* planSweep(input: PlanInput): Planner {
       }
       if (cameraUsage.undeletableBytes >= quota) {
         summary.events.push({
-          kind: 'quota_unsatisfiable', camera: camera.name, severity: 'warning',
+          kind: 'quota_unsatisfiable',
+          camera: camera.name,
+          severity: 'warning',
           message: `protected recordings alone (${cameraUsage.undeletableBytes} bytes) fill the quota of ${quota} bytes`,
           details: { quotaBytes: quota, protectedBytes: cameraUsage.undeletableBytes, usedBytes: cameraUsage.countedBytes },
         });
@@ -239,7 +252,9 @@ export function* planSweep(input: PlanInput): Planner {
         stalled(camera.name, 'quota');
       } else if (ending === 'exhausted') {
         summary.events.push({
-          kind: 'quota_unsatisfiable', camera: camera.name, severity: 'warning',
+          kind: 'quota_unsatisfiable',
+          camera: camera.name,
+          severity: 'warning',
           message: `nothing deletable is left and the camera is still over its quota of ${quota} bytes`,
           details: { quotaBytes: quota, usedBytes: cameraUsage.countedBytes },
         });
@@ -254,7 +269,9 @@ export function* planSweep(input: PlanInput): Planner {
       if (total() > cap) {
         if (undeletable >= cap) {
           summary.events.push({
-            kind: 'cap_unsatisfiable', camera: null, severity: 'warning',
+            kind: 'cap_unsatisfiable',
+            camera: null,
+            severity: 'warning',
             message: `protected recordings alone (${undeletable} bytes) fill the global cap of ${cap} bytes`,
             details: { capBytes: cap, protectedBytes: undeletable, usedBytes: total() },
           });
@@ -264,7 +281,9 @@ export function* planSweep(input: PlanInput): Planner {
             stalled(null, 'cap');
           } else if (ending === 'exhausted') {
             summary.events.push({
-              kind: 'cap_unsatisfiable', camera: null, severity: 'warning',
+              kind: 'cap_unsatisfiable',
+              camera: null,
+              severity: 'warning',
               message: `nothing deletable is left and the cameras are still over the global cap of ${cap} bytes`,
               details: { capBytes: cap, usedBytes: total() },
             });
@@ -285,7 +304,9 @@ export function* planSweep(input: PlanInput): Planner {
       const names = cameras.map((camera) => camera.name).join(', ');
       if (fs.totalBytes !== undefined && floor >= fs.totalBytes) {
         summary.events.push({
-          kind: 'floor_misconfigured', camera: null, severity: 'error',
+          kind: 'floor_misconfigured',
+          camera: null,
+          severity: 'error',
           message: `the free-space floor (${floor} bytes) is larger than the whole filesystem of ${names} (${fs.totalBytes} bytes); nothing deleted for it`,
           details: { filesystem: fs.id, floorBytes: floor, totalBytes: fs.totalBytes },
         });
@@ -296,9 +317,14 @@ export function* planSweep(input: PlanInput): Planner {
         // Cover the shortfall and no more (SPEC §3.5), then measure again.
         const shortfall = floor - before;
         let planned = 0;
-        const ending = yield* take(input.source.oldest(cameras.map((camera) => camera.id)), 'floor', () => planned < shortfall, (recording, sign) => {
-          planned -= sign * recording.size;
-        });
+        const ending = yield* take(
+          input.source.oldest(cameras.map((camera) => camera.id)),
+          'floor',
+          () => planned < shortfall,
+          (recording, sign) => {
+            planned -= sign * recording.size;
+          },
+        );
         const after = free.get(fs.id)!;
         if (after >= floor) {
           break;
@@ -309,7 +335,9 @@ export function* planSweep(input: PlanInput): Planner {
         }
         if (ending === 'exhausted') {
           summary.events.push({
-            kind: 'floor_unreachable', camera: null, severity: 'error',
+            kind: 'floor_unreachable',
+            camera: null,
+            severity: 'error',
             message: `free space on the filesystem of ${names} is ${after} bytes, under the floor of ${floor}, and nothing deletable is left`,
             details: { filesystem: fs.id, freeBytes: after, floorBytes: floor },
           });
@@ -317,7 +345,9 @@ export function* planSweep(input: PlanInput): Planner {
         }
         if (after <= before) {
           summary.events.push({
-            kind: 'floor_futile', camera: null, severity: 'error',
+            kind: 'floor_futile',
+            camera: null,
+            severity: 'error',
             message: `deleting recordings freed no space on the filesystem of ${names}: something else is filling it`,
             details: { filesystem: fs.id, freeBytes: after, floorBytes: floor },
           });
@@ -352,12 +382,19 @@ function sum(values: number[]): number {
  */
 export function arraySource(recordings: Recording[]): RecordingSource & { remove(ids: Iterable<number>): void } {
   const classRank = (cls: RecordingClass) => (cls === 'continuous' ? 0 : 1);
-  const sorted = [...recordings].sort((a, b) => a.endTime - b.endTime || classRank(a.cls) - classRank(b.cls) || (a.relPath < b.relPath ? -1 : a.relPath > b.relPath ? 1 : 0));
+  const sorted = [...recordings].sort(
+    (a, b) => a.endTime - b.endTime || classRank(a.cls) - classRank(b.cls) || (a.relPath < b.relPath ? -1 : a.relPath > b.relPath ? 1 : 0),
+  );
   const removed = new Set<number>();
   return {
     *oldest(cameraIds, filter = {}) {
       for (const r of sorted) {
-        if (!removed.has(r.id) && cameraIds.includes(r.cameraId) && (filter.cls === undefined || r.cls === filter.cls) && (filter.endBefore === undefined || r.endTime < filter.endBefore)) {
+        if (
+          !removed.has(r.id) &&
+          cameraIds.includes(r.cameraId) &&
+          (filter.cls === undefined || r.cls === filter.cls) &&
+          (filter.endBefore === undefined || r.endTime < filter.endBefore)
+        ) {
           yield r;
         }
       }

@@ -8,7 +8,16 @@ import type { CameraConfig, RecordingClass, RetentionConfig } from '../config/ty
 import type { EventRow, Recording, Store } from '../store/store.js';
 import type { DiskProbe } from './disk.js';
 import { formatBytes, formatDuration } from './format.js';
-import { type BatchOutcome, type CameraPolicy, type Deletion, type FilesystemFigures, type PlanEvent, planSweep, type Reason, REASONS } from './plan.js';
+import {
+  type BatchOutcome,
+  type CameraPolicy,
+  type Deletion,
+  type FilesystemFigures,
+  type PlanEvent,
+  planSweep,
+  type Reason,
+  REASONS,
+} from './plan.js';
 
 const DAY_MS = 86_400_000;
 const GB = 1_000_000_000;
@@ -140,7 +149,10 @@ function addTo(tally: Tally, bytes: number): void {
 
 export function cameraPolicy(camera: CameraConfig, id: number, available: boolean, filesystem: string): CameraPolicy {
   return {
-    id, name: camera.name, available, filesystem,
+    id,
+    name: camera.name,
+    available,
+    filesystem,
     retentionMs: camera.retentionDays * DAY_MS,
     eventRetentionMs: camera.eventRetentionDays * DAY_MS,
     quotaBytes: camera.storageQuotaGB === undefined ? undefined : camera.storageQuotaGB * GB,
@@ -158,10 +170,22 @@ export async function runSweep(ctx: EngineContext, options: SweepOptions = {}): 
   const started = Date.now();
   store.lock.acquire(dryRun ? `dry run (${trigger})` : `sweep (${trigger})`, started);
   const report: SweepReport = {
-    dryRun, trigger, paused: isPaused(store), status: 'done', startedAt: new Date(started).toISOString(), durationMs: 0,
-    deleted: emptyTally(), byReason: { age: emptyTally(), quota: emptyTally(), cap: emptyTally(), floor: emptyTally() },
-    byCamera: {}, byClass: { continuous: emptyTally(), event: emptyTally() }, spared: { protected: 0 }, failures: [], events: [], cameras: [],
-    deletions: dryRun ? [] : undefined, deletionsNotListed: dryRun ? 0 : undefined,
+    dryRun,
+    trigger,
+    paused: isPaused(store),
+    status: 'done',
+    startedAt: new Date(started).toISOString(),
+    durationMs: 0,
+    deleted: emptyTally(),
+    byReason: { age: emptyTally(), quota: emptyTally(), cap: emptyTally(), floor: emptyTally() },
+    byCamera: {},
+    byClass: { continuous: emptyTally(), event: emptyTally() },
+    spared: { protected: 0 },
+    failures: [],
+    events: [],
+    cameras: [],
+    deletions: dryRun ? [] : undefined,
+    deletionsNotListed: dryRun ? 0 : undefined,
   };
   const runId = store.startSweepRun(started, dryRun, trigger);
   const raise = (event: Omit<EventRow, 'time'>) => {
@@ -189,7 +213,14 @@ export async function runSweep(ctx: EngineContext, options: SweepOptions = {}): 
       finishInterruptedDeletes(ctx);
     }
     const scans = reconcile(ctx, options, raise);
-    report.cameras = scans.map((scan) => ({ name: scan.camera.name, available: scan.available, reason: scan.reason, added: scan.added, removed: scan.removed, missing: scan.missing }));
+    report.cameras = scans.map((scan) => ({
+      name: scan.camera.name,
+      available: scan.available,
+      reason: scan.reason,
+      added: scan.added,
+      removed: scan.removed,
+      missing: scan.missing,
+    }));
     await carryOutPlan(ctx, options, scans, report, raise);
     if (!dryRun) {
       store.expireExportLocks(Date.now());
@@ -210,8 +241,13 @@ export async function runSweep(ctx: EngineContext, options: SweepOptions = {}): 
   } finally {
     report.durationMs = Date.now() - started;
     try {
-      store.finishSweepRun(runId, Date.now(), report.status, { count: report.deleted.count, bytes: report.deleted.bytes, failures: report.failures.length },
-        { ...report, deletions: undefined });
+      store.finishSweepRun(
+        runId,
+        Date.now(),
+        report.status,
+        { count: report.deleted.count, bytes: report.deleted.bytes, failures: report.failures.length },
+        { ...report, deletions: undefined },
+      );
     } catch (error) {
       log.error(`the sweep could not be recorded in the index: ${(error as Error).message}`);
     } finally {
@@ -272,7 +308,9 @@ function finishInterruptedDeletes(ctx: EngineContext): void {
     store.deleteRecordings(gone);
     store.clearDeleting(present);
   });
-  log.info(`Finished ${gone.length} deletions that an interrupted sweep had started (${present.length} files were still there and stay indexed).`);
+  log.info(
+    `Finished ${gone.length} deletions that an interrupted sweep had started (${present.length} files were still there and stay indexed).`,
+  );
 }
 
 /** Whether a recording's file is there; 'gone' only on a clear ENOENT inside a camera folder that is there. */
@@ -296,10 +334,16 @@ function reconcile(ctx: EngineContext, options: SweepOptions, raise: (event: Omi
   const { store, config, log } = ctx;
   return config.cameras.map((camera) => {
     const wasAvailable = store.cameraByPath(camera.path)?.available ?? true;
-    const scan = scanCamera(store, camera, { minAgeMs: config.minAgeSeconds * 1000, acceptMissing: options.acceptMissing?.includes(camera.name), shouldStop: options.shouldStop });
+    const scan = scanCamera(store, camera, {
+      minAgeMs: config.minAgeSeconds * 1000,
+      acceptMissing: options.acceptMissing?.includes(camera.name),
+      shouldStop: options.shouldStop,
+    });
     if (!scan.available) {
       raise({
-        kind: 'camera_unavailable', camera: camera.name, severity: 'warning',
+        kind: 'camera_unavailable',
+        camera: camera.name,
+        severity: 'warning',
         message: `camera unavailable, nothing of it is deleted: ${scan.reason}. If the files are really gone, confirm with "nvr-retention scan --accept-missing '${camera.name}'"`,
         details: { reason: scan.reason, missing: scan.missing },
       });
@@ -309,20 +353,28 @@ function reconcile(ctx: EngineContext, options: SweepOptions, raise: (event: Omi
     if (scan.unreadableNames.length > 0) {
       const names = scan.unreadableNames;
       raise({
-        kind: 'unreadable_names', camera: camera.name, severity: 'warning',
+        kind: 'unreadable_names',
+        camera: camera.name,
+        severity: 'warning',
         message: `${names.length} file or folder names cannot be used (not valid UTF-8, or a path longer than the system allows), so they are kept, not counted and never deleted; rename or move them: ${names.slice(0, 5).map(shortened).join(', ')}${names.length > 5 ? ', ...' : ''}`,
         details: { count: names.length, names: names.slice(0, 100) },
       });
     }
-    const ahead = scan.available ? store.recordingsEndingAfter(scan.camera.id, Date.now() + CLOCK_AHEAD_TOLERANCE_MS) : { count: 0, latest: null };
+    const ahead = scan.available
+      ? store.recordingsEndingAfter(scan.camera.id, Date.now() + CLOCK_AHEAD_TOLERANCE_MS)
+      : { count: 0, latest: null };
     if (ahead.count > 0) {
       raise({
-        kind: 'clock_ahead', camera: camera.name, severity: 'warning',
+        kind: 'clock_ahead',
+        camera: camera.name,
+        severity: 'warning',
         message: `${ahead.count} recordings are dated in the future (up to ${new Date(ahead.latest!).toISOString()}): the clock of the camera or of the recording machine is ahead. They count as still being recorded, so no rule deletes them until that date; set the clock right`,
         details: { count: ahead.count, latest: ahead.latest },
       });
     }
-    log.debug(`[${camera.name}] scan: ${scan.added} new, ${scan.updated} changed, ${scan.removed} gone; ${scan.foldersRead} folders read, ${scan.foldersSkipped} unchanged`);
+    log.debug(
+      `[${camera.name}] scan: ${scan.added} new, ${scan.updated} changed, ${scan.removed} gone; ${scan.foldersRead} folders read, ${scan.foldersSkipped} unchanged`,
+    );
     return scan;
   });
 }
@@ -338,7 +390,13 @@ function shortened(path: string): string {
   return path.length <= 200 ? path : `${path.slice(0, 100)}…${path.slice(-100)}`;
 }
 
-async function carryOutPlan(ctx: EngineContext, options: SweepOptions, scans: ScanResult[], report: SweepReport, raise: (event: Omit<EventRow, 'time'>) => void): Promise<void> {
+async function carryOutPlan(
+  ctx: EngineContext,
+  options: SweepOptions,
+  scans: ScanResult[],
+  report: SweepReport,
+  raise: (event: Omit<EventRow, 'time'>) => void,
+): Promise<void> {
   const { store, config, disk, log } = ctx;
   const now = Date.now();
   const minAgeMs = config.minAgeSeconds * 1000;
@@ -354,21 +412,36 @@ async function carryOutPlan(ctx: EngineContext, options: SweepOptions, scans: Sc
           filesystems.set(filesystem, { id: filesystem, path: camera.path, ...measure(ctx, camera.path, raise) });
         }
       } catch (error) {
-        raise({ kind: 'statfs_failed', camera: camera.name, severity: 'warning', message: `cannot tell which disk holds the folder (${(error as Error).message}); the free-space floor is skipped for it` });
+        raise({
+          kind: 'statfs_failed',
+          camera: camera.name,
+          severity: 'warning',
+          message: `cannot tell which disk holds the folder (${(error as Error).message}); the free-space floor is skipped for it`,
+        });
       }
     }
     policies.push(cameraPolicy(camera, scan.camera.id, scan.available, filesystem));
   }
-  const usage = new Map(policies.filter((p) => p.available).map((policy) => {
-    const held = store.heldBytes(policy.id, now, now - minAgeMs);
-    return [policy.id, { countedBytes: store.camera(policy.id).bytes - held.uncounted, undeletableBytes: held.undeletable }];
-  }));
+  const usage = new Map(
+    policies
+      .filter((p) => p.available)
+      .map((policy) => {
+        const held = store.heldBytes(policy.id, now, now - minAgeMs);
+        return [policy.id, { countedBytes: store.camera(policy.id).bytes - held.uncounted, undeletableBytes: held.undeletable }];
+      }),
+  );
 
   const planner = planSweep({
-    now, minAgeMs, cameras: policies, usage, filesystems: [...filesystems.values()], source: store,
+    now,
+    minAgeMs,
+    cameras: policies,
+    usage,
+    filesystems: [...filesystems.values()],
+    source: store,
     capBytes: config.maxTotalGB === undefined ? undefined : config.maxTotalGB * GB,
     floorBytes: config.minFreeGB === undefined ? undefined : config.minFreeGB * GB,
-    floorOnly: report.paused, batchSize: options.batchSize,
+    floorOnly: report.paused,
+    batchSize: options.batchSize,
   });
   const cameraById = new Map(policies.map((policy, i) => [policy.id, config.cameras[i]]));
   const touchedFolders = new Map<number, Set<string>>();
@@ -388,13 +461,26 @@ async function carryOutPlan(ctx: EngineContext, options: SweepOptions, scans: Sc
     }
     for (const failure of result.failures) {
       report.failures.push(failure);
-      raise({ kind: 'delete_failed', camera: failure.camera, severity: 'warning', message: `could not delete ${failure.path}: ${failure.error}; it stays and is tried again next sweep`, details: { path: failure.path, error: failure.error } });
+      raise({
+        kind: 'delete_failed',
+        camera: failure.camera,
+        severity: 'warning',
+        message: `could not delete ${failure.path}: ${failure.error}; it stays and is tried again next sweep`,
+        details: { path: failure.path, error: failure.error },
+      });
     }
     if (Date.now() - lastProgress >= PROGRESS_INTERVAL_MS) {
       lastProgress = Date.now();
-      log.info(`Sweep in progress: ${report.deleted.count} recordings deleted (${formatBytes(report.deleted.bytes)}) so far, ${report.failures.length} failures`);
+      log.info(
+        `Sweep in progress: ${report.deleted.count} recordings deleted (${formatBytes(report.deleted.bytes)}) so far, ${report.failures.length} failures`,
+      );
     }
-    options.onProgress?.({ deletedCount: report.deleted.count, deletedBytes: report.deleted.bytes, failures: report.failures.length, phase: result.reason });
+    options.onProgress?.({
+      deletedCount: report.deleted.count,
+      deletedBytes: report.deleted.bytes,
+      failures: report.failures.length,
+      phase: result.reason,
+    });
   };
   try {
     for (;;) {
@@ -470,7 +556,12 @@ function measure(ctx: EngineContext, path: string, raise: (event: Omit<EventRow,
   try {
     return ctx.disk.measure(path);
   } catch (error) {
-    raise({ kind: 'statfs_failed', camera: null, severity: 'warning', message: `cannot measure free space at ${path} (${(error as Error).message}); the free-space floor is skipped for this sweep` });
+    raise({
+      kind: 'statfs_failed',
+      camera: null,
+      severity: 'warning',
+      message: `cannot measure free space at ${path} (${(error as Error).message}); the free-space floor is skipped for this sweep`,
+    });
     return {};
   }
 }
@@ -506,7 +597,14 @@ function count(report: SweepReport, deletion: Deletion, cameraById: Map<number, 
 
 function describe(deletion: Deletion, cameraById: Map<number, CameraConfig>): PlannedDeletion {
   const { recording, reason } = deletion;
-  return { camera: cameraById.get(recording.cameraId)!.name, path: recording.relPath, reason, class: recording.cls, size: recording.size, endTime: new Date(recording.endTime).toISOString() };
+  return {
+    camera: cameraById.get(recording.cameraId)!.name,
+    path: recording.relPath,
+    reason,
+    class: recording.cls,
+    size: recording.size,
+    endTime: new Date(recording.endTime).toISOString(),
+  };
 }
 
 interface BatchResult {
@@ -532,10 +630,18 @@ type FileOutcome = string | typeof STALE_ROW | typeof UNTRIED | undefined;
  * The files of a batch: rows are claimed first, then the files go. The rows are not touched here;
  * `settleRows` removes those of the files that are gone. A file that could not be unlinked keeps its row (SPEC §3).
  */
-async function deleteBatchFiles(ctx: EngineContext, batch: Deletion[], cameraById: Map<number, CameraConfig>, deleter: FileDeleter): Promise<BatchResult> {
+async function deleteBatchFiles(
+  ctx: EngineContext,
+  batch: Deletion[],
+  cameraById: Map<number, CameraConfig>,
+  deleter: FileDeleter,
+): Promise<BatchResult> {
   const { store, log } = ctx;
   // A person may have protected or leased a recording since it was planned: those are not claimed.
-  const claimed = store.claimForDeletion(batch.map((deletion) => deletion.recording.id), Date.now());
+  const claimed = store.claimForDeletion(
+    batch.map((deletion) => deletion.recording.id),
+    Date.now(),
+  );
   const result: BatchResult = { reason: batch[0].reason, deleted: [], failedIds: [], failures: [], untried: [], stale: [], stopped: false };
   const todo: Deletion[] = [];
   for (const deletion of batch) {
@@ -547,7 +653,9 @@ async function deleteBatchFiles(ctx: EngineContext, batch: Deletion[], cameraByI
       log.debug(`kept ${deletion.recording.relPath}: protected or exported since the sweep planned it`);
     }
   }
-  const outcomes = await deleter.deleteAll(todo.map((deletion) => ({ camera: cameraById.get(deletion.recording.cameraId)!, recording: deletion.recording })));
+  const outcomes = await deleter.deleteAll(
+    todo.map((deletion) => ({ camera: cameraById.get(deletion.recording.cameraId)!, recording: deletion.recording })),
+  );
   for (const [i, deletion] of todo.entries()) {
     const error = outcomes[i];
     const camera = cameraById.get(deletion.recording.cameraId)!;
@@ -558,7 +666,9 @@ async function deleteBatchFiles(ctx: EngineContext, batch: Deletion[], cameraByI
       // Still counted and not tried again this sweep, like a failure; its folder is read again next scan.
       result.failedIds.push(deletion.recording.id);
       result.stale.push(deletion.recording);
-      log.info(`[${camera.name}] kept ${join(camera.path, deletion.recording.relPath)}: it was written after it was indexed (still recording?)`);
+      log.info(
+        `[${camera.name}] kept ${join(camera.path, deletion.recording.relPath)}: it was written after it was indexed (still recording?)`,
+      );
     } else if (error) {
       result.failedIds.push(deletion.recording.id);
       result.failures.push({ camera: camera.name, path: join(camera.path, deletion.recording.relPath), error });
@@ -626,7 +736,11 @@ class FileDeleter {
     const probing = this.batches++ % PROBE_EVERY === 0;
     const checked = await this.runPass('check', jobs, probing);
     const passed = jobs.flatMap((job, i) => (checked[i] === undefined ? [i] : []));
-    const unlinked = await this.runPass('unlink', passed.map((i) => jobs[i]), probing);
+    const unlinked = await this.runPass(
+      'unlink',
+      passed.map((i) => jobs[i]),
+      probing,
+    );
     for (const [n, i] of passed.entries()) {
       checked[i] = unlinked[n];
     }
@@ -634,8 +748,11 @@ class FileDeleter {
   }
 
   describeCosts(): string {
-    const cost = (pass: FilePass, way: FileDeletionWay) => (this.msPerFile[pass][way] === undefined ? 'not measured' : `${Math.round(this.msPerFile[pass][way] * 1000)} µs a file`);
-    return (['check', 'unlink'] as const).map((pass) => `${pass}: in place ${cost(pass, 'in place')}, overlapped ${cost(pass, 'overlapped')}`).join('; ');
+    const cost = (pass: FilePass, way: FileDeletionWay) =>
+      this.msPerFile[pass][way] === undefined ? 'not measured' : `${Math.round(this.msPerFile[pass][way] * 1000)} µs a file`;
+    return (['check', 'unlink'] as const)
+      .map((pass) => `${pass}: in place ${cost(pass, 'in place')}, overlapped ${cost(pass, 'overlapped')}`)
+      .join('; ');
   }
 
   private async runPass(pass: FilePass, jobs: FileJob[], probing: boolean): Promise<FileOutcome[]> {
@@ -806,7 +923,9 @@ function* recordingUnlinkCalls(camera: CameraConfig, recording: Recording): Gene
  */
 function* cameraFolderVanished(camera: CameraConfig): Generator<FileCall, string | undefined, CallAnswer> {
   const listing = yield { op: 'count entries', path: camera.path };
-  return listing.error || listing.entries === 0 ? 'the camera folder is gone or empty (unmounted?); kept for the next scan to tell' : undefined;
+  return listing.error || listing.entries === 0
+    ? 'the camera folder is gone or empty (unmounted?); kept for the next scan to tell'
+    : undefined;
 }
 
 /** True when the folder of `relPath`, links resolved, is still the same folder inside the camera's. */
@@ -829,7 +948,11 @@ export function isInsideCamera(cameraPath: string, relPath: string): boolean {
  * folders of one depth go together, overlapped: on a slow disk one rmdir after another took 0.3 s
  * per 1,000 folders.
  */
-async function removeEmptiedFolders(ctx: EngineContext, touched: Map<number, Set<string>>, cameraById: Map<number, CameraConfig>): Promise<void> {
+async function removeEmptiedFolders(
+  ctx: EngineContext,
+  touched: Map<number, Set<string>>,
+  cameraById: Map<number, CameraConfig>,
+): Promise<void> {
   for (const [cameraId, folders] of touched) {
     const camera = cameraById.get(cameraId)!;
     const removed = new Set<string>();
@@ -878,9 +1001,12 @@ async function removeFolders(cameraPath: string, folders: string[]): Promise<str
 
 export function summaryLine(report: SweepReport): string {
   const what = report.dryRun ? 'Dry run: the sweep would delete' : 'Sweep deleted';
-  const reasons = REASONS.filter((reason) => report.byReason[reason].count > 0)
-    .map((reason) => `${reason} ${report.byReason[reason].count} (${formatBytes(report.byReason[reason].bytes)})`);
-  const parts = [`${what} ${report.deleted.count} recordings (${formatBytes(report.deleted.bytes)})${reasons.length ? `: ${reasons.join(', ')}` : ''}`];
+  const reasons = REASONS.filter((reason) => report.byReason[reason].count > 0).map(
+    (reason) => `${reason} ${report.byReason[reason].count} (${formatBytes(report.byReason[reason].bytes)})`,
+  );
+  const parts = [
+    `${what} ${report.deleted.count} recordings (${formatBytes(report.deleted.bytes)})${reasons.length ? `: ${reasons.join(', ')}` : ''}`,
+  ];
   parts.push(`${report.failures.length} failures`);
   if (report.spared.protected > 0) {
     parts.push(`${report.spared.protected} protected spared`);
@@ -965,7 +1091,10 @@ export async function deleteRecordingsNow(ctx: EngineContext, ids: number[], who
     await removeEmptiedFolders(ctx, touched, cameraById);
     for (const [cameraId, entry] of byCamera) {
       store.addEvent({
-        time: Date.now(), camera: cameraById.get(cameraId)!.name, kind: 'deleted_by_hand', severity: 'info',
+        time: Date.now(),
+        camera: cameraById.get(cameraId)!.name,
+        kind: 'deleted_by_hand',
+        severity: 'info',
         message: `${who} deleted ${entry.tally.count} recordings (${formatBytes(entry.tally.bytes)}) by hand`,
         details: { who, paths: entry.paths },
       });
@@ -973,8 +1102,12 @@ export async function deleteRecordingsNow(ctx: EngineContext, ids: number[], who
     for (const failure of outcome.failures) {
       result.failures.push({ path: failure.path, error: failure.error });
       store.addEvent({
-        time: Date.now(), camera: failure.camera, kind: 'delete_failed', severity: 'warning',
-        message: `${who} could not delete ${failure.path}: ${failure.error}; it stays`, details: { who, path: failure.path, error: failure.error },
+        time: Date.now(),
+        camera: failure.camera,
+        kind: 'delete_failed',
+        severity: 'warning',
+        message: `${who} could not delete ${failure.path}: ${failure.error}; it stays`,
+        details: { who, path: failure.path, error: failure.error },
       });
     }
     return result;

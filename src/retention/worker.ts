@@ -73,7 +73,12 @@ async function answer(request: WorkerRequest): Promise<void> {
   try {
     port.postMessage({ type: 'result', id: request.id, result: await handle(request) } satisfies WorkerMessage);
   } catch (error) {
-    port.postMessage({ type: 'error', id: request.id, name: (error as Error).name, message: (error as Error).message } satisfies WorkerMessage);
+    port.postMessage({
+      type: 'error',
+      id: request.id,
+      name: (error as Error).name,
+      message: (error as Error).message,
+    } satisfies WorkerMessage);
   }
 }
 

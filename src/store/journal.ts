@@ -248,6 +248,12 @@ function snapshotEntries(state: HoldState): JournalEntry[] {
       add(JSON.stringify(['keep', folder, until]), () => ({ op: 'keep', camera, folder, paths: [], until }), hold.relPath);
     }
   }
-  const switches: JournalEntry[] = state.switches.map((s) => ({ op: 'switch', camera: s.camera, folder: s.folder, on: true, since: s.since }));
+  const switches: JournalEntry[] = state.switches.map((s) => ({
+    op: 'switch',
+    camera: s.camera,
+    folder: s.folder,
+    on: true,
+    since: s.since,
+  }));
   return [...switches, ...entries.values()];
 }

@@ -33,7 +33,9 @@ export interface LockHolder {
 
 export class SweepLockHeldError extends Error {
   constructor(readonly holder: LockHolder) {
-    super(`another sweep is running (${holder.purpose}, pid ${holder.pid} on ${holder.host}, since ${new Date(holder.acquiredAt).toISOString()})`);
+    super(
+      `another sweep is running (${holder.purpose}, pid ${holder.pid} on ${holder.host}, since ${new Date(holder.acquiredAt).toISOString()})`,
+    );
   }
 }
 
@@ -56,7 +58,10 @@ export class SweepLock {
       if (holder && isAlive(holder, now) && holder.token !== this.token) {
         throw new SweepLockHeldError(holder);
       }
-      this.db.prepare('INSERT OR REPLACE INTO sweep_lock (id, token, pid, process_start, host, purpose, acquired_at, heartbeat_at) VALUES (1, ?, ?, ?, ?, ?, ?, ?)')
+      this.db
+        .prepare(
+          'INSERT OR REPLACE INTO sweep_lock (id, token, pid, process_start, host, purpose, acquired_at, heartbeat_at) VALUES (1, ?, ?, ?, ?, ?, ?, ?)',
+        )
         .run(token, process.pid, processStart(process.pid) ?? '', hostname(), purpose, now, now);
     });
     // Only once committed: a commit that fails (a full disk) leaves the lock as it was, and our token with it.
@@ -97,10 +102,22 @@ export class SweepLock {
   }
 
   holder(): LockHolder | undefined {
-    const row = this.db.prepare('SELECT token, pid, process_start, host, purpose, acquired_at, heartbeat_at FROM sweep_lock WHERE id = 1').get() as
+    const row = this.db
+      .prepare('SELECT token, pid, process_start, host, purpose, acquired_at, heartbeat_at FROM sweep_lock WHERE id = 1')
+      .get() as
       | { token: string; pid: number; process_start: string; host: string; purpose: string; acquired_at: number; heartbeat_at: number }
       | undefined;
-    return row && { token: row.token, pid: row.pid, processStart: row.process_start, host: row.host, purpose: row.purpose, acquiredAt: row.acquired_at, heartbeatAt: row.heartbeat_at };
+    return (
+      row && {
+        token: row.token,
+        pid: row.pid,
+        processStart: row.process_start,
+        host: row.host,
+        purpose: row.purpose,
+        acquiredAt: row.acquired_at,
+        heartbeatAt: row.heartbeat_at,
+      }
+    );
   }
 }
 

@@ -177,7 +177,8 @@ interface RawRecording {
   sidecars: string | null;
 }
 
-const RECORDING_COLUMNS = 'id, camera_id, rel_path, size, file_size, end_time, class, protected, protected_by, protected_at, keep_until, export_lock_until, export_lock_owner, sidecars';
+const RECORDING_COLUMNS =
+  'id, camera_id, rel_path, size, file_size, end_time, class, protected, protected_by, protected_at, keep_until, export_lock_until, export_lock_owner, sidecars';
 
 function toRecording(row: RawRecording): RecordingDetail {
   return {
@@ -237,7 +238,12 @@ function chunks<T>(items: T[], size = 500): T[][] {
 
 /** The "oldest" order of SPEC §3: end time, continuous before event, path; then camera, to be total. */
 export function compareOldest(a: Recording, b: Recording): number {
-  return a.endTime - b.endTime || CLASS_CODE[a.cls] - CLASS_CODE[b.cls] || (a.relPath < b.relPath ? -1 : a.relPath > b.relPath ? 1 : 0) || a.cameraId - b.cameraId;
+  return (
+    a.endTime - b.endTime ||
+    CLASS_CODE[a.cls] - CLASS_CODE[b.cls] ||
+    (a.relPath < b.relPath ? -1 : a.relPath > b.relPath ? 1 : 0) ||
+    a.cameraId - b.cameraId
+  );
 }
 
 /** Merges per-camera streams that are each oldest first; a handful of cameras needs no heap. */
@@ -277,7 +283,11 @@ export class Store {
   /** The file opened, to notice when the name no longer leads to it (deleted or replaced while open). */
   private readonly inode: bigint | undefined;
 
-  private constructor(readonly db: DatabaseSync, readonly path: string, private readonly journal: HoldsJournal | undefined) {
+  private constructor(
+    readonly db: DatabaseSync,
+    readonly path: string,
+    private readonly journal: HoldsJournal | undefined,
+  ) {
     this.lock = new SweepLock(db);
     this.inode = path === ':memory:' ? undefined : inodeOf(path);
   }
@@ -331,31 +341,48 @@ export class Store {
       this.sql('DELETE FROM restored_holds').run();
       this.sql('DELETE FROM restored_switches').run();
       const cameraOf = (folder: string, name: string) =>
-        (this.sql('SELECT id, protect_switch_on FROM cameras WHERE path = ? UNION ALL SELECT id, protect_switch_on FROM cameras WHERE name = ? LIMIT 1')
-          .get(folder, name) as { id: number; protect_switch_on: number } | undefined);
+        this.sql(
+          'SELECT id, protect_switch_on FROM cameras WHERE path = ? UNION ALL SELECT id, protect_switch_on FROM cameras WHERE name = ? LIMIT 1',
+        ).get(folder, name) as { id: number; protect_switch_on: number } | undefined;
       let reapplied = 0;
       for (const hold of state.holds) {
         const camera = cameraOf(hold.folder, hold.camera);
         const row = camera && this.recordingByPath(camera.id, hold.relPath);
         if (!row) {
-          this.sql('INSERT OR REPLACE INTO restored_holds (camera_folder, camera_name, rel_path, protected_by, protected_at, keep_until) VALUES (?, ?, ?, ?, ?, ?)')
-            .run(hold.folder, hold.camera, hold.relPath, hold.protectedBy, hold.protectedAt, hold.keepUntil);
+          this.sql(
+            'INSERT OR REPLACE INTO restored_holds (camera_folder, camera_name, rel_path, protected_by, protected_at, keep_until) VALUES (?, ?, ?, ?, ?, ?)',
+          ).run(hold.folder, hold.camera, hold.relPath, hold.protectedBy, hold.protectedAt, hold.keepUntil);
           continue;
         }
         let changed = 0;
         if (hold.protectedBy !== null) {
-          changed += Number(this.sql('UPDATE recordings SET protected = 1, protected_by = ?, protected_at = ? WHERE id = ? AND protected = 0')
-            .run(hold.protectedBy, hold.protectedAt, row.id).changes);
+          changed += Number(
+            this.sql('UPDATE recordings SET protected = 1, protected_by = ?, protected_at = ? WHERE id = ? AND protected = 0').run(
+              hold.protectedBy,
+              hold.protectedAt,
+              row.id,
+            ).changes,
+          );
         }
         if (hold.keepUntil !== null) {
-          changed += Number(this.sql('UPDATE recordings SET keep_until = ? WHERE id = ? AND COALESCE(keep_until, 0) < ?').run(hold.keepUntil, row.id, hold.keepUntil).changes);
+          changed += Number(
+            this.sql('UPDATE recordings SET keep_until = ? WHERE id = ? AND COALESCE(keep_until, 0) < ?').run(
+              hold.keepUntil,
+              row.id,
+              hold.keepUntil,
+            ).changes,
+          );
         }
         reapplied += changed > 0 ? 1 : 0;
       }
       for (const onSwitch of state.switches) {
         const camera = cameraOf(onSwitch.folder, onSwitch.camera);
         if (!camera) {
-          this.sql('INSERT OR REPLACE INTO restored_switches (camera_folder, camera_name, since) VALUES (?, ?, ?)').run(onSwitch.folder, onSwitch.camera, onSwitch.since);
+          this.sql('INSERT OR REPLACE INTO restored_switches (camera_folder, camera_name, since) VALUES (?, ?, ?)').run(
+            onSwitch.folder,
+            onSwitch.camera,
+            onSwitch.since,
+          );
         } else if (camera.protect_switch_on === 0) {
           this.sql('UPDATE cameras SET protect_switch_on = 1, protect_switch_since = ? WHERE id = ?').run(onSwitch.since, camera.id);
         }
@@ -366,16 +393,34 @@ export class Store {
 
   /** Every hold the index knows, as the journal would describe it. */
   private holdsInIndex(): HoldState {
-    const holds = (this.sql(`SELECT c.name, c.path, r.rel_path, r.protected, r.protected_by, r.protected_at, r.keep_until
-      FROM recordings r JOIN cameras c ON c.id = r.camera_id WHERE r.protected = 1 OR r.keep_until IS NOT NULL`).all() as
-      { name: string; path: string; rel_path: string; protected: number; protected_by: string | null; protected_at: number | null; keep_until: number | null }[])
-      .map((row) => ({
-        camera: row.name, folder: row.path, relPath: row.rel_path, keepUntil: row.keep_until,
-        protectedBy: row.protected === 1 ? (row.protected_by ?? 'unknown') : null, protectedAt: row.protected === 1 ? row.protected_at : null,
-      }));
-    const switches = (this.sql('SELECT name, path, protect_switch_since FROM cameras WHERE protect_switch_on = 1').all() as
-      { name: string; path: string; protect_switch_since: number | null }[])
-      .map((row) => ({ camera: row.name, folder: row.path, since: row.protect_switch_since ?? 0 }));
+    const holds = (
+      this.sql(
+        `SELECT c.name, c.path, r.rel_path, r.protected, r.protected_by, r.protected_at, r.keep_until
+      FROM recordings r JOIN cameras c ON c.id = r.camera_id WHERE r.protected = 1 OR r.keep_until IS NOT NULL`,
+      ).all() as {
+        name: string;
+        path: string;
+        rel_path: string;
+        protected: number;
+        protected_by: string | null;
+        protected_at: number | null;
+        keep_until: number | null;
+      }[]
+    ).map((row) => ({
+      camera: row.name,
+      folder: row.path,
+      relPath: row.rel_path,
+      keepUntil: row.keep_until,
+      protectedBy: row.protected === 1 ? (row.protected_by ?? 'unknown') : null,
+      protectedAt: row.protected === 1 ? row.protected_at : null,
+    }));
+    const switches = (
+      this.sql('SELECT name, path, protect_switch_since FROM cameras WHERE protect_switch_on = 1').all() as {
+        name: string;
+        path: string;
+        protect_switch_since: number | null;
+      }[]
+    ).map((row) => ({ camera: row.name, folder: row.path, since: row.protect_switch_since ?? 0 }));
     return { holds, switches };
   }
 
@@ -393,7 +438,10 @@ export class Store {
   }
 
   /** One journal entry per camera for rows changed by an UPDATE … RETURNING camera_id, rel_path. */
-  private entriesByCamera(rows: { camera_id: number; rel_path: string }[], make: (camera: CameraRow, paths: string[]) => JournalEntry): JournalEntry[] {
+  private entriesByCamera(
+    rows: { camera_id: number; rel_path: string }[],
+    make: (camera: CameraRow, paths: string[]) => JournalEntry,
+  ): JournalEntry[] {
     const paths = new Map<number, string[]>();
     for (const row of rows) {
       const list = paths.get(row.camera_id) ?? [];
@@ -404,9 +452,18 @@ export class Store {
   }
 
   /** Runs an UPDATE … RETURNING camera_id, rel_path over `ids` in chunks. */
-  private updateReturning(text: (placeholders: string) => string, ids: number[], ...before: (string | number | null)[]): { camera_id: number; rel_path: string }[] {
-    return chunks(ids).flatMap((chunk) =>
-      this.sql(`${text(placeholders(chunk.length))} RETURNING camera_id, rel_path`).all(...before, ...chunk) as { camera_id: number; rel_path: string }[]);
+  private updateReturning(
+    text: (placeholders: string) => string,
+    ids: number[],
+    ...before: (string | number | null)[]
+  ): { camera_id: number; rel_path: string }[] {
+    return chunks(ids).flatMap(
+      (chunk) =>
+        this.sql(`${text(placeholders(chunk.length))} RETURNING camera_id, rel_path`).all(...before, ...chunk) as {
+          camera_id: number;
+          rel_path: string;
+        }[],
+    );
   }
 
   close(): void {
@@ -448,8 +505,9 @@ export class Store {
    * before, never less, until it is turned off.
    */
   private restoreSwitch(name: string, path: string): void {
-    const row = this.sql('SELECT rowid AS id, since FROM restored_switches WHERE camera_folder = ? OR camera_name = ? ORDER BY camera_folder = ? DESC LIMIT 1')
-      .get(path, name, path) as { id: number; since: number } | undefined;
+    const row = this.sql(
+      'SELECT rowid AS id, since FROM restored_switches WHERE camera_folder = ? OR camera_name = ? ORDER BY camera_folder = ? DESC LIMIT 1',
+    ).get(path, name, path) as { id: number; since: number } | undefined;
     if (row) {
       this.sql('UPDATE cameras SET protect_switch_on = 1, protect_switch_since = ? WHERE path = ?').run(row.since, path);
       this.sql('DELETE FROM restored_switches WHERE rowid = ?').run(row.id);
@@ -467,9 +525,10 @@ export class Store {
   }
 
   setCameraAvailability(id: number, available: boolean, reason: string | null, now: number): void {
-    this.sql(`UPDATE cameras SET available = ?, unavailable_reason = ?,
-      unavailable_since = CASE WHEN ? THEN NULL ELSE COALESCE(unavailable_since, ?) END WHERE id = ?`)
-      .run(available ? 1 : 0, reason, available ? 1 : 0, now, id);
+    this.sql(
+      `UPDATE cameras SET available = ?, unavailable_reason = ?,
+      unavailable_since = CASE WHEN ? THEN NULL ELSE COALESCE(unavailable_since, ?) END WHERE id = ?`,
+    ).run(available ? 1 : 0, reason, available ? 1 : 0, now, id);
   }
 
   setLastScan(id: number, at: number): void {
@@ -488,19 +547,27 @@ export class Store {
 
   folder(cameraId: number, relPath: string): FolderRow | undefined {
     const row = this.sql('SELECT id, rel_path, mtime_ms FROM folders WHERE camera_id = ? AND rel_path = ?').get(cameraId, relPath) as
-      | { id: number; rel_path: string; mtime_ms: number | null }
-      | undefined;
+      { id: number; rel_path: string; mtime_ms: number | null } | undefined;
     return row && { id: row.id, relPath: row.rel_path, mtimeMs: row.mtime_ms };
   }
 
   ensureFolder(cameraId: number, relPath: string, parentId: number | null): FolderRow {
-    this.sql('INSERT INTO folders (camera_id, rel_path, parent_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(cameraId, relPath, parentId);
+    this.sql('INSERT INTO folders (camera_id, rel_path, parent_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(
+      cameraId,
+      relPath,
+      parentId,
+    );
     return this.folder(cameraId, relPath)!;
   }
 
   childFolders(folderId: number): FolderRow[] {
-    return (this.sql('SELECT id, rel_path, mtime_ms FROM folders WHERE parent_id = ?').all(folderId) as { id: number; rel_path: string; mtime_ms: number | null }[])
-      .map((row) => ({ id: row.id, relPath: row.rel_path, mtimeMs: row.mtime_ms }));
+    return (
+      this.sql('SELECT id, rel_path, mtime_ms FROM folders WHERE parent_id = ?').all(folderId) as {
+        id: number;
+        rel_path: string;
+        mtime_ms: number | null;
+      }[]
+    ).map((row) => ({ id: row.id, relPath: row.rel_path, mtimeMs: row.mtime_ms }));
   }
 
   setFolderMtime(folderId: number, mtimeMs: number | null): void {
@@ -521,22 +588,44 @@ export class Store {
       return (this.sql('SELECT id FROM recordings WHERE camera_id = ?').all(cameraId) as { id: number }[]).map((r) => r.id);
     }
     // '/' + 1 is '0': the half-open range [rel/, rel0) is exactly the subtree, and uses the unique index.
-    return (this.sql('SELECT id FROM recordings WHERE camera_id = ? AND (rel_path >= ? AND rel_path < ?)').all(cameraId, `${relPath}/`, `${relPath}0`) as { id: number }[])
-      .map((r) => r.id);
+    return (
+      this.sql('SELECT id FROM recordings WHERE camera_id = ? AND (rel_path >= ? AND rel_path < ?)').all(
+        cameraId,
+        `${relPath}/`,
+        `${relPath}0`,
+      ) as { id: number }[]
+    ).map((r) => r.id);
   }
 
   deleteFolderTree(cameraId: number, relPath: string): void {
     if (relPath === '') {
       return;
     }
-    this.sql('DELETE FROM folders WHERE camera_id = ? AND (rel_path = ? OR (rel_path >= ? AND rel_path < ?))').run(cameraId, relPath, `${relPath}/`, `${relPath}0`);
+    this.sql('DELETE FROM folders WHERE camera_id = ? AND (rel_path = ? OR (rel_path >= ? AND rel_path < ?))').run(
+      cameraId,
+      relPath,
+      `${relPath}/`,
+      `${relPath}0`,
+    );
   }
 
   // ---- recordings: catalog side ----
 
   filesInFolder(folderId: number, endAfter = -Infinity): IndexedFile[] {
-    return (this.sql('SELECT id, rel_path, file_size, size, end_time, class, sidecars FROM recordings WHERE folder_id = ? AND end_time > ?').all(folderId, endAfter) as unknown as RawRecording[])
-      .map((row) => ({ id: row.id, relPath: row.rel_path, fileSize: row.file_size, size: row.size, endTime: row.end_time, cls: CLASS_NAME[row.class], sidecars: row.sidecars ? (JSON.parse(row.sidecars) as string[]) : [] }));
+    return (
+      this.sql('SELECT id, rel_path, file_size, size, end_time, class, sidecars FROM recordings WHERE folder_id = ? AND end_time > ?').all(
+        folderId,
+        endAfter,
+      ) as unknown as RawRecording[]
+    ).map((row) => ({
+      id: row.id,
+      relPath: row.rel_path,
+      fileSize: row.file_size,
+      size: row.size,
+      endTime: row.end_time,
+      cls: CLASS_NAME[row.class],
+      sidecars: row.sidecars ? (JSON.parse(row.sidecars) as string[]) : [],
+    }));
   }
 
   /** Files of a folder that were still young when last seen: a recorder may have grown them since. */
@@ -550,17 +639,35 @@ export class Store {
     // A hold by hand outlives the switch's: it must not go when the switch is turned off.
     const protectedBy = restored?.protected_by ?? recording.protectedBy;
     const protectedAt = restored?.protected_by ? restored.protected_at : recording.protectedAt;
-    this.sql(`INSERT INTO recordings (camera_id, folder_id, rel_path, size, file_size, end_time, class, sidecars, protected, protected_by, protected_at, keep_until)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-      .run(recording.cameraId, recording.folderId, recording.relPath, recording.size, recording.fileSize, recording.endTime, CLASS_CODE[recording.cls],
-        recording.sidecars.length ? JSON.stringify(recording.sidecars) : null, protectedBy ? 1 : 0, protectedBy, protectedAt, restored?.keep_until ?? null);
+    this.sql(
+      `INSERT INTO recordings (camera_id, folder_id, rel_path, size, file_size, end_time, class, sidecars, protected, protected_by, protected_at, keep_until)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      recording.cameraId,
+      recording.folderId,
+      recording.relPath,
+      recording.size,
+      recording.fileSize,
+      recording.endTime,
+      CLASS_CODE[recording.cls],
+      recording.sidecars.length ? JSON.stringify(recording.sidecars) : null,
+      protectedBy ? 1 : 0,
+      protectedBy,
+      protectedAt,
+      restored?.keep_until ?? null,
+    );
   }
 
-  private takeRestoredHold(cameraId: number, relPath: string): { protected_by: string | null; protected_at: number | null; keep_until: number | null } | undefined {
+  private takeRestoredHold(
+    cameraId: number,
+    relPath: string,
+  ): { protected_by: string | null; protected_at: number | null; keep_until: number | null } | undefined {
     const camera = this.camera(cameraId);
-    const row = this.sql(`SELECT rowid AS id, protected_by, protected_at, keep_until FROM restored_holds
-      WHERE (camera_folder = ? AND rel_path = ?) OR (camera_name = ? AND rel_path = ?) ORDER BY camera_folder = ? DESC LIMIT 1`)
-      .get(camera.path, relPath, camera.name, relPath, camera.path) as { id: number; protected_by: string | null; protected_at: number | null; keep_until: number | null } | undefined;
+    const row = this.sql(
+      `SELECT rowid AS id, protected_by, protected_at, keep_until FROM restored_holds
+      WHERE (camera_folder = ? AND rel_path = ?) OR (camera_name = ? AND rel_path = ?) ORDER BY camera_folder = ? DESC LIMIT 1`,
+    ).get(camera.path, relPath, camera.name, relPath, camera.path) as
+      { id: number; protected_by: string | null; protected_at: number | null; keep_until: number | null } | undefined;
     if (row) {
       this.sql('DELETE FROM restored_holds WHERE rowid = ?').run(row.id);
       this.restoredHoldsLeft--;
@@ -568,9 +675,18 @@ export class Store {
     return row;
   }
 
-  updateRecordingFile(id: number, change: { size: number; fileSize: number; endTime: number; cls: RecordingClass; sidecars: string[] }): void {
-    this.sql('UPDATE recordings SET size = ?, file_size = ?, end_time = ?, class = ?, sidecars = ? WHERE id = ?')
-      .run(change.size, change.fileSize, change.endTime, CLASS_CODE[change.cls], change.sidecars.length ? JSON.stringify(change.sidecars) : null, id);
+  updateRecordingFile(
+    id: number,
+    change: { size: number; fileSize: number; endTime: number; cls: RecordingClass; sidecars: string[] },
+  ): void {
+    this.sql('UPDATE recordings SET size = ?, file_size = ?, end_time = ?, class = ?, sidecars = ? WHERE id = ?').run(
+      change.size,
+      change.fileSize,
+      change.endTime,
+      CLASS_CODE[change.cls],
+      change.sidecars.length ? JSON.stringify(change.sidecars) : null,
+      id,
+    );
   }
 
   /** Removes rows in batches inside one transaction per call (the caller's, if one is open). */
@@ -596,9 +712,10 @@ export class Store {
     const claimed = new Set<number>();
     this.transaction(() => {
       for (const chunk of chunks(ids)) {
-        const rows = this.sql(`UPDATE recordings SET deleting = 1 WHERE id IN (${placeholders(chunk.length)})
-          AND protected = 0 AND NOT COALESCE(keep_until > ?, 0) AND NOT COALESCE(export_lock_until > ?, 0) RETURNING id`)
-          .all(...chunk, now, now) as { id: number }[];
+        const rows = this.sql(
+          `UPDATE recordings SET deleting = 1 WHERE id IN (${placeholders(chunk.length)})
+          AND protected = 0 AND NOT COALESCE(keep_until > ?, 0) AND NOT COALESCE(export_lock_until > ?, 0) RETURNING id`,
+        ).all(...chunk, now, now) as { id: number }[];
         for (const row of rows) {
           claimed.add(row.id);
         }
@@ -638,8 +755,11 @@ export class Store {
       params.push(options.after.endTime, options.after.cls, options.after.relPath);
     }
     params.push(options.limit ?? PAGE_SIZE);
-    return (this.sql(`SELECT ${RECORDING_COLUMNS} FROM recordings WHERE ${where.join(' AND ')} ORDER BY end_time, class, rel_path LIMIT ?`)
-      .all(...params) as unknown as RawRecording[]).map(toRecording);
+    return (
+      this.sql(`SELECT ${RECORDING_COLUMNS} FROM recordings WHERE ${where.join(' AND ')} ORDER BY end_time, class, rel_path LIMIT ?`).all(
+        ...params,
+      ) as unknown as RawRecording[]
+    ).map(toRecording);
   }
 
   /**
@@ -681,11 +801,23 @@ export class Store {
    */
   heldBytes(cameraId: number, now: number, inProgressAfter: number): { uncounted: number; undeletable: number } {
     // Every range here is small and indexed: live export locks, the last minutes of footage, holds.
-    const sum = (text: string, ...params: number[]) => (this.sql(`SELECT COALESCE(SUM(size), 0) AS bytes FROM recordings WHERE ${text}`).get(...params) as { bytes: number }).bytes;
+    const sum = (text: string, ...params: number[]) =>
+      (this.sql(`SELECT COALESCE(SUM(size), 0) AS bytes FROM recordings WHERE ${text}`).get(...params) as { bytes: number }).bytes;
     const locked = sum('camera_id = ? AND export_lock_until > ?', cameraId, now);
     const young = sum('camera_id = ? AND end_time > ? AND NOT COALESCE(export_lock_until > ?, 0)', cameraId, inProgressAfter, now);
-    const protectedUncounted = sum('camera_id = ? AND protected = 1 AND (COALESCE(export_lock_until > ?, 0) OR end_time > ?)', cameraId, now, inProgressAfter);
-    const keptUnprotected = sum('keep_until > ? AND camera_id = ? AND protected = 0 AND NOT COALESCE(export_lock_until > ?, 0) AND end_time <= ?', now, cameraId, now, inProgressAfter);
+    const protectedUncounted = sum(
+      'camera_id = ? AND protected = 1 AND (COALESCE(export_lock_until > ?, 0) OR end_time > ?)',
+      cameraId,
+      now,
+      inProgressAfter,
+    );
+    const keptUnprotected = sum(
+      'keep_until > ? AND camera_id = ? AND protected = 0 AND NOT COALESCE(export_lock_until > ?, 0) AND end_time <= ?',
+      now,
+      cameraId,
+      now,
+      inProgressAfter,
+    );
     return { uncounted: locked + young, undeletable: this.camera(cameraId).protectedBytes - protectedUncounted + keptUnprotected };
   }
 
@@ -697,7 +829,10 @@ export class Store {
   }
 
   recordingByPath(cameraId: number, relPath: string): RecordingDetail | undefined {
-    const row = this.sql(`SELECT ${RECORDING_COLUMNS} FROM recordings WHERE camera_id = ? AND rel_path = ?`).get(cameraId, relPath) as unknown as RawRecording | undefined;
+    const row = this.sql(`SELECT ${RECORDING_COLUMNS} FROM recordings WHERE camera_id = ? AND rel_path = ?`).get(
+      cameraId,
+      relPath,
+    ) as unknown as RawRecording | undefined;
     return row && toRecording(row);
   }
 
@@ -707,36 +842,75 @@ export class Store {
    */
   protect(ids: number[], by: string, now: number): number {
     return this.journaled(() => {
-      const rows = this.updateReturning((list) => `UPDATE recordings SET protected = 1, protected_by = ?, protected_at = ? WHERE protected = 0 AND deleting = 0 AND id IN (${list})`, ids, by, now);
-      return { result: rows.length, entries: this.entriesByCamera(rows, (camera, paths) => ({ op: 'protect', camera: camera.name, folder: camera.path, paths, by, at: now })) };
+      const rows = this.updateReturning(
+        (list) =>
+          `UPDATE recordings SET protected = 1, protected_by = ?, protected_at = ? WHERE protected = 0 AND deleting = 0 AND id IN (${list})`,
+        ids,
+        by,
+        now,
+      );
+      return {
+        result: rows.length,
+        entries: this.entriesByCamera(rows, (camera, paths) => ({
+          op: 'protect',
+          camera: camera.name,
+          folder: camera.path,
+          paths,
+          by,
+          at: now,
+        })),
+      };
     });
   }
 
   unprotect(ids: number[]): number {
     return this.journaled(() => {
-      const rows = this.updateReturning((list) => `UPDATE recordings SET protected = 0, protected_by = NULL, protected_at = NULL WHERE protected = 1 AND id IN (${list})`, ids);
-      return { result: rows.length, entries: this.entriesByCamera(rows, (camera, paths) => ({ op: 'unprotect', camera: camera.name, folder: camera.path, paths })) };
+      const rows = this.updateReturning(
+        (list) => `UPDATE recordings SET protected = 0, protected_by = NULL, protected_at = NULL WHERE protected = 1 AND id IN (${list})`,
+        ids,
+      );
+      return {
+        result: rows.length,
+        entries: this.entriesByCamera(rows, (camera, paths) => ({ op: 'unprotect', camera: camera.name, folder: camera.path, paths })),
+      };
     });
   }
 
   /** Protects a camera's recordings that ended after `since`, as `by`. */
   protectSince(cameraId: number, since: number, by: string, now: number): number {
     return this.journaled(() => {
-      const rows = this.sql('UPDATE recordings SET protected = 1, protected_by = ?, protected_at = ? WHERE camera_id = ? AND end_time >= ? AND protected = 0 AND deleting = 0 RETURNING camera_id, rel_path')
-        .all(by, now, cameraId, since) as { camera_id: number; rel_path: string }[];
-      return { result: rows.length, entries: this.entriesByCamera(rows, (camera, paths) => ({ op: 'protect', camera: camera.name, folder: camera.path, paths, by, at: now })) };
+      const rows = this.sql(
+        'UPDATE recordings SET protected = 1, protected_by = ?, protected_at = ? WHERE camera_id = ? AND end_time >= ? AND protected = 0 AND deleting = 0 RETURNING camera_id, rel_path',
+      ).all(by, now, cameraId, since) as { camera_id: number; rel_path: string }[];
+      return {
+        result: rows.length,
+        entries: this.entriesByCamera(rows, (camera, paths) => ({
+          op: 'protect',
+          camera: camera.name,
+          folder: camera.path,
+          paths,
+          by,
+          at: now,
+        })),
+      };
     });
   }
 
   /** Releases only the holds that `by` made (a switch never releases a hold made by hand). */
   releaseHoldsBy(cameraId: number, by: string): number {
     return this.journaled(() => {
-      const changed = Number(this.sql('UPDATE recordings SET protected = 0, protected_by = NULL, protected_at = NULL WHERE camera_id = ? AND protected = 1 AND protected_by = ?')
-        .run(cameraId, by).changes);
+      const changed = Number(
+        this.sql(
+          'UPDATE recordings SET protected = 0, protected_by = NULL, protected_at = NULL WHERE camera_id = ? AND protected = 1 AND protected_by = ?',
+        ).run(cameraId, by).changes,
+      );
       const camera = this.camera(cameraId);
       // Also what the journal holds for recordings not indexed yet: released, they must not come back.
       this.sql('DELETE FROM restored_holds WHERE camera_folder = ? AND protected_by = ? AND keep_until IS NULL').run(camera.path, by);
-      this.sql('UPDATE restored_holds SET protected_by = NULL, protected_at = NULL WHERE camera_folder = ? AND protected_by = ?').run(camera.path, by);
+      this.sql('UPDATE restored_holds SET protected_by = NULL, protected_at = NULL WHERE camera_folder = ? AND protected_by = ?').run(
+        camera.path,
+        by,
+      );
       return { result: changed, entries: [{ op: 'release', camera: camera.name, folder: camera.path, by }] };
     });
   }
@@ -744,8 +918,16 @@ export class Store {
   /** Sets or clears keep-until dates; returns how many recordings' date changed. */
   setKeepUntil(ids: number[], until: number | null): number {
     return this.journaled(() => {
-      const rows = this.updateReturning((list) => `UPDATE recordings SET keep_until = ? WHERE keep_until IS NOT ? AND id IN (${list})`, ids, until, until);
-      return { result: rows.length, entries: this.entriesByCamera(rows, (camera, paths) => ({ op: 'keep', camera: camera.name, folder: camera.path, paths, until })) };
+      const rows = this.updateReturning(
+        (list) => `UPDATE recordings SET keep_until = ? WHERE keep_until IS NOT ? AND id IN (${list})`,
+        ids,
+        until,
+        until,
+      );
+      return {
+        result: rows.length,
+        entries: this.entriesByCamera(rows, (camera, paths) => ({ op: 'keep', camera: camera.name, folder: camera.path, paths, until })),
+      };
     });
   }
 
@@ -753,7 +935,9 @@ export class Store {
   takeExportLock(ids: number[], owner: string, until: number, now: number): number[] {
     return this.transaction(() => {
       const taken: number[] = [];
-      const statement = this.sql('UPDATE recordings SET export_lock_until = ?, export_lock_owner = ? WHERE id = ? AND deleting = 0 AND NOT (COALESCE(export_lock_until, 0) > ? AND export_lock_owner IS NOT ?)');
+      const statement = this.sql(
+        'UPDATE recordings SET export_lock_until = ?, export_lock_owner = ? WHERE id = ? AND deleting = 0 AND NOT (COALESCE(export_lock_until, 0) > ? AND export_lock_owner IS NOT ?)',
+      );
       for (const id of ids) {
         if (Number(statement.run(until, owner, id, now, owner).changes) === 1) {
           taken.push(id);
@@ -764,32 +948,46 @@ export class Store {
   }
 
   releaseExportLock(ids: number[], owner: string): void {
-    const statement = this.sql('UPDATE recordings SET export_lock_until = NULL, export_lock_owner = NULL WHERE id = ? AND export_lock_owner = ?');
+    const statement = this.sql(
+      'UPDATE recordings SET export_lock_until = NULL, export_lock_owner = NULL WHERE id = ? AND export_lock_owner = ?',
+    );
     for (const id of ids) {
       statement.run(id, owner);
     }
   }
 
   expireExportLocks(now: number): number {
-    return Number(this.sql('UPDATE recordings SET export_lock_until = NULL, export_lock_owner = NULL WHERE export_lock_until <= ?').run(now).changes);
+    return Number(
+      this.sql('UPDATE recordings SET export_lock_until = NULL, export_lock_owner = NULL WHERE export_lock_until <= ?').run(now).changes,
+    );
   }
 
   /** A page of recordings for people (CLI list, settings UI), newest first. */
   list(filter: RecordingFilter, page: { limit: number; offset: number }): RecordingDetail[] {
     const { where, params } = filterWhere(filter);
     params.push(page.limit, page.offset);
-    return (this.db.prepare(`SELECT ${RECORDING_COLUMNS} FROM recordings WHERE ${where.join(' AND ')} ORDER BY end_time DESC, rel_path DESC LIMIT ? OFFSET ?`)
-      .all(...params) as unknown as RawRecording[]).map(toRecording);
+    return (
+      this.db
+        .prepare(
+          `SELECT ${RECORDING_COLUMNS} FROM recordings WHERE ${where.join(' AND ')} ORDER BY end_time DESC, rel_path DESC LIMIT ? OFFSET ?`,
+        )
+        .all(...params) as unknown as RawRecording[]
+    ).map(toRecording);
   }
 
   /** Recordings of a camera that end after `after`: how many, and the latest end time (a clock that runs ahead). */
   recordingsEndingAfter(cameraId: number, after: number): { count: number; latest: number | null } {
-    return this.sql('SELECT COUNT(*) AS count, MAX(end_time) AS latest FROM recordings WHERE camera_id = ? AND end_time > ?').get(cameraId, after) as
-      { count: number; latest: number | null };
+    return this.sql('SELECT COUNT(*) AS count, MAX(end_time) AS latest FROM recordings WHERE camera_id = ? AND end_time > ?').get(
+      cameraId,
+      after,
+    ) as { count: number; latest: number | null };
   }
 
   oldestAndNewest(cameraId: number): { oldest: number | null; newest: number | null } {
-    const row = this.sql('SELECT MIN(end_time) AS oldest, MAX(end_time) AS newest FROM recordings WHERE camera_id = ?').get(cameraId) as { oldest: number | null; newest: number | null };
+    const row = this.sql('SELECT MIN(end_time) AS oldest, MAX(end_time) AS newest FROM recordings WHERE camera_id = ?').get(cameraId) as {
+      oldest: number | null;
+      newest: number | null;
+    };
     return row;
   }
 
@@ -818,19 +1016,26 @@ export class Store {
       }
     }
     params.push(limit);
-    return (this.sql(`SELECT ${RECORDING_COLUMNS} FROM recordings WHERE ${where.join(' AND ')} ORDER BY ${orderBy} LIMIT ?`)
-      .all(...params) as unknown as RawRecording[]).map(toRecording);
+    return (
+      this.sql(`SELECT ${RECORDING_COLUMNS} FROM recordings WHERE ${where.join(' AND ')} ORDER BY ${orderBy} LIMIT ?`).all(
+        ...params,
+      ) as unknown as RawRecording[]
+    ).map(toRecording);
   }
 
   /** How many recordings, and bytes, match a browser filter (the "N recordings" above the list). */
   browseTotals(filter: RecordingFilter): { count: number; bytes: number } {
     const { where, params } = filterWhere(filter);
-    return this.sql(`SELECT COUNT(*) AS count, COALESCE(SUM(size), 0) AS bytes FROM recordings WHERE ${where.join(' AND ')}`).get(...params) as { count: number; bytes: number };
+    return this.sql(`SELECT COUNT(*) AS count, COALESCE(SUM(size), 0) AS bytes FROM recordings WHERE ${where.join(' AND ')}`).get(
+      ...params,
+    ) as { count: number; bytes: number };
   }
 
   /** Bytes of a camera's recordings that ended after `since`, by class: its recent recording rate. */
   bytesEndedSince(cameraId: number, since: number): Record<RecordingClass, number> {
-    const rows = this.sql('SELECT class, COALESCE(SUM(size), 0) AS bytes FROM recordings WHERE camera_id = ? AND end_time >= ? GROUP BY class').all(cameraId, since) as { class: 0 | 1; bytes: number }[];
+    const rows = this.sql(
+      'SELECT class, COALESCE(SUM(size), 0) AS bytes FROM recordings WHERE camera_id = ? AND end_time >= ? GROUP BY class',
+    ).all(cameraId, since) as { class: 0 | 1; bytes: number }[];
     const out: Record<RecordingClass, number> = { continuous: 0, event: 0 };
     for (const row of rows) {
       out[CLASS_NAME[row.class]] = row.bytes;
@@ -840,14 +1045,20 @@ export class Store {
 
   /** A camera's indexed bytes summed per bucket of end time (the storage chart's starting point). */
   bytesByEndBucket(cameraId: number, bucketMs: number): { bucket: number; bytes: number }[] {
-    return this.sql('SELECT CAST(end_time / ? AS INTEGER) AS bucket, SUM(size) AS bytes FROM recordings WHERE camera_id = ? GROUP BY bucket ORDER BY bucket')
-      .all(bucketMs, cameraId) as { bucket: number; bytes: number }[];
+    return this.sql(
+      'SELECT CAST(end_time / ? AS INTEGER) AS bucket, SUM(size) AS bytes FROM recordings WHERE camera_id = ? GROUP BY bucket ORDER BY bucket',
+    ).all(bucketMs, cameraId) as { bucket: number; bytes: number }[];
   }
 
   /** Real sweeps started since `since`, oldest first, with what each deleted per camera. */
   sweepHistory(since: number): { startedAt: number; byCamera: Record<string, { count: number; bytes: number }> }[] {
-    const rows = this.sql('SELECT started_at, report FROM sweeps WHERE dry_run = 0 AND started_at >= ? AND report IS NOT NULL ORDER BY started_at').all(since) as { started_at: number; report: string }[];
-    return rows.map((row) => ({ startedAt: row.started_at, byCamera: (JSON.parse(row.report) as { byCamera?: Record<string, { count: number; bytes: number }> }).byCamera ?? {} }));
+    const rows = this.sql(
+      'SELECT started_at, report FROM sweeps WHERE dry_run = 0 AND started_at >= ? AND report IS NOT NULL ORDER BY started_at',
+    ).all(since) as { started_at: number; report: string }[];
+    return rows.map((row) => ({
+      startedAt: row.started_at,
+      byCamera: (JSON.parse(row.report) as { byCamera?: Record<string, { count: number; bytes: number }> }).byCamera ?? {},
+    }));
   }
 
   // ---- plugin state ----
@@ -863,16 +1074,29 @@ export class Store {
   // ---- events and sweep runs ----
 
   addEvent(event: EventRow): void {
-    this.sql('INSERT INTO events (time, camera, kind, severity, message, details) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(event.time, event.camera, event.kind, event.severity, event.message, event.details ? JSON.stringify(event.details) : null);
+    this.sql('INSERT INTO events (time, camera, kind, severity, message, details) VALUES (?, ?, ?, ?, ?, ?)').run(
+      event.time,
+      event.camera,
+      event.kind,
+      event.severity,
+      event.message,
+      event.details ? JSON.stringify(event.details) : null,
+    );
   }
 
   recentEvents(limit: number): EventRow[] {
-    return (this.sql('SELECT time, camera, kind, severity, message, details FROM events ORDER BY time DESC, id DESC LIMIT ?').all(limit) as Record<string, unknown>[])
-      .map((row) => ({
-        time: row.time as number, camera: row.camera as string | null, kind: row.kind as string, severity: row.severity as Severity,
-        message: row.message as string, details: row.details ? (JSON.parse(row.details as string) as Record<string, unknown>) : undefined,
-      }));
+    return (
+      this.sql('SELECT time, camera, kind, severity, message, details FROM events ORDER BY time DESC, id DESC LIMIT ?').all(
+        limit,
+      ) as Record<string, unknown>[]
+    ).map((row) => ({
+      time: row.time as number,
+      camera: row.camera as string | null,
+      kind: row.kind as string,
+      severity: row.severity as Severity,
+      message: row.message as string,
+      details: row.details ? (JSON.parse(row.details as string) as Record<string, unknown>) : undefined,
+    }));
   }
 
   pruneEvents(olderThan: number, keepAtLeast: number): void {
@@ -880,19 +1104,42 @@ export class Store {
   }
 
   startSweepRun(startedAt: number, dryRun: boolean, trigger: string): number {
-    return Number(this.sql("INSERT INTO sweeps (started_at, dry_run, trigger, status) VALUES (?, ?, ?, 'running')").run(startedAt, dryRun ? 1 : 0, trigger).lastInsertRowid);
+    return Number(
+      this.sql("INSERT INTO sweeps (started_at, dry_run, trigger, status) VALUES (?, ?, ?, 'running')").run(
+        startedAt,
+        dryRun ? 1 : 0,
+        trigger,
+      ).lastInsertRowid,
+    );
   }
 
-  finishSweepRun(id: number, finishedAt: number, status: string, totals: { count: number; bytes: number; failures: number }, report: unknown): void {
-    this.sql('UPDATE sweeps SET finished_at = ?, status = ?, deleted_count = ?, deleted_bytes = ?, failures = ?, report = ? WHERE id = ?')
-      .run(finishedAt, status, totals.count, totals.bytes, totals.failures, JSON.stringify(report), id);
+  finishSweepRun(
+    id: number,
+    finishedAt: number,
+    status: string,
+    totals: { count: number; bytes: number; failures: number },
+    report: unknown,
+  ): void {
+    this.sql(
+      'UPDATE sweeps SET finished_at = ?, status = ?, deleted_count = ?, deleted_bytes = ?, failures = ?, report = ? WHERE id = ?',
+    ).run(finishedAt, status, totals.count, totals.bytes, totals.failures, JSON.stringify(report), id);
   }
 
-  lastSweepRun(options: { includeDryRuns?: boolean } = {}): { startedAt: number; finishedAt: number | null; status: string; dryRun: boolean; report: unknown } | undefined {
-    const row = this.sql(`SELECT started_at, finished_at, status, dry_run, report FROM sweeps ${options.includeDryRuns ? '' : 'WHERE dry_run = 0'} ORDER BY id DESC LIMIT 1`).get() as
-      | { started_at: number; finished_at: number | null; status: string; dry_run: number; report: string | null }
-      | undefined;
-    return row && { startedAt: row.started_at, finishedAt: row.finished_at, status: row.status, dryRun: row.dry_run === 1, report: row.report ? JSON.parse(row.report) : null };
+  lastSweepRun(
+    options: { includeDryRuns?: boolean } = {},
+  ): { startedAt: number; finishedAt: number | null; status: string; dryRun: boolean; report: unknown } | undefined {
+    const row = this.sql(
+      `SELECT started_at, finished_at, status, dry_run, report FROM sweeps ${options.includeDryRuns ? '' : 'WHERE dry_run = 0'} ORDER BY id DESC LIMIT 1`,
+    ).get() as { started_at: number; finished_at: number | null; status: string; dry_run: number; report: string | null } | undefined;
+    return (
+      row && {
+        startedAt: row.started_at,
+        finishedAt: row.finished_at,
+        status: row.status,
+        dryRun: row.dry_run === 1,
+        report: row.report ? JSON.parse(row.report) : null,
+      }
+    );
   }
 
   /** Checkpoints the WAL and lets SQLite refresh its statistics; cheap, run after sweeps. */

@@ -15,40 +15,60 @@ const recordingId = z.number().int().positive();
 const LAST_DATE_MS = 8.64e15;
 const time = z.number().int().nonnegative().max(LAST_DATE_MS, 'must be a real date');
 
-export const idsRequest = z.object({
-  ids: z.array(recordingId, 'must be a list of recording ids').min(1, 'choose at least one recording').max(MAX_SELECTION, `at most ${MAX_SELECTION} recordings at once`),
-}).strict();
+export const idsRequest = z
+  .object({
+    ids: z
+      .array(recordingId, 'must be a list of recording ids')
+      .min(1, 'choose at least one recording')
+      .max(MAX_SELECTION, `at most ${MAX_SELECTION} recordings at once`),
+  })
+  .strict();
 
-export const keepUntilRequest = idsRequest.extend({
-  until: time.refine((until) => until > Date.now(), 'must be a date in the future'),
-}).strict();
+export const keepUntilRequest = idsRequest
+  .extend({
+    until: time.refine((until) => until > Date.now(), 'must be a date in the future'),
+  })
+  .strict();
 
 export const SORTS = ['newest', 'oldest', 'largest', 'smallest'] as const;
 
-export const browseRequest = z.object({
-  cameras: z.array(z.string().min(1).max(200)).max(100).optional(),
-  cls: z.enum(['continuous', 'event']).optional(),
-  protection: z.enum(['only', 'none']).optional(),
-  since: time.optional(),
-  until: time.optional(),
-  sort: z.enum(SORTS).default('newest'),
-  limit: z.number().int().min(1).max(MAX_PAGE).default(50),
-  /** The key of the last row of the previous page, as the previous answer gave it. */
-  after: z.object({
-    value: z.number(),
-    cls: z.union([z.literal(0), z.literal(1)]),
-    relPath: z.string().max(4096),
-    id: recordingId,
-  }).strict().optional(),
-}).strict().refine((body) => body.since === undefined || body.until === undefined || body.since < body.until, { message: 'the start must be before the end', path: ['since'] });
+export const browseRequest = z
+  .object({
+    cameras: z.array(z.string().min(1).max(200)).max(100).optional(),
+    cls: z.enum(['continuous', 'event']).optional(),
+    protection: z.enum(['only', 'none']).optional(),
+    since: time.optional(),
+    until: time.optional(),
+    sort: z.enum(SORTS).default('newest'),
+    limit: z.number().int().min(1).max(MAX_PAGE).default(50),
+    /** The key of the last row of the previous page, as the previous answer gave it. */
+    after: z
+      .object({
+        value: z.number(),
+        cls: z.union([z.literal(0), z.literal(1)]),
+        relPath: z.string().max(4096),
+        id: recordingId,
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .refine((body) => body.since === undefined || body.until === undefined || body.since < body.until, {
+    message: 'the start must be before the end',
+    path: ['since'],
+  });
 
-export const acceptMissingRequest = z.object({
-  camera: z.string().min(1).max(200),
-}).strict();
+export const acceptMissingRequest = z
+  .object({
+    camera: z.string().min(1).max(200),
+  })
+  .strict();
 
-export const eventsRequest = z.object({
-  limit: z.number().int().min(1).max(500).default(100),
-}).strict();
+export const eventsRequest = z
+  .object({
+    limit: z.number().int().min(1).max(500).default(100),
+  })
+  .strict();
 
 export const emptyRequest = z.object({}).strict();
 

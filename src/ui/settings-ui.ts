@@ -14,7 +14,16 @@ import { REASONS } from '../retention/plan.js';
 import { summaryLine, type SweepReport } from '../retention/sweep.js';
 import { SweepLockHeldError } from '../store/lock.js';
 import { PLATFORM_NAME } from '../settings.js';
-import { acceptMissingRequest, browseRequest, emptyRequest, eventsRequest, idsRequest, InvalidRequestError, keepUntilRequest, parseRequest } from './requests.js';
+import {
+  acceptMissingRequest,
+  browseRequest,
+  emptyRequest,
+  eventsRequest,
+  idsRequest,
+  InvalidRequestError,
+  keepUntilRequest,
+  parseRequest,
+} from './requests.js';
 import { locationFileIn } from '../store/recover.js';
 
 /** Who the event log and the holds name for everything done here. */
@@ -41,12 +50,17 @@ function plural(count: number, one: string, many = `${one}s`): string {
 
 /** "Delete 45 recordings (3.2 GB): 30 continuous, 15 event; 4 protected recordings are excluded" */
 export function deletionMessage(preview: ReturnType<RetentionEngine['deletionPreview']>): string {
-  const classes = (['continuous', 'event'] as RecordingClass[]).filter((cls) => preview.byClass[cls] > 0).map((cls) => `${preview.byClass[cls]} ${cls}`);
+  const classes = (['continuous', 'event'] as RecordingClass[])
+    .filter((cls) => preview.byClass[cls] > 0)
+    .map((cls) => `${preview.byClass[cls]} ${cls}`);
   const text = `Delete ${plural(preview.count, 'recording')} (${formatBytes(preview.bytes)})${classes.length ? `: ${classes.join(', ')}` : ''}`;
   const excluded = [
-    preview.excluded.protected && `${plural(preview.excluded.protected, 'protected recording')} ${preview.excluded.protected === 1 ? 'is' : 'are'} excluded`,
-    preview.excluded.exporting && `${plural(preview.excluded.exporting, 'recording')} being exported ${preview.excluded.exporting === 1 ? 'is' : 'are'} excluded`,
-    preview.excluded.inProgress && `${plural(preview.excluded.inProgress, 'recording')} still being written ${preview.excluded.inProgress === 1 ? 'is' : 'are'} excluded`,
+    preview.excluded.protected &&
+      `${plural(preview.excluded.protected, 'protected recording')} ${preview.excluded.protected === 1 ? 'is' : 'are'} excluded`,
+    preview.excluded.exporting &&
+      `${plural(preview.excluded.exporting, 'recording')} being exported ${preview.excluded.exporting === 1 ? 'is' : 'are'} excluded`,
+    preview.excluded.inProgress &&
+      `${plural(preview.excluded.inProgress, 'recording')} still being written ${preview.excluded.inProgress === 1 ? 'is' : 'are'} excluded`,
     preview.excluded.missing && `${plural(preview.excluded.missing, 'recording')} no longer indexed`,
   ].filter(Boolean);
   return excluded.length ? `${text}; ${excluded.join('; ')}` : text;
@@ -69,7 +83,10 @@ export function toRequestError(error: unknown): RequestError {
     return error;
   }
   if (error instanceof SweepLockHeldError) {
-    return new RequestError(`A sweep is running right now (${error.holder.purpose}, started ${new Date(error.holder.acquiredAt).toLocaleTimeString('en-GB')}). Please try again when it has finished.`, { code: 'busy' });
+    return new RequestError(
+      `A sweep is running right now (${error.holder.purpose}, started ${new Date(error.holder.acquiredAt).toLocaleTimeString('en-GB')}). Please try again when it has finished.`,
+      { code: 'busy' },
+    );
   }
   if (error instanceof ConfigError) {
     return new RequestError(`The saved settings have a mistake: ${error.issues.map(formatIssue).join('; ')}`, { code: 'config' });
@@ -136,7 +153,14 @@ export class SettingsUi {
     // The same location file as the Homebridge process: a databasePath changed in the settings moves
     // the index and its holds here too, instead of opening an empty one at the new path.
     this.engine = new RetentionEngine(parsed.config, { locationFile: locationFileIn(this.options.storagePath) });
-    this.loaded = { mtimeMs, disabledCameras: parsed.disabledCameras.map((camera) => ({ index: camera.index, name: camera.name, issues: camera.issues.map(formatIssue) })) };
+    this.loaded = {
+      mtimeMs,
+      disabledCameras: parsed.disabledCameras.map((camera) => ({
+        index: camera.index,
+        name: camera.name,
+        issues: camera.issues.map(formatIssue),
+      })),
+    };
     return this.engine;
   }
 
@@ -162,13 +186,18 @@ export class SettingsUi {
       '/accept-missing': (body) => this.acceptMissing(parseRequest(acceptMissingRequest, body).camera),
       '/events': (body) => ({ events: this.current().store.recentEvents(parseRequest(eventsRequest, body).limit) }),
     };
-    return Object.fromEntries(Object.entries(routes).map(([path, route]) => [path, async (body: unknown) => {
-      try {
-        return await route(body);
-      } catch (error) {
-        throw toRequestError(error);
-      }
-    }]));
+    return Object.fromEntries(
+      Object.entries(routes).map(([path, route]) => [
+        path,
+        async (body: unknown) => {
+          try {
+            return await route(body);
+          } catch (error) {
+            throw toRequestError(error);
+          }
+        },
+      ]),
+    );
   }
 
   private dashboard(_body: object) {
@@ -187,7 +216,10 @@ export class SettingsUi {
       sweepRunning: holder ? { purpose: holder.purpose, since: new Date(holder.acquiredAt).toISOString() } : null,
       nextSweep: nextScheduledSweep(engine.config),
       schedule: engine.config.schedule,
-      warnings: engine.store.recentEvents(100).filter((event) => event.severity !== 'info').slice(0, 10),
+      warnings: engine.store
+        .recentEvents(100)
+        .filter((event) => event.severity !== 'info')
+        .slice(0, 10),
       history: engine.storageHistory(HISTORY_DAYS),
       forecast: engine.forecast(),
       disabledCameras: this.loaded?.disabledCameras ?? [],
@@ -211,7 +243,10 @@ export class SettingsUi {
     return {
       recordings,
       total: page.total,
-      next: more && last ? { value: by === 'size' ? last.size : last.endTime, cls: last.cls === 'event' ? 1 : 0, relPath: last.path, id: last.id } : null,
+      next:
+        more && last
+          ? { value: by === 'size' ? last.size : last.endTime, cls: last.cls === 'event' ? 1 : 0, relPath: last.path, id: last.id }
+          : null,
     };
   }
 
@@ -227,22 +262,33 @@ export class SettingsUi {
     }
     const [scan] = engine.scan({ acceptMissing: [name] }).filter((result) => result.camera.path === camera.path);
     engine.store.addEvent({
-      time: Date.now(), camera: name, kind: 'missing_accepted', severity: 'info',
-      message: `${SETTINGS_UI} confirmed the missing recordings gone; ${plural(scan.removed, 'row')} dropped`, details: { who: SETTINGS_UI, removed: scan.removed },
+      time: Date.now(),
+      camera: name,
+      kind: 'missing_accepted',
+      severity: 'info',
+      message: `${SETTINGS_UI} confirmed the missing recordings gone; ${plural(scan.removed, 'row')} dropped`,
+      details: { who: SETTINGS_UI, removed: scan.removed },
     });
     return { available: scan.available, removed: scan.removed, reason: scan.reason ?? null };
   }
 
   private async deleteSelected(ids: number[]) {
     const result = await this.current().deleteByHand(ids, SETTINGS_UI);
-    return { ...result, message: `Deleted ${plural(result.deleted.count, 'recording')} (${formatBytes(result.deleted.bytes)})${result.kept.length ? `; ${result.kept.length} kept` : ''}${result.failures.length ? `; ${plural(result.failures.length, 'failure')}` : ''}` };
+    return {
+      ...result,
+      message: `Deleted ${plural(result.deleted.count, 'recording')} (${formatBytes(result.deleted.bytes)})${result.kept.length ? `; ${result.kept.length} kept` : ''}${result.failures.length ? `; ${plural(result.failures.length, 'failure')}` : ''}`,
+    };
   }
 
   private async preview(_body: object) {
     const report = await this.current().sweep({ dryRun: true, trigger: SETTINGS_UI });
     return {
       message: previewMessage(report),
-      deleted: report.deleted, byReason: report.byReason, byCamera: report.byCamera, byClass: report.byClass, spared: report.spared,
+      deleted: report.deleted,
+      byReason: report.byReason,
+      byCamera: report.byCamera,
+      byClass: report.byClass,
+      spared: report.spared,
       events: report.events,
       deletions: (report.deletions ?? []).slice(0, PREVIEW_LIST),
     };
@@ -267,17 +313,27 @@ export class SettingsUi {
     }
     const total = { count: planned.deleted.count, bytes: planned.deleted.bytes };
     this.options.push('sweep-progress', { deletedCount: 0, deletedBytes: 0, failures: 0, planned: total });
-    this.running = engine.sweep({
-      trigger: SETTINGS_UI,
-      shouldStop: () => this.stopping,
-      onProgress: (progress) => this.options.push('sweep-progress', { ...progress, planned: total }),
-    }).then(
-      (report) => this.options.push('sweep-done', { ok: report.status === 'done', message: summaryLine(report), deleted: report.deleted, failures: report.failures.length, planned: total }),
-      (error: unknown) => this.options.push('sweep-done', { ok: false, message: toRequestError(error).message, planned: total }),
-    ).finally(() => {
-      this.busy--;
-      this.running = undefined;
-    });
+    this.running = engine
+      .sweep({
+        trigger: SETTINGS_UI,
+        shouldStop: () => this.stopping,
+        onProgress: (progress) => this.options.push('sweep-progress', { ...progress, planned: total }),
+      })
+      .then(
+        (report) =>
+          this.options.push('sweep-done', {
+            ok: report.status === 'done',
+            message: summaryLine(report),
+            deleted: report.deleted,
+            failures: report.failures.length,
+            planned: total,
+          }),
+        (error: unknown) => this.options.push('sweep-done', { ok: false, message: toRequestError(error).message, planned: total }),
+      )
+      .finally(() => {
+        this.busy--;
+        this.running = undefined;
+      });
     return { started: true, planned: total };
   }
 
@@ -289,8 +345,15 @@ export class SettingsUi {
     this.busy++;
     try {
       this.options.push('export-progress', { done: 0, total: ids.length });
-      const result = await engine.export(ids, engine.config.exportPath, `${SETTINGS_UI} ${process.pid}`, (done, total) => this.options.push('export-progress', { done, total }));
-      return { folder: engine.config.exportPath, files: result.exported.length, skipped: result.skipped, message: `Exported ${plural(ids.length - result.skipped.length, 'recording')} (${plural(result.exported.length, 'file')}) to ${engine.config.exportPath}${skippedMessage(result.skipped)}` };
+      const result = await engine.export(ids, engine.config.exportPath, `${SETTINGS_UI} ${process.pid}`, (done, total) =>
+        this.options.push('export-progress', { done, total }),
+      );
+      return {
+        folder: engine.config.exportPath,
+        files: result.exported.length,
+        skipped: result.skipped,
+        message: `Exported ${plural(ids.length - result.skipped.length, 'recording')} (${plural(result.exported.length, 'file')}) to ${engine.config.exportPath}${skippedMessage(result.skipped)}`,
+      };
     } finally {
       this.busy--;
     }

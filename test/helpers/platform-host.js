@@ -13,7 +13,12 @@ const { HomebridgeAPI } = await import('../../node_modules/homebridge/dist/api.j
 const { NvrRetentionPlatform } = await import('../../dist/platform.js');
 
 /** The platform's last word on launching: running, or standing down for one of these reasons. */
-const OUTCOMES = [/^Watching \d+ camera folder/, /^Retention is off until the config is fixed/, /^No usable cameras in the config/, /^Retention stands down/];
+const OUTCOMES = [
+  /^Watching \d+ camera folder/,
+  /^Retention is off until the config is fixed/,
+  /^No usable cameras in the config/,
+  /^Retention stands down/,
+];
 
 const escaped = [];
 const describe = (error) => String(error?.stack ?? error);
@@ -22,7 +27,9 @@ process.on('uncaughtException', (error) => escaped.push(describe(error)));
 
 async function until(done, what) {
   for (let polls = 0; !done(); polls++) {
-    if (polls > 3000) throw new Error(`gave up waiting: ${what}`);
+    if (polls > 3000) {
+      throw new Error(`gave up waiting: ${what}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
@@ -30,7 +37,12 @@ async function until(done, what) {
 function capturingLog(lines) {
   const push = (level) => (message) => lines.push({ level, message: String(message) });
   return Object.assign(push('info'), {
-    prefix: 'NvrRetention', info: push('info'), success: push('info'), warn: push('warn'), error: push('error'), debug: () => {},
+    prefix: 'NvrRetention',
+    info: push('info'),
+    success: push('info'),
+    warn: push('warn'),
+    error: push('error'),
+    debug: () => {},
     log: (level, message) => push(level)(message),
   });
 }

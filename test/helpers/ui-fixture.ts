@@ -53,10 +53,20 @@ export function makeUiFixture(prefix: string, extraPlatforms: unknown[] = [], br
     ],
   };
   const fixture: UiFixture = {
-    sandbox, configPath, exportPath, front, back, files, platform,
+    sandbox,
+    configPath,
+    exportPath,
+    front,
+    back,
+    files,
+    platform,
     save(change = {}) {
       Object.assign(platform, change);
-      const config = { bridge: { name: 'NVR UI Test', username: '0E:AA:BB:CC:DD:01', port: 51999, pin: '031-45-154', ...bridge }, accessories: [], platforms: [...extraPlatforms, platform] };
+      const config = {
+        bridge: { name: 'NVR UI Test', username: '0E:AA:BB:CC:DD:01', port: 51999, pin: '031-45-154', ...bridge },
+        accessories: [],
+        platforms: [...extraPlatforms, platform],
+      };
       fs.writeFileSync(configPath, JSON.stringify(config, null, 2));
     },
   };
