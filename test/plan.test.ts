@@ -115,8 +115,8 @@ const kinds = (summary: PlanSummary) => summary.events.map((e) => e.kind);
  * index (here the array source) before the planner hears the outcome, which it then returns.
  */
 function settle(input: PlanInput, batch: Deletion[], outcome: BatchOutcome): BatchOutcome {
-  const failed = new Set(outcome.failedIds);
-  (input.source as RecordingSource & { remove(ids: number[]): void }).remove(ids(batch).filter((id) => !failed.has(id)));
+  const kept = new Set(outcome.keptIds);
+  (input.source as RecordingSource & { remove(ids: number[]): void }).remove(ids(batch).filter((id) => !kept.has(id)));
   return outcome;
 }
 
@@ -126,7 +126,7 @@ function settle(input: PlanInput, batch: Deletion[], outcome: BatchOutcome): Bat
  */
 function drive(
   input: PlanInput,
-  answer: (batch: Deletion[], index: number) => BatchOutcome = () => ({ failedIds: [] }),
+  answer: (batch: Deletion[], index: number) => BatchOutcome = () => ({ keptIds: [] }),
 ): { batches: Deletion[][]; summary: PlanSummary } {
   const planner = planSweep(input);
   const batches: Deletion[][] = [];
@@ -277,7 +277,7 @@ describe('never deleted by any phase', () => {
 
     // The sweeper frees what it is given, but the disk never gets above the floor.
     const { batches } = drive(everyPhase([...keepers, ...plain], { batchSize: 2 }), () => ({
-      failedIds: [],
+      keptIds: [],
       freeBytes: new Map([['fs1', 0]]),
     }));
 
@@ -531,10 +531,10 @@ describe('free-space floor', () => {
     // Short by 350: four recordings.
     expect(ids(step.value as Deletion[])).toEqual(idsOf(recordings.slice(0, 4)));
     // Only 200 bytes show up as free (say, the recorder wrote meanwhile): short by 150 now.
-    step = planner.next(settle(input, step.value as Deletion[], { failedIds: [], freeBytes: new Map([['fs1', 850]]) }));
+    step = planner.next(settle(input, step.value as Deletion[], { keptIds: [], freeBytes: new Map([['fs1', 850]]) }));
     expect(step.done).toBe(false);
     expect(ids(step.value as Deletion[])).toEqual(idsOf(recordings.slice(4, 6)));
-    step = planner.next(settle(input, step.value as Deletion[], { failedIds: [], freeBytes: new Map([['fs1', 1050]]) }));
+    step = planner.next(settle(input, step.value as Deletion[], { keptIds: [], freeBytes: new Map([['fs1', 1050]]) }));
     expect(step.done).toBe(true);
     expect((step.value as PlanSummary).events).toEqual([]);
   });
@@ -577,7 +577,7 @@ describe('free-space floor', () => {
     let s = g.next();
     expect(s.done).toBe(false);
     expect(bytes(s.value as Deletion[])).toBe(400);
-    s = g.next({ failedIds: [], freeBytes: new Map([['fs1', 600]]) });
+    s = g.next({ keptIds: [], freeBytes: new Map([['fs1', 600]]) });
 
     expect(s.done).toBe(true);
     const summary = s.value as PlanSummary;
@@ -590,7 +590,7 @@ describe('free-space floor', () => {
     const g = planSweep(plan(recordings, { floorBytes: 1000, filesystems: [{ id: 'fs1', freeBytes: 600, totalBytes: 10_000 }] }));
 
     g.next();
-    const s = g.next({ failedIds: [], freeBytes: new Map([['fs1', 550]]) });
+    const s = g.next({ keptIds: [], freeBytes: new Map([['fs1', 550]]) });
 
     expect(s.done).toBe(true);
     expect(kinds(s.value as PlanSummary)).toEqual(['floor_futile']);
@@ -699,7 +699,7 @@ describe('failed deletions', () => {
 
     // 800 bytes; age hands out two, one fails: 700 left, so the quota needs two more, not one.
     const { batches, summary } = drive(plan([stuck, aged, ...young], { cameras: [policy], capBytes: 1 }), (batch) => ({
-      failedIds: ids(batch).filter((id) => id === stuck.id),
+      keptIds: ids(batch).filter((id) => id === stuck.id),
     }));
 
     const handed = batches.flat();
@@ -716,7 +716,7 @@ describe('failed deletions', () => {
     const recordings = series(6, { oldest: 5 * DAY });
     const input = plan(recordings, { cameras: [camera(1, { quotaBytes: 400 })], batchSize: 2 });
 
-    const { batches, summary } = drive(input, (batch, index) => ({ failedIds: index === 0 ? [batch[0].recording.id] : [] }));
+    const { batches, summary } = drive(input, (batch, index) => ({ keptIds: index === 0 ? [batch[0].recording.id] : [] }));
 
     // 600 bytes, quota 400: two would do, but one failed and still counts, so one more goes.
     expect(batches.map(ids)).toEqual([[recordings[0].id, recordings[1].id], [recordings[2].id]]);
@@ -727,7 +727,7 @@ describe('failed deletions', () => {
     const recordings = series(3, { oldest: 5 * DAY });
     const input = plan(recordings, { cameras: [camera(1, { quotaBytes: 1 })], batchSize: 3 });
 
-    const { batches, summary } = drive(input, () => ({ failedIds: [recordings[2].id] }));
+    const { batches, summary } = drive(input, () => ({ keptIds: [recordings[2].id] }));
 
     expect(batches.map(ids)).toEqual([idsOf(recordings)]);
     expect(summary.events).toHaveLength(1);
@@ -746,7 +746,7 @@ describe('failed deletions', () => {
       const recordings = series(20, { oldest: oldestDays * DAY });
       const input = plan(recordings, { ...overrides, batchSize: 2 });
 
-      const { batches, summary } = drive(input, (batch) => ({ failedIds: ids(batch), freeBytes }));
+      const { batches, summary } = drive(input, (batch) => ({ keptIds: ids(batch), freeBytes }));
 
       expect(batches).toHaveLength(1);
       expect(summary.events).toHaveLength(1);
@@ -758,7 +758,7 @@ describe('failed deletions', () => {
     const recordings = series(8, { oldest: 5 * DAY });
     const input = plan(recordings, { cameras: [camera(1, { quotaBytes: 1 })], batchSize: 2 });
 
-    const { batches, summary } = drive(input, (batch) => ({ failedIds: [batch[0].recording.id] }));
+    const { batches, summary } = drive(input, (batch) => ({ keptIds: [batch[0].recording.id] }));
 
     expect(ids(batches.flat())).toEqual(idsOf(recordings));
     expect(kinds(summary)).toEqual(['quota_unsatisfiable']);
@@ -913,7 +913,7 @@ describe('a long real sweep', () => {
       for (const id of ids(batch)) {
         handedOut.set(id, (handedOut.get(id) ?? 0) + 1);
       }
-      return { failedIds: ids(batch).filter((id) => failing.has(id)) };
+      return { keptIds: ids(batch).filter((id) => failing.has(id)) };
     });
 
     expect(handedOut.size).toBe(total);

@@ -47,7 +47,7 @@ export interface FilesystemFigures {
 export interface RecordingSource {
   /**
    * Recordings of these cameras, oldest first: end time, then continuous before event, then path.
-   * In a real sweep a recording that was handed out and not answered as failed must not come back
+   * In a real sweep a recording that was handed out and not answered as kept must not come back
    * (the store hides rows a sweep has claimed): the planner forgets it, to keep its memory flat.
    */
   oldest(cameraIds: number[], filter?: { cls?: RecordingClass; endBefore?: number }): Iterable<Recording>;
@@ -79,8 +79,11 @@ export interface PlanInput {
 }
 
 export interface BatchOutcome {
-  /** Recordings that could not be deleted: they stay, still count, and are not tried again this sweep. */
-  failedIds: number[];
+  /**
+   * Recordings that stay: a failed unlink, a recording protected or exported since planning, or a
+   * stale row; they still count and are not tried again this sweep.
+   */
+  keptIds: number[];
   /** Free bytes measured after the batch, by filesystem id (the sweeper re-measures for the floor). */
   freeBytes?: Map<string, number>;
 }
@@ -91,7 +94,7 @@ export interface PlanSummary {
   sparedIds: Set<number>;
   /**
    * Ids the planner still remembered at the end, so as not to hand them out twice: every planned
-   * one in a dry run, only the failed ones in a real sweep (its memory stays flat however much goes).
+   * one in a dry run, only the kept ones in a real sweep (its memory stays flat however much goes).
    */
   rememberedIds: number;
 }
@@ -114,250 +117,340 @@ export function verdict(recording: Recording, now: number, minAgeMs: number): De
 }
 
 type Planner = Generator<Deletion[], PlanSummary, BatchOutcome | undefined>;
+/** A phase hands out batches the way the whole planner does, and ends when it wants no more space. */
+type Phase = Generator<Deletion[], void, BatchOutcome | undefined>;
+/** How a `take` ended: the phase got what it wanted, ran out of candidates, or a whole batch stayed. */
+type Ending = 'done' | 'exhausted' | 'stalled';
+
+/** What the phases share: the figures they lower as they plan, and what has been handed out. */
+interface PlanState {
+  input: PlanInput;
+  batchSize: number;
+  summary: PlanSummary;
+  /** Only cameras whose folder could be scanned take part: nothing of an unavailable camera is deleted. */
+  available: CameraPolicy[];
+  cameraOf: Map<number, CameraPolicy>;
+  /** A copy of the usage: counted bytes drop as recordings are handed out, and come back when one stays. */
+  usage: Map<number, CameraUsage>;
+  /** Free bytes by filesystem: measured by the sweeper after each batch, or raised by each planned size in a dry run. */
+  free: Map<string, number | undefined>;
+  /**
+   * Ids already handed out: a dry run must not plan a recording twice, and a real sweep must not
+   * retry in a later phase what just stayed. A real sweep's deleted rows leave the source, so only
+   * the recordings that stayed are kept here.
+   */
+  handed: Set<number>;
+}
+
+/** What a phase counts besides the camera's usage, told about each recording as it goes and as it stays. */
+interface TakeHooks {
+  onHandedOut?: (recording: Recording) => void;
+  onKept?: (recording: Recording) => void;
+}
 
 /** Plans a whole sweep; see the module comment for the conversation with the sweeper. */
 export function* planSweep(input: PlanInput): Planner {
-  const batchSize = input.batchSize ?? DEFAULT_BATCH_SIZE;
-  const summary: PlanSummary = { events: [], sparedIds: new Set(), rememberedIds: 0 };
-  const available = input.cameras.filter((camera) => camera.available);
-  const usage = new Map(
-    available.map((camera) => [camera.id, { ...(input.usage.get(camera.id) ?? { countedBytes: 0, undeletableBytes: 0 }) }]),
-  );
-  const free = new Map(input.filesystems.map((fs) => [fs.id, fs.freeBytes]));
-  // Ids already handed out: a dry run must not plan a recording twice, and a real sweep must not
-  // retry in a later phase what just failed. A real sweep's deleted rows leave the source, so only
-  // its failures are kept here.
-  const handed = new Set<number>();
-  const cameraOf = new Map(available.map((camera) => [camera.id, camera]));
+  const state = startPlan(input);
+  // While paused only the floor deletes: a full disk stops recording.
+  if (!input.floorOnly) {
+    yield* agePhase(state);
+    yield* quotaPhase(state);
+    yield* capPhase(state);
+  }
+  yield* floorPhase(state);
+  state.summary.rememberedIds = state.handed.size;
+  return state.summary;
+}
 
-  /**
-   * Walks `candidates`, hands out deletable ones in batches while `wanted()` holds. `tally` sees each
-   * recording handed out (-1) and each that then failed (+1), so `wanted` can count what is left to do.
-   */
-  function* take(
-    candidates: Iterable<Recording>,
-    reason: Reason,
-    wanted: () => boolean,
-    tally?: (recording: Recording, sign: 1 | -1) => void,
-  ): Generator<Deletion[], 'done' | 'exhausted' | 'stalled', BatchOutcome | undefined> {
-    let batch: Deletion[] = [];
-    const flush = function* (): Generator<Deletion[], boolean, BatchOutcome | undefined> {
-      const outcome = yield batch;
-      const failed = new Set(outcome?.failedIds ?? []);
-      for (const deletion of batch) {
-        if (failed.has(deletion.recording.id)) {
-          // It stays on disk: give its bytes back to whatever the phase is counting.
-          account(deletion.recording, +1);
-          tally?.(deletion.recording, +1);
-        } else if (outcome) {
-          handed.delete(deletion.recording.id);
-        } else {
-          // A dry run assumes the size was freed; an unmeasured filesystem stays unmeasured.
-          const fs = filesystemOf(deletion.recording);
-          const before = free.get(fs);
-          if (before !== undefined) {
-            free.set(fs, before + deletion.recording.size);
-          }
-        }
+function startPlan(input: PlanInput): PlanState {
+  const available = input.cameras.filter((camera) => camera.available);
+  return {
+    input,
+    batchSize: input.batchSize ?? DEFAULT_BATCH_SIZE,
+    summary: { events: [], sparedIds: new Set(), rememberedIds: 0 },
+    available,
+    cameraOf: new Map(available.map((camera) => [camera.id, camera])),
+    usage: new Map(available.map((camera) => [camera.id, { ...(input.usage.get(camera.id) ?? { countedBytes: 0, undeletableBytes: 0 }) }])),
+    free: new Map(input.filesystems.map((fs) => [fs.id, fs.freeBytes])),
+    handed: new Set(),
+  };
+}
+
+/** Phase 2: per camera and class, everything that ended longer ago than its retention. */
+function* agePhase(state: PlanState): Phase {
+  const { input } = state;
+  for (const camera of state.available) {
+    for (const cls of ['continuous', 'event'] as const) {
+      const keepMs = cls === 'event' ? camera.eventRetentionMs : camera.retentionMs;
+      const candidates = input.source.oldest([camera.id], { cls, endBefore: input.now - keepMs });
+      if ((yield* take(state, candidates, 'age', () => true)) === 'stalled') {
+        raiseStalled(state.summary, camera.name, 'age');
       }
-      if (outcome?.freeBytes) {
-        for (const [id, bytes] of outcome.freeBytes) {
-          free.set(id, bytes);
-        }
-      }
-      const progressed = failed.size < batch.length;
+    }
+  }
+}
+
+/** Phase 3: each camera over its quota gives up its oldest recordings until it is under. */
+function* quotaPhase(state: PlanState): Phase {
+  for (const camera of state.available) {
+    const quota = camera.quotaBytes;
+    const cameraUsage = state.usage.get(camera.id)!;
+    if (quota === undefined || cameraUsage.countedBytes <= quota) {
+      continue;
+    }
+    if (cameraUsage.undeletableBytes >= quota) {
+      raise(
+        state.summary,
+        'quota_unsatisfiable',
+        camera.name,
+        'warning',
+        `protected recordings alone (${cameraUsage.undeletableBytes} bytes) fill the quota of ${quota} bytes`,
+        { quotaBytes: quota, protectedBytes: cameraUsage.undeletableBytes, usedBytes: cameraUsage.countedBytes },
+      );
+      continue;
+    }
+    const ending = yield* take(state, state.input.source.oldest([camera.id]), 'quota', () => cameraUsage.countedBytes > quota);
+    if (ending === 'stalled') {
+      raiseStalled(state.summary, camera.name, 'quota');
+    } else if (ending === 'exhausted') {
+      raise(
+        state.summary,
+        'quota_unsatisfiable',
+        camera.name,
+        'warning',
+        `nothing deletable is left and the camera is still over its quota of ${quota} bytes`,
+        { quotaBytes: quota, usedBytes: cameraUsage.countedBytes },
+      );
+    }
+  }
+}
+
+/** Phase 4: the global cap, oldest first across all cameras. */
+function* capPhase(state: PlanState): Phase {
+  const { available, usage } = state;
+  const cap = state.input.capBytes;
+  if (cap === undefined || available.length === 0) {
+    return;
+  }
+  const total = () => sum(available.map((camera) => usage.get(camera.id)!.countedBytes));
+  const undeletable = sum(available.map((camera) => usage.get(camera.id)!.undeletableBytes));
+  if (total() <= cap) {
+    return;
+  }
+  if (undeletable >= cap) {
+    raise(
+      state.summary,
+      'cap_unsatisfiable',
+      null,
+      'warning',
+      `protected recordings alone (${undeletable} bytes) fill the global cap of ${cap} bytes`,
+      { capBytes: cap, protectedBytes: undeletable, usedBytes: total() },
+    );
+    return;
+  }
+  const candidates = state.input.source.oldest(available.map((camera) => camera.id));
+  const ending = yield* take(state, candidates, 'cap', () => total() > cap);
+  if (ending === 'stalled') {
+    raiseStalled(state.summary, null, 'cap');
+  } else if (ending === 'exhausted') {
+    raise(
+      state.summary,
+      'cap_unsatisfiable',
+      null,
+      'warning',
+      `nothing deletable is left and the cameras are still over the global cap of ${cap} bytes`,
+      { capBytes: cap, usedBytes: total() },
+    );
+  }
+}
+
+/** Phase 5: the free-space floor, per filesystem, for the cameras whose folders it holds. */
+function* floorPhase(state: PlanState): Phase {
+  const floor = state.input.floorBytes;
+  if (floor === undefined) {
+    return;
+  }
+  for (const fs of state.input.filesystems) {
+    const cameras = state.available.filter((camera) => camera.filesystem === fs.id);
+    if (cameras.length === 0 || state.free.get(fs.id) === undefined) {
+      continue;
+    }
+    if (fs.totalBytes !== undefined && floor >= fs.totalBytes) {
+      raise(
+        state.summary,
+        'floor_misconfigured',
+        null,
+        'error',
+        `the free-space floor (${floor} bytes) is larger than the whole filesystem of ${cameraNames(cameras)} (${fs.totalBytes} bytes); nothing deleted for it`,
+        { filesystem: fs.id, floorBytes: floor, totalBytes: fs.totalBytes },
+      );
+      continue;
+    }
+    yield* floorRounds(state, fs.id, cameras, floor);
+  }
+}
+
+/**
+ * Deletes on one filesystem in measured rounds until its free space is back over the floor, and
+ * says why when it cannot be: nothing deletable is left, a whole batch stayed, or deleting frees nothing.
+ */
+function* floorRounds(state: PlanState, fs: string, cameras: CameraPolicy[], floor: number): Phase {
+  const names = cameraNames(cameras);
+  for (let round = 0; round < MAX_FLOOR_ROUNDS && state.free.get(fs)! < floor; round++) {
+    const before = state.free.get(fs)!;
+    // Cover the shortfall and no more (SPEC §3.5), then measure again.
+    const shortfall = floor - before;
+    let planned = 0;
+    const ending = yield* take(state, state.input.source.oldest(cameras.map((camera) => camera.id)), 'floor', () => planned < shortfall, {
+      onHandedOut: (recording) => {
+        planned += recording.size;
+      },
+      onKept: (recording) => {
+        planned -= recording.size;
+      },
+    });
+    const after = state.free.get(fs)!;
+    if (after >= floor) {
+      return;
+    }
+    if (ending === 'stalled') {
+      raiseStalled(state.summary, null, 'floor');
+      return;
+    }
+    if (ending === 'exhausted') {
+      raise(
+        state.summary,
+        'floor_unreachable',
+        null,
+        'error',
+        `free space on the filesystem of ${names} is ${after} bytes, under the floor of ${floor}, and nothing deletable is left`,
+        { filesystem: fs, freeBytes: after, floorBytes: floor },
+      );
+      return;
+    }
+    if (after <= before) {
+      raise(
+        state.summary,
+        'floor_futile',
+        null,
+        'error',
+        `deleting recordings freed no space on the filesystem of ${names}: something else is filling it`,
+        { filesystem: fs, freeBytes: after, floorBytes: floor },
+      );
+      return;
+    }
+  }
+}
+
+/**
+ * The loop every phase shares: walks `candidates` (oldest first) and hands out the deletable ones in
+ * batches while `wanted()` holds. The camera's counted bytes drop as each goes out and come back
+ * if it stays, so that `wanted` sees what is left to do; `hooks` let a phase count more.
+ */
+function* take(
+  state: PlanState,
+  candidates: Iterable<Recording>,
+  reason: Reason,
+  wanted: () => boolean,
+  hooks: TakeHooks = {},
+): Generator<Deletion[], Ending, BatchOutcome | undefined> {
+  let batch: Deletion[] = [];
+  for (const recording of candidates) {
+    if (!wanted()) {
+      break;
+    }
+    if (state.handed.has(recording.id) || !mayDelete(state, recording)) {
+      continue;
+    }
+    state.handed.add(recording.id);
+    stopCounting(state, recording);
+    hooks.onHandedOut?.(recording);
+    batch.push({ recording, reason });
+    if (batch.length >= state.batchSize) {
+      const progressed = yield* handOver(state, batch, hooks);
       batch = [];
-      return progressed;
-    };
-    for (const recording of candidates) {
-      if (!wanted()) {
-        break;
-      }
-      if (handed.has(recording.id)) {
-        continue;
-      }
-      const state = verdict(recording, input.now, input.minAgeMs);
-      if (state === 'held') {
-        summary.sparedIds.add(recording.id);
-      }
-      if (state !== 'deletable') {
-        continue;
-      }
-      handed.add(recording.id);
-      account(recording, -1);
-      tally?.(recording, -1);
-      batch.push({ recording, reason });
-      if (batch.length >= batchSize && !(yield* flush())) {
+      if (!progressed) {
         return 'stalled';
       }
     }
-    if (batch.length > 0 && !(yield* flush())) {
-      return 'stalled';
-    }
-    return wanted() ? 'exhausted' : 'done';
   }
-
-  function account(recording: Recording, sign: 1 | -1): void {
-    const cameraUsage = usage.get(recording.cameraId);
-    if (cameraUsage) {
-      cameraUsage.countedBytes += sign * recording.size;
-    }
+  if (batch.length > 0 && !(yield* handOver(state, batch, hooks))) {
+    return 'stalled';
   }
+  return wanted() ? 'exhausted' : 'done';
+}
 
-  function filesystemOf(recording: Recording): string {
-    return cameraOf.get(recording.cameraId)!.filesystem;
-  }
-
-  function stalled(camera: string | null, reason: Reason): void {
-    summary.events.push({
-      kind: 'no_progress',
-      camera,
-      severity: 'error',
-      message: `${reason} phase stopped: a whole batch of deletions failed`,
-      details: { phase: reason },
-    });
-  }
-
-  if (!input.floorOnly) {
-    // Phase 2: age.
-    for (const camera of available) {
-      for (const cls of ['continuous', 'event'] as const) {
-        const keepMs = cls === 'event' ? camera.eventRetentionMs : camera.retentionMs;
-        const candidates = input.source.oldest([camera.id], { cls, endBefore: input.now - keepMs });
-        if ((yield* take(candidates, 'age', () => true)) === 'stalled') {
-          stalled(camera.name, 'age');
-        }
-      }
-    }
-
-    // Phase 3: per-camera quota.
-    for (const camera of available) {
-      const quota = camera.quotaBytes;
-      const cameraUsage = usage.get(camera.id)!;
-      if (quota === undefined || cameraUsage.countedBytes <= quota) {
-        continue;
-      }
-      if (cameraUsage.undeletableBytes >= quota) {
-        summary.events.push({
-          kind: 'quota_unsatisfiable',
-          camera: camera.name,
-          severity: 'warning',
-          message: `protected recordings alone (${cameraUsage.undeletableBytes} bytes) fill the quota of ${quota} bytes`,
-          details: { quotaBytes: quota, protectedBytes: cameraUsage.undeletableBytes, usedBytes: cameraUsage.countedBytes },
-        });
-        continue;
-      }
-      const ending = yield* take(input.source.oldest([camera.id]), 'quota', () => cameraUsage.countedBytes > quota);
-      if (ending === 'stalled') {
-        stalled(camera.name, 'quota');
-      } else if (ending === 'exhausted') {
-        summary.events.push({
-          kind: 'quota_unsatisfiable',
-          camera: camera.name,
-          severity: 'warning',
-          message: `nothing deletable is left and the camera is still over its quota of ${quota} bytes`,
-          details: { quotaBytes: quota, usedBytes: cameraUsage.countedBytes },
-        });
-      }
-    }
-
-    // Phase 4: global cap, oldest first across cameras.
-    if (input.capBytes !== undefined && available.length > 0) {
-      const cap = input.capBytes;
-      const total = () => sum(available.map((camera) => usage.get(camera.id)!.countedBytes));
-      const undeletable = sum(available.map((camera) => usage.get(camera.id)!.undeletableBytes));
-      if (total() > cap) {
-        if (undeletable >= cap) {
-          summary.events.push({
-            kind: 'cap_unsatisfiable',
-            camera: null,
-            severity: 'warning',
-            message: `protected recordings alone (${undeletable} bytes) fill the global cap of ${cap} bytes`,
-            details: { capBytes: cap, protectedBytes: undeletable, usedBytes: total() },
-          });
-        } else {
-          const ending = yield* take(input.source.oldest(available.map((camera) => camera.id)), 'cap', () => total() > cap);
-          if (ending === 'stalled') {
-            stalled(null, 'cap');
-          } else if (ending === 'exhausted') {
-            summary.events.push({
-              kind: 'cap_unsatisfiable',
-              camera: null,
-              severity: 'warning',
-              message: `nothing deletable is left and the cameras are still over the global cap of ${cap} bytes`,
-              details: { capBytes: cap, usedBytes: total() },
-            });
-          }
-        }
-      }
+/**
+ * Yields one batch to the sweeper and takes in its answer: a recording that stays counts again, one
+ * that went is forgotten, and in a dry run (no answer) each is assumed to have freed its size.
+ * True when at least one recording went.
+ */
+function* handOver(state: PlanState, batch: Deletion[], hooks: TakeHooks): Generator<Deletion[], boolean, BatchOutcome | undefined> {
+  const outcome = yield batch;
+  const kept = new Set(outcome?.keptIds ?? []);
+  for (const { recording } of batch) {
+    if (kept.has(recording.id)) {
+      countAgain(state, recording);
+      hooks.onKept?.(recording);
+    } else if (outcome) {
+      state.handed.delete(recording.id);
+    } else {
+      assumeFreed(state, recording);
     }
   }
-
-  // Phase 5: free-space floor, per filesystem, in measured rounds.
-  if (input.floorBytes !== undefined) {
-    const floor = input.floorBytes;
-    for (const fs of input.filesystems) {
-      const cameras = available.filter((camera) => camera.filesystem === fs.id);
-      if (cameras.length === 0 || free.get(fs.id) === undefined) {
-        continue;
-      }
-      const names = cameras.map((camera) => camera.name).join(', ');
-      if (fs.totalBytes !== undefined && floor >= fs.totalBytes) {
-        summary.events.push({
-          kind: 'floor_misconfigured',
-          camera: null,
-          severity: 'error',
-          message: `the free-space floor (${floor} bytes) is larger than the whole filesystem of ${names} (${fs.totalBytes} bytes); nothing deleted for it`,
-          details: { filesystem: fs.id, floorBytes: floor, totalBytes: fs.totalBytes },
-        });
-        continue;
-      }
-      for (let round = 0; round < MAX_FLOOR_ROUNDS && free.get(fs.id)! < floor; round++) {
-        const before = free.get(fs.id)!;
-        // Cover the shortfall and no more (SPEC §3.5), then measure again.
-        const shortfall = floor - before;
-        let planned = 0;
-        const ending = yield* take(
-          input.source.oldest(cameras.map((camera) => camera.id)),
-          'floor',
-          () => planned < shortfall,
-          (recording, sign) => {
-            planned -= sign * recording.size;
-          },
-        );
-        const after = free.get(fs.id)!;
-        if (after >= floor) {
-          break;
-        }
-        if (ending === 'stalled') {
-          stalled(null, 'floor');
-          break;
-        }
-        if (ending === 'exhausted') {
-          summary.events.push({
-            kind: 'floor_unreachable',
-            camera: null,
-            severity: 'error',
-            message: `free space on the filesystem of ${names} is ${after} bytes, under the floor of ${floor}, and nothing deletable is left`,
-            details: { filesystem: fs.id, freeBytes: after, floorBytes: floor },
-          });
-          break;
-        }
-        if (after <= before) {
-          summary.events.push({
-            kind: 'floor_futile',
-            camera: null,
-            severity: 'error',
-            message: `deleting recordings freed no space on the filesystem of ${names}: something else is filling it`,
-            details: { filesystem: fs.id, freeBytes: after, floorBytes: floor },
-          });
-          break;
-        }
-      }
-    }
+  for (const [id, bytes] of outcome?.freeBytes ?? []) {
+    state.free.set(id, bytes);
   }
-  summary.rememberedIds = handed.size;
-  return summary;
+  return kept.size < batch.length;
+}
+
+/** Whether a phase may hand the recording out; a held one is noted as spared. */
+function mayDelete(state: PlanState, recording: Recording): boolean {
+  const judged = verdict(recording, state.input.now, state.input.minAgeMs);
+  if (judged === 'held') {
+    state.summary.sparedIds.add(recording.id);
+  }
+  return judged === 'deletable';
+}
+
+/** A recording handed out no longer counts against its camera's quota or the cap. */
+function stopCounting(state: PlanState, recording: Recording): void {
+  const cameraUsage = state.usage.get(recording.cameraId);
+  if (cameraUsage) {
+    cameraUsage.countedBytes -= recording.size;
+  }
+}
+
+/** A recording that stayed counts against its camera again. */
+function countAgain(state: PlanState, recording: Recording): void {
+  const cameraUsage = state.usage.get(recording.cameraId);
+  if (cameraUsage) {
+    cameraUsage.countedBytes += recording.size;
+  }
+}
+
+/** A dry run assumes the size was freed; an unmeasured filesystem stays unmeasured. */
+function assumeFreed(state: PlanState, recording: Recording): void {
+  const fs = state.cameraOf.get(recording.cameraId)!.filesystem;
+  const before = state.free.get(fs);
+  if (before !== undefined) {
+    state.free.set(fs, before + recording.size);
+  }
+}
+
+function raiseStalled(summary: PlanSummary, camera: string | null, reason: Reason): void {
+  raise(summary, 'no_progress', camera, 'error', `${reason} phase stopped: a whole batch of deletions failed`, { phase: reason });
+}
+
+function raise(
+  summary: PlanSummary,
+  kind: EventKind,
+  camera: string | null,
+  severity: PlanEvent['severity'],
+  message: string,
+  details: Record<string, unknown>,
+): void {
+  summary.events.push({ kind, camera, severity, message, details });
 }
 
 /** A dry run: the same plan with every deletion assumed to work (SPEC §4). */
@@ -370,6 +463,10 @@ export function collectPlan(input: PlanInput): { deletions: Deletion[]; summary:
     }
     deletions.push(...step.value);
   }
+}
+
+function cameraNames(cameras: CameraPolicy[]): string {
+  return cameras.map((camera) => camera.name).join(', ');
 }
 
 function sum(values: number[]): number {
