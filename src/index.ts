@@ -9,7 +9,7 @@ import { PLATFORM_NAME } from './settings.js';
 export { parsePlatformConfig, parsePlatformConfigStrict, ConfigError } from './config/schema.js';
 export type { CameraConfig, RetentionConfig } from './config/types.js';
 export { RetentionEngine } from './retention/engine.js';
-export type { SweepReport } from './retention/sweep.js';
+export type { SweepReport } from './retention/report.js';
 export { PLATFORM_NAME, PLUGIN_NAME } from './settings.js';
 export { NvrRetentionPlatform } from './platform.js';
 

@@ -14,7 +14,7 @@ import { runCli } from '../src/cli/main.js';
 import { EngineWorker } from '../src/retention/engine-worker.js';
 import { RetentionEngine } from '../src/retention/engine.js';
 import type { DiskProbe } from '../src/retention/disk.js';
-import type { Logger } from '../src/retention/sweep.js';
+import type { Logger } from '../src/retention/logger.js';
 import { locationFileIn } from '../src/store/recover.js';
 import { buildConfig, type CameraInput, DAY_MS, filesBelow, makeSandbox, type Sandbox, writeRecording } from './helpers/tree.js';
 

@@ -9,9 +9,9 @@ import {
   type PlanInput,
   type PlanSummary,
   planSweep,
-  type Reason,
   type RecordingSource,
 } from '../src/retention/plan.js';
+import type { Reason } from '../src/retention/reasons.js';
 import type { Recording } from '../src/store/store.js';
 import { seededRandom } from './helpers/random.js';
 
@@ -344,7 +344,8 @@ describe('camera quota', () => {
     expect(summary.events[0]).toMatchObject({
       kind: 'quota_unsatisfiable',
       camera: 'Cam 1',
-      details: { quotaBytes: 500, protectedBytes: 500 },
+      quotaBytes: 500,
+      protectedBytes: 500,
     });
   });
 
@@ -423,7 +424,7 @@ describe('global cap', () => {
 
     expect(deletions).toEqual([]);
     expect(summary.events).toHaveLength(1);
-    expect(summary.events[0]).toMatchObject({ kind: 'cap_unsatisfiable', camera: null, details: { capBytes: 600, protectedBytes: 600 } });
+    expect(summary.events[0]).toMatchObject({ kind: 'cap_unsatisfiable', camera: null, capBytes: 600, protectedBytes: 600 });
   });
 
   test('protected bytes count toward the cap', () => {
@@ -550,7 +551,9 @@ describe('free-space floor', () => {
       expect(summary.events).toHaveLength(1);
       expect(summary.events[0]).toMatchObject({
         kind: 'floor_misconfigured',
-        details: { filesystem: 'fs1', floorBytes, totalBytes: 10_000 },
+        filesystem: 'fs1',
+        floorBytes,
+        totalBytes: 10_000,
       });
     }
   });
@@ -566,7 +569,7 @@ describe('free-space floor', () => {
 
     expect(ids(deletions)).toEqual(idsOf(plain));
     expect(kinds(summary)).toEqual(['floor_unreachable']);
-    expect(summary.events[0].details).toMatchObject({ filesystem: 'fs1', floorBytes: 5000 });
+    expect(summary.events[0]).toMatchObject({ filesystem: 'fs1', floorBytes: 5000 });
   });
 
   test('floor_futile when a round freed no space: the planner stops instead of deleting more', () => {
@@ -582,7 +585,7 @@ describe('free-space floor', () => {
     expect(s.done).toBe(true);
     const summary = s.value as PlanSummary;
     expect(kinds(summary)).toEqual(['floor_futile']);
-    expect(summary.events[0].details).toMatchObject({ filesystem: 'fs1', freeBytes: 600, floorBytes: 1000 });
+    expect(summary.events[0]).toMatchObject({ filesystem: 'fs1', freeBytes: 600, floorBytes: 1000 });
   });
 
   test('floor_futile also when free space shrank during the round', () => {
@@ -731,7 +734,7 @@ describe('failed deletions', () => {
 
     expect(batches.map(ids)).toEqual([idsOf(recordings)]);
     expect(summary.events).toHaveLength(1);
-    expect(summary.events[0]).toMatchObject({ kind: 'quota_unsatisfiable', camera: 'Cam 1', details: { quotaBytes: 1, usedBytes: 100 } });
+    expect(summary.events[0]).toMatchObject({ kind: 'quota_unsatisfiable', camera: 'Cam 1', quotaBytes: 1, usedBytes: 100 });
   });
 
   const stalls: [string, number, Partial<PlanInput>, Map<string, number> | undefined, string | null][] = [
@@ -750,7 +753,7 @@ describe('failed deletions', () => {
 
       expect(batches).toHaveLength(1);
       expect(summary.events).toHaveLength(1);
-      expect(summary.events[0]).toMatchObject({ kind: 'no_progress', camera: cameraName, details: { phase } });
+      expect(summary.events[0]).toMatchObject({ kind: 'no_progress', camera: cameraName, phase });
     },
   );
 

@@ -169,8 +169,8 @@ describe('dashboard', () => {
     expect(await backYard()).toMatchObject({ available: false, recordings: 20 });
     expect(await call['/accept-missing']({ camera: 'Back Yard' })).toEqual({ available: true, removed: 20, reason: null });
     expect(await backYard()).toMatchObject({ available: true, recordings: 0 });
-    const log = (await call['/events']({})) as { events: { kind: string; details: { who: string } }[] };
-    expect(log.events[0]).toMatchObject({ kind: 'missing_accepted', details: { who: 'settings UI' } });
+    const log = (await call['/events']({})) as { events: { kind: string; who: string }[] };
+    expect(log.events[0]).toMatchObject({ kind: 'missing_accepted', who: 'settings UI' });
     expect((await rejection(call['/accept-missing']({ camera: 'Attic' }))).message).toBe('no camera named "Attic"');
   });
 
@@ -271,8 +271,8 @@ describe('protection and deletion by hand', () => {
       expect(existsSync(join(fixture.front, row.path))).toBe(false);
     }
     expect(filesBelow(fixture.front)).toContain(rows[3].path);
-    const log = (await call['/events']({})) as { events: { kind: string; message: string; details: { who: string } }[] };
-    expect(log.events[0]).toMatchObject({ kind: 'deleted_by_hand', details: { who: 'settings UI' } });
+    const log = (await call['/events']({})) as { events: { kind: string; message: string; who: string }[] };
+    expect(log.events[0]).toMatchObject({ kind: 'deleted_by_hand', who: 'settings UI' });
     expect((await page({ cameras: ['Front Door'] })).total.count).toBe(fixture.files.filter((f) => f.camera === 'Front Door').length - 4);
   });
 

@@ -278,7 +278,7 @@ function visitFolder(store: Store, walk: Walk, folder: FolderRow): FolderRow[] {
 
 /** In a folder whose listing has not changed, a recorder may still be appending to its newest files. */
 function refreshRecentFiles(store: Store, walk: Walk, folder: FolderRow): void {
-  const recent = store.recentFilesInFolder(folder.id, walk.recentAfter);
+  const recent = store.filesInFolder(folder.id, walk.recentAfter);
   if (recent.length === 0) {
     return;
   }

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `nvr-retention` command. V8 grows its young generation by tens of MB under a large sweep's
- * short-lived objects: resident memory for nothing on a Raspberry Pi or a NAS (a 100,000-recording
- * sweep peaked at 137–161 MB, 107–127 MB with a small one, at the same speed; see BENCHMARKS.md).
+ * short-lived objects: resident memory for nothing on a Raspberry Pi or a NAS (BENCHMARKS.md, "Figures
+ * the code points at", has what a small one saves at the same speed).
  * The size can only be set when Node starts, and a shebang cannot pass it everywhere (busybox `env`
  * has no -S), so the command starts Node again with it, in the same process (`execve`: same pid, so
  * cron, signals and exit codes see one program). Where Node cannot do that (before 22.15, Windows)

@@ -11,7 +11,7 @@ import { RecordingNotFoundError, RetentionEngine } from '../retention/engine.js'
 import { formatBytes } from '../retention/format.js';
 import { SweepLockHeldError } from '../store/lock.js';
 import { locationFileIn } from '../store/recover.js';
-import type { Logger } from '../retention/sweep.js';
+import type { Logger } from '../retention/logger.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -372,8 +372,8 @@ const invokedDirectly = (() => {
 /** The command's run (bin.ts), and main.js started directly: arguments from the shell, output to it. */
 export async function runFromShell(): Promise<void> {
   // Set before the first asynchronous file call starts libuv's pool: a sweep on a slow disk or a NAS
-  // overlaps unlinks over these threads (measured on a disk with online discard: 32 threads delete
-  // about 1.5 times as fast as the default 4). A value the user set wins.
+  // overlaps unlinks over these threads (BENCHMARKS.md, "Figures the code points at"). A value the
+  // user set wins.
   process.env.UV_THREADPOOL_SIZE ??= '32';
   const io: CliIO = {
     out: (text) => process.stdout.write(`${text}\n`),

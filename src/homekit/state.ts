@@ -3,7 +3,7 @@
  * HAP types, so every case is unit-testable; the accessory classes only copy these values out.
  */
 import type { FilesystemStatus, StatusReport } from '../retention/engine.js';
-import type { ReportEvent } from '../retention/sweep.js';
+import type { RetentionEvent } from '../store/store.js';
 
 /** Sweep events that mean a limit cannot be met by deleting what may be deleted (SPEC §6). */
 const UNSATISFIABLE_KINDS = new Set(['quota_unsatisfiable', 'cap_unsatisfiable']);
@@ -38,9 +38,9 @@ export function freePercent(fs: FilesystemStatus): number | null {
 }
 
 /** The events of the last real (not dry-run) sweep; the store keeps its report as stored JSON. */
-function lastSweepEvents(status: StatusReport): ReportEvent[] {
+function lastSweepEvents(status: StatusReport): RetentionEvent[] {
   const report = status.lastSweep?.report as { events?: unknown } | null | undefined;
-  return Array.isArray(report?.events) ? (report.events as ReportEvent[]) : [];
+  return Array.isArray(report?.events) ? (report.events as RetentionEvent[]) : [];
 }
 
 /**

@@ -1,14 +1,21 @@
 import { Worker } from 'node:worker_threads';
 import type { RetentionConfig } from '../config/types.js';
 import type { StatusReport } from './engine.js';
-import type { Logger, SweepProgress, SweepReport } from './sweep.js';
-import type { WorkerInit, WorkerMessage, WorkerRequest } from './worker.js';
-
-type Request = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+import type { Logger } from './logger.js';
+import type { SweepProgress, SweepReport } from './report.js';
+import type {
+  Operation,
+  OperationArgs,
+  OperationProgress,
+  OperationResult,
+  WorkerInit,
+  WorkerMessage,
+  WorkerRequest,
+} from './worker-protocol.js';
 
 /**
  * A sweep makes many short-lived objects (rows, paths), and V8 answers by growing the young generation
- * towards 64 MB, resident memory in the Homebridge process for nothing (on a Raspberry Pi too). A small
+ * by tens of MB, resident memory in the Homebridge process for nothing (on a Raspberry Pi too). A small
  * one sweeps as fast: measured with `npm run bench -- --only loop`.
  */
 const YOUNG_GENERATION_MB = 8;
@@ -21,7 +28,8 @@ export class EngineWorkerError extends Error {
 }
 
 /**
- * The engine, run in a worker thread: what the Homebridge platform and the UI server hold. Calls are
+ * The engine, run in a worker thread: what the Homebridge platform holds (the settings UI's server and
+ * the CLI run the engine in their own thread: they have no HomeKit requests to answer). Calls are
  * answered in order; `stop()` lets a running sweep finish its current recording, then closes the
  * index and ends the thread.
  */
@@ -31,7 +39,7 @@ export class EngineWorker {
   private nextId = 1;
   private readonly pending = new Map<
     number,
-    { resolve: (value: unknown) => void; reject: (error: Error) => void; onProgress?: (progress: SweepProgress) => void }
+    { resolve: (value: unknown) => void; reject: (error: Error) => void; onProgress?: (progress: unknown) => void }
   >();
   private exited = false;
 
@@ -53,24 +61,21 @@ export class EngineWorker {
     });
   }
 
-  sweep(
-    options: { dryRun?: boolean; trigger?: string; acceptMissing?: string[] },
-    onProgress?: (progress: SweepProgress) => void,
-  ): Promise<SweepReport> {
-    return this.call({ op: 'sweep', options }, onProgress) as Promise<SweepReport>;
+  sweep(options: OperationArgs<'sweep'>, onProgress?: (progress: SweepProgress) => void): Promise<SweepReport> {
+    return this.call('sweep', options, onProgress);
   }
 
   status(): Promise<StatusReport> {
-    return this.call({ op: 'status' }) as Promise<StatusReport>;
+    return this.call('status', {});
   }
 
   setProtectSwitch(camera: string, on: boolean): Promise<number> {
-    return this.call({ op: 'setProtectSwitch', camera, on }) as Promise<number>;
+    return this.call('setProtectSwitch', { camera, on });
   }
 
   /** Takes effect from the next sweep's first phase; a running sweep finishes as it started. */
   setPaused(paused: boolean): Promise<boolean> {
-    return this.call({ op: 'setPaused', paused }) as Promise<boolean>;
+    return this.call('setPaused', { paused });
   }
 
   /**
@@ -91,21 +96,26 @@ export class EngineWorker {
       }, graceMs);
     });
     try {
-      await Promise.race([this.call({ op: 'close' }).catch(() => undefined), grace]);
+      await Promise.race([this.call('close', {}).catch(() => undefined), grace]);
     } finally {
       clearTimeout(timer);
       await this.worker.terminate();
     }
   }
 
-  private call(request: Request, onProgress?: (progress: SweepProgress) => void): Promise<unknown> {
+  /** Any operation of the protocol's table, typed by its row. */
+  call<K extends Operation>(
+    op: K,
+    args: OperationArgs<K>,
+    onProgress?: (progress: OperationProgress<K>) => void,
+  ): Promise<OperationResult<K>> {
     if (this.exited) {
       return Promise.reject(new Error('the retention engine is not running'));
     }
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, onProgress });
-      this.worker.postMessage({ ...request, id } as WorkerRequest);
+      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, onProgress: onProgress as (progress: unknown) => void });
+      this.worker.postMessage({ id, op, args } as WorkerRequest);
     });
   }
 
@@ -119,7 +129,7 @@ export class EngineWorker {
       return;
     }
     if (message.type === 'progress') {
-      waiting.onProgress?.(message.progress as SweepProgress);
+      waiting.onProgress?.(message.progress);
       return;
     }
     this.pending.delete(message.id);

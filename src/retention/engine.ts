@@ -4,28 +4,24 @@ import { createReadStream } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { scanCamera, SWITCH_HOLDER, type ScanResult } from '../catalog/scan.js';
 import type { CameraConfig, RecordingClass, RetentionConfig } from '../config/types.js';
+import { bytesOfGB, DAY_MS, HOUR_MS, SECOND_MS } from '../config/units.js';
 import { CORRUPTION_MESSAGE, type IndexOpenOptions, isCorruption } from '../store/database.js';
 import { SweepLockHeldError } from '../store/lock.js';
 import { migrateDatabase, moveAside } from '../store/recover.js';
 import { type BrowseOrder, type CameraRow, type RecordingDetail, type RecordingFilter, type Severity, Store } from '../store/store.js';
+import type { EngineContext } from './context.js';
+import { isExporting, isHeld, isInProgress, liveKeepUntil } from './deletable.js';
+import { deleteRecordingsNow, type ManualDeleteResult } from './delete-by-hand.js';
 import { type DiskProbe, realDisk } from './disk.js';
-import {
-  deleteRecordingsNow,
-  type EngineContext,
-  isPaused,
-  type Logger,
-  type ManualDeleteResult,
-  runSweep,
-  setPaused,
-  type SweepOptions,
-  type SweepReport,
-} from './sweep.js';
+import { type Logger, logAtSeverity, silentLogger } from './logger.js';
+import { isPaused, setPaused } from './pause.js';
+import type { SweepReport } from './report.js';
+import { runSweep, type SweepOptions } from './sweep.js';
 
-const HOUR_MS = 3_600_000;
 /** An export lease long enough for a large clip on a slow NAS; renewed per file. */
 const EXPORT_LEASE_MS = 15 * 60_000;
 
-export const silentLogger: Logger = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
+export { silentLogger } from './logger.js';
 
 export interface CameraStatus {
   name: string;
@@ -61,7 +57,6 @@ export interface StatusReport {
 
 export class RecordingNotFoundError extends Error {}
 
-const DAY_MS = 86_400_000;
 /** The forecast's recording rate is that of the last week: long enough to even out quiet days. */
 const RATE_WINDOW_DAYS = 7;
 
@@ -214,7 +209,7 @@ export class RetentionEngine {
     try {
       return this.config.cameras.map((camera) =>
         scanCamera(this.store, camera, {
-          minAgeMs: this.config.minAgeSeconds * 1000,
+          minAgeMs: this.config.minAgeSeconds * SECOND_MS,
           acceptMissing: options.acceptMissing?.includes(camera.name),
         }),
       );
@@ -241,7 +236,7 @@ export class RetentionEngine {
         eventRecordings: row.eventCount,
         protectedRecordings: row.protectedCount,
         protectedBytes: row.protectedBytes,
-        quotaBytes: camera.storageQuotaGB === undefined ? null : camera.storageQuotaGB * 1e9,
+        quotaBytes: bytesOfGB(camera.storageQuotaGB) ?? null,
         oldest: range.oldest === null ? null : new Date(range.oldest).toISOString(),
         newest: range.newest === null ? null : new Date(range.newest).toISOString(),
         protectSwitchOn: row.protectSwitchOn,
@@ -297,7 +292,7 @@ export class RetentionEngine {
   }
 
   private floorBytes(): number | null {
-    return this.config.minFreeGB === undefined ? null : this.config.minFreeGB * 1e9;
+    return bytesOfGB(this.config.minFreeGB) ?? null;
   }
 
   cameraByName(name: string): CameraConfig | undefined {
@@ -367,7 +362,7 @@ export class RetentionEngine {
       const now = Date.now();
       const held = [...new Set(ids)].filter((id) => {
         const recording = this.store.recording(id);
-        return recording !== undefined && (recording.protected || (recording.keepUntil !== null && recording.keepUntil > now));
+        return recording !== undefined && isHeld(recording, now);
       }).length;
       this.store.setKeepUntil(ids, null);
       this.store.unprotect(ids);
@@ -460,7 +455,7 @@ export class RetentionEngine {
     const recordings = this.store
       .browse(storeFilter, order, limit)
       .map((recording) => this.describeRecording(recording, byId.get(recording.cameraId)!, now));
-    // Counting reads every matching row (a camera's 100,000 take ~25 ms); later pages reuse the first's.
+    // Counting reads every matching row (BENCHMARKS.md, "Figures the code points at"); later pages reuse the first's.
     return { recordings, total: withTotal ? this.store.browseTotals(storeFilter) : null };
   }
 
@@ -478,9 +473,9 @@ export class RetentionEngine {
       cls: recording.cls,
       protected: recording.protected,
       protectedBy: recording.protectedBy,
-      keepUntil: recording.keepUntil !== null && recording.keepUntil > now ? recording.keepUntil : null,
-      exporting: recording.exportLockUntil !== null && recording.exportLockUntil > now,
-      inProgress: recording.endTime > now - this.config.minAgeSeconds * 1000,
+      keepUntil: liveKeepUntil(recording, now),
+      exporting: isExporting(recording, now),
+      inProgress: isInProgress(recording, now, this.config.minAgeSeconds * SECOND_MS),
     };
   }
 
@@ -559,12 +554,12 @@ export class RetentionEngine {
       const perDay = { continuous: recent.continuous / windowDays, event: recent.event / windowDays };
       let holdsAt = perDay.continuous * camera.retentionDays + perDay.event * camera.eventRetentionDays;
       if (camera.storageQuotaGB !== undefined) {
-        holdsAt = Math.min(holdsAt, camera.storageQuotaGB * 1e9);
+        holdsAt = Math.min(holdsAt, bytesOfGB(camera.storageQuotaGB));
       }
       holdsAt = Math.max(holdsAt, row.protectedBytes);
       return { name: camera.name, bytesPerDay: perDay.continuous + perDay.event, bytes: row.bytes, holdsAt };
     });
-    const capBytes = this.config.maxTotalGB === undefined ? null : this.config.maxTotalGB * 1e9;
+    const capBytes = bytesOfGB(this.config.maxTotalGB) ?? null;
     const total = cameras.reduce((sum, c) => sum + c.bytes, 0);
     const uncappedHold = cameras.reduce((sum, c) => sum + c.holdsAt, 0);
     const rate = cameras.reduce((sum, c) => sum + c.bytesPerDay, 0);
@@ -607,15 +602,8 @@ function openStore(databasePath: string, log: Logger, locationFile: string | und
 function announce(store: Store, log: Logger, movedAside: { to: string; reason: string } | undefined): void {
   const { created, restoredHolds, restoredSwitches, reappliedHolds } = store.opened;
   const tell = (severity: Severity, kind: string, message: string, details: Record<string, unknown>) => {
-    const line = `${message[0].toUpperCase()}${message.slice(1)}.`;
-    if (severity === 'error') {
-      log.error(line);
-    } else if (severity === 'warning') {
-      log.warn(line);
-    } else {
-      log.info(line);
-    }
-    store.addEvent({ time: Date.now(), camera: null, kind, severity, message, details });
+    logAtSeverity(log, severity, `${message[0].toUpperCase()}${message.slice(1)}.`);
+    store.addEvent({ ...details, time: Date.now(), camera: null, kind, severity, message });
   };
   if (movedAside) {
     tell(

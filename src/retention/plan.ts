@@ -1,5 +1,7 @@
 import type { RecordingClass } from '../config/types.js';
-import type { Recording } from '../store/store.js';
+import type { Recording, RetentionEvent } from '../store/store.js';
+import { verdict } from './deletable.js';
+import type { Reason } from './reasons.js';
 
 /**
  * The retention planner (SPEC §3 phases 2–5). It decides, it never touches a file or the index:
@@ -7,12 +9,9 @@ import type { Recording } from '../store/store.js';
  * numbers, and out come batches of deletions, each with its reason.
  *
  * It is a generator so that one piece of logic serves both the dry run and the real sweep. The
- * sweeper carries out each batch and answers with what failed and how much space is free now; a
+ * sweeper carries out each batch and answers with what stayed and how much space is free now; a
  * dry run answers nothing, which means "assume every deletion worked and freed its size" (SPEC §4).
  */
-
-export type Reason = 'age' | 'quota' | 'cap' | 'floor';
-export const REASONS: Reason[] = ['age', 'quota', 'cap', 'floor'];
 
 export interface Deletion {
   recording: Recording;
@@ -56,12 +55,9 @@ export interface RecordingSource {
 export type EventKind =
   'quota_unsatisfiable' | 'cap_unsatisfiable' | 'floor_unreachable' | 'floor_futile' | 'floor_misconfigured' | 'no_progress';
 
-export interface PlanEvent {
+export interface PlanEvent extends RetentionEvent {
   kind: EventKind;
-  camera: string | null;
   severity: 'warning' | 'error';
-  message: string;
-  details: Record<string, unknown>;
 }
 
 export interface PlanInput {
@@ -102,19 +98,6 @@ export interface PlanSummary {
 export const DEFAULT_BATCH_SIZE = 500;
 /** A floor that is still short after this many measured rounds is left for the next sweep. */
 const MAX_FLOOR_ROUNDS = 20;
-
-export type DeletableVerdict = 'deletable' | 'held' | 'busy';
-
-/** SPEC §1: held = protected or under keep-until; busy = export-locked or in progress. */
-export function verdict(recording: Recording, now: number, minAgeMs: number): DeletableVerdict {
-  if (recording.protected || (recording.keepUntil !== null && recording.keepUntil > now)) {
-    return 'held';
-  }
-  if ((recording.exportLockUntil !== null && recording.exportLockUntil > now) || recording.endTime > now - minAgeMs) {
-    return 'busy';
-  }
-  return 'deletable';
-}
 
 type Planner = Generator<Deletion[], PlanSummary, BatchOutcome | undefined>;
 /** A phase hands out batches the way the whole planner does, and ends when it wants no more space. */
@@ -450,7 +433,7 @@ function raise(
   message: string,
   details: Record<string, unknown>,
 ): void {
-  summary.events.push({ kind, camera, severity, message, details });
+  summary.events.push({ ...details, kind, camera, severity, message });
 }
 
 /** A dry run: the same plan with every deletion assumed to work (SPEC §4). */

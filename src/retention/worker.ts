@@ -1,77 +1,65 @@
 /**
  * The engine in a worker thread. node:sqlite and the scan are synchronous, so the Homebridge
- * process (and the settings UI's server) run the engine here and keep their own event loop free.
- * Messages: see engine-worker.ts, the only side that talks to this file.
+ * process runs the engine here and keeps its own event loop free for HomeKit. The messages are the
+ * table in worker-protocol.ts; engine-worker.ts is the only side that talks to this file.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { RetentionConfig } from '../config/types.js';
 import { RetentionEngine } from './engine.js';
-import type { Logger } from './sweep.js';
-
-export interface WorkerInit {
-  config: RetentionConfig;
-  /** Where the index was last opened (see RetentionEngine), so a changed databasePath moves it. */
-  locationFile?: string;
-  /** One Int32: set to 1 by the parent to stop a sweep at its next safe point. */
-  stopFlag: SharedArrayBuffer;
-}
-
-export type WorkerRequest =
-  | { id: number; op: 'sweep'; options: { dryRun?: boolean; trigger?: string; acceptMissing?: string[] } }
-  | { id: number; op: 'scan'; options: { acceptMissing?: string[] } }
-  | { id: number; op: 'status' }
-  | { id: number; op: 'setProtectSwitch'; camera: string; on: boolean }
-  | { id: number; op: 'setPaused'; paused: boolean }
-  | { id: number; op: 'close' };
-
-export type WorkerMessage =
-  | { type: 'result'; id: number; result: unknown }
-  | { type: 'error'; id: number; name: string; message: string }
-  | { type: 'progress'; id: number; progress: unknown }
-  | { type: 'log'; level: keyof Logger; message: string };
+import type { Logger } from './logger.js';
+import {
+  ANSWERED_AT_ONCE,
+  type Operation,
+  type OperationArgs,
+  type OperationProgress,
+  type OperationResult,
+  type WorkerInit,
+  type WorkerMessage,
+  type WorkerRequest,
+} from './worker-protocol.js';
 
 const port = parentPort!;
 const init = workerData as WorkerInit;
 const stop = new Int32Array(init.stopFlag);
-const log: Logger = {
-  info: (message) => port.postMessage({ type: 'log', level: 'info', message } satisfies WorkerMessage),
-  warn: (message) => port.postMessage({ type: 'log', level: 'warn', message } satisfies WorkerMessage),
-  error: (message) => port.postMessage({ type: 'log', level: 'error', message } satisfies WorkerMessage),
-  debug: (message) => port.postMessage({ type: 'log', level: 'debug', message } satisfies WorkerMessage),
-};
+const logTo =
+  (level: keyof Logger) =>
+  (message: string): void =>
+    port.postMessage({ type: 'log', level, message } satisfies WorkerMessage);
+const log: Logger = { info: logTo('info'), warn: logTo('warn'), error: logTo('error'), debug: logTo('debug') };
 const engine = new RetentionEngine(init.config, { log, locationFile: init.locationFile });
 
-async function handle(request: WorkerRequest): Promise<unknown> {
-  switch (request.op) {
-    case 'sweep':
-      return engine.sweep({
-        ...request.options,
-        shouldStop: () => Atomics.load(stop, 0) === 1,
-        onProgress: (progress) => port.postMessage({ type: 'progress', id: request.id, progress } satisfies WorkerMessage),
-      });
-    case 'scan':
-      return engine.scan(request.options).map((scan) => ({ camera: scan.camera.name, available: scan.available, reason: scan.reason }));
-    case 'status':
-      return engine.status();
-    case 'setProtectSwitch': {
-      const camera = engine.cameraByName(request.camera);
-      if (!camera) {
-        throw new Error(`no camera named "${request.camera}"`);
-      }
-      return engine.setProtectSwitch(camera, request.on);
-    }
-    case 'setPaused':
-      engine.setPaused(request.paused);
-      return request.paused;
-    case 'close':
-      engine.close();
-      return null;
-  }
-}
+type Handlers = {
+  [K in Operation]: (
+    args: OperationArgs<K>,
+    progress: (progress: OperationProgress<K>) => void,
+  ) => OperationResult<K> | Promise<OperationResult<K>>;
+};
 
-async function answer(request: WorkerRequest): Promise<void> {
+const handlers: Handlers = {
+  sweep: (args, progress) => engine.sweep({ ...args, shouldStop: () => Atomics.load(stop, 0) === 1, onProgress: progress }),
+  scan: (args) => engine.scan(args).map((scan) => ({ camera: scan.camera.name, available: scan.available, reason: scan.reason })),
+  status: () => engine.status(),
+  setProtectSwitch: ({ camera, on }) => {
+    const known = engine.cameraByName(camera);
+    if (!known) {
+      throw new Error(`no camera named "${camera}"`);
+    }
+    return engine.setProtectSwitch(known, on);
+  },
+  setPaused: ({ paused }) => {
+    engine.setPaused(paused);
+    return paused;
+  },
+  close: () => {
+    engine.close();
+    return null;
+  },
+};
+
+async function answer<K extends Operation>(request: { id: number; op: K; args: OperationArgs<K> }): Promise<void> {
+  const progress = (update: unknown) => port.postMessage({ type: 'progress', id: request.id, progress: update } satisfies WorkerMessage);
   try {
-    port.postMessage({ type: 'result', id: request.id, result: await handle(request) } satisfies WorkerMessage);
+    const result = await handlers[request.op](request.args, progress);
+    port.postMessage({ type: 'result', id: request.id, result } satisfies WorkerMessage);
   } catch (error) {
     port.postMessage({
       type: 'error',
@@ -82,13 +70,9 @@ async function answer(request: WorkerRequest): Promise<void> {
   }
 }
 
-// Sweeps, scans and close run one at a time, in order. Status reads and switch changes are answered
-// at once, between a sweep's batches: a Protect switch must hold footage now, not after a long sweep.
-// That is safe because the sweep holds no transaction across an await, and it claims each batch
-// afresh (store.claimForDeletion), so a recording protected meanwhile is not deleted.
 let queue = Promise.resolve();
 port.on('message', (request: WorkerRequest) => {
-  if (request.op === 'status' || request.op === 'setProtectSwitch' || request.op === 'setPaused') {
+  if (ANSWERED_AT_ONCE.has(request.op)) {
     void answer(request);
   } else {
     queue = queue.then(() => answer(request));

@@ -66,7 +66,7 @@ export function openIndex(path: string, options: IndexOpenOptions = {}): OpenedI
 
 export interface IndexOpenOptions {
   /**
-   * Read every page at open (`PRAGMA quick_check`): about 0.9 s for a 1M-recording index. Worth it in
+   * Read every page at open (`PRAGMA quick_check`; its cost is in BENCHMARKS.md). Worth it in
    * the long-lived hosts (the Homebridge worker, the settings UI server), which open once. The CLI, run
    * by cron every few minutes, skips it: damage it meets while reading is moved aside all the same
    * (RetentionEngine.sweep), one run later.

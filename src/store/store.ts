@@ -95,13 +95,22 @@ export interface OpenReport {
   reappliedHolds: number;
 }
 
-export interface EventRow {
-  time: number;
-  camera: string | null;
+/**
+ * One event (a warning, a failure, something a person did) in the one shape that the sweep report,
+ * the event log and the settings UI share: the fixed fields, and its details as further fields
+ * (`path`, `count`, ...).
+ */
+export interface RetentionEvent {
   kind: string;
+  camera: string | null;
   severity: Severity;
   message: string;
-  details?: Record<string, unknown>;
+  [detail: string]: unknown;
+}
+
+/** An event as the event log keeps it: with the time it happened. */
+export interface LoggedEvent extends RetentionEvent {
+  time: number;
 }
 
 /** Which recordings a person asked to see: the CLI's list and the settings UI's browser share it. */
@@ -628,11 +637,6 @@ export class Store {
     }));
   }
 
-  /** Files of a folder that were still young when last seen: a recorder may have grown them since. */
-  recentFilesInFolder(folderId: number, endAfter: number): IndexedFile[] {
-    return this.filesInFolder(folderId, endAfter);
-  }
-
   /** Indexes a recording; one that the journal held before the index was lost is held again from the start. */
   insertRecording(recording: NewRecording): void {
     const restored = this.restoredHoldsLeft > 0 ? this.takeRestoredHold(recording.cameraId, recording.relPath) : undefined;
@@ -709,6 +713,7 @@ export class Store {
    * cannot be protected or leased until the sweep is done with it (see `protect`).
    */
   claimForDeletion(ids: number[], now: number): Set<number> {
+    // "Free of holds and leases" is verdict() of src/retention/deletable.ts, said in SQL.
     const claimed = new Set<number>();
     this.transaction(() => {
       for (const chunk of chunks(ids)) {
@@ -800,6 +805,7 @@ export class Store {
    * the bytes that cannot be deleted but count (protected, or under keep-until).
    */
   heldBytes(cameraId: number, now: number, inProgressAfter: number): { uncounted: number; undeletable: number } {
+    // Held, exporting and in progress as verdict() of src/retention/deletable.ts says them, in SQL.
     // Every range here is small and indexed: live export locks, the last minutes of footage, holds.
     const sum = (text: string, ...params: number[]) =>
       (this.sql(`SELECT COALESCE(SUM(size), 0) AS bytes FROM recordings WHERE ${text}`).get(...params) as { bytes: number }).bytes;
@@ -1073,30 +1079,29 @@ export class Store {
 
   // ---- events and sweep runs ----
 
-  addEvent(event: EventRow): void {
+  addEvent(event: LoggedEvent): void {
+    const { time, camera, kind, severity, message, ...details } = event;
     this.sql('INSERT INTO events (time, camera, kind, severity, message, details) VALUES (?, ?, ?, ?, ?, ?)').run(
-      event.time,
-      event.camera,
-      event.kind,
-      event.severity,
-      event.message,
-      event.details ? JSON.stringify(event.details) : null,
+      time,
+      camera,
+      kind,
+      severity,
+      message,
+      Object.keys(details).length > 0 ? JSON.stringify(details) : null,
     );
   }
 
-  recentEvents(limit: number): EventRow[] {
+  recentEvents(limit: number): LoggedEvent[] {
     return (
-      this.sql('SELECT time, camera, kind, severity, message, details FROM events ORDER BY time DESC, id DESC LIMIT ?').all(
-        limit,
-      ) as Record<string, unknown>[]
-    ).map((row) => ({
-      time: row.time as number,
-      camera: row.camera as string | null,
-      kind: row.kind as string,
-      severity: row.severity as Severity,
-      message: row.message as string,
-      details: row.details ? (JSON.parse(row.details as string) as Record<string, unknown>) : undefined,
-    }));
+      this.sql('SELECT time, camera, kind, severity, message, details FROM events ORDER BY time DESC, id DESC LIMIT ?').all(limit) as {
+        time: number;
+        camera: string | null;
+        kind: string;
+        severity: Severity;
+        message: string;
+        details: string | null;
+      }[]
+    ).map(({ details, ...fixed }) => ({ ...(details ? (JSON.parse(details) as Record<string, unknown>) : {}), ...fixed }));
   }
 
   pruneEvents(olderThan: number, keepAtLeast: number): void {

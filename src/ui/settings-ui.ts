@@ -10,8 +10,8 @@ import { ConfigError, formatIssue, parsePlatformConfig } from '../config/schema.
 import type { RecordingClass, RetentionConfig } from '../config/types.js';
 import { RecordingNotFoundError, RetentionEngine } from '../retention/engine.js';
 import { formatBytes } from '../retention/format.js';
-import { REASONS } from '../retention/plan.js';
-import { summaryLine, type SweepReport } from '../retention/sweep.js';
+import { REASONS } from '../retention/reasons.js';
+import { summaryLine, type SweepReport } from '../retention/report.js';
 import { SweepLockHeldError } from '../store/lock.js';
 import { PLATFORM_NAME } from '../settings.js';
 import {
@@ -267,7 +267,8 @@ export class SettingsUi {
       kind: 'missing_accepted',
       severity: 'info',
       message: `${SETTINGS_UI} confirmed the missing recordings gone; ${plural(scan.removed, 'row')} dropped`,
-      details: { who: SETTINGS_UI, removed: scan.removed },
+      who: SETTINGS_UI,
+      removed: scan.removed,
     });
     return { available: scan.available, removed: scan.removed, reason: scan.reason ?? null };
   }

@@ -1,0 +1,52 @@
+/**
+ * The overlapped way to run deletion steps: asynchronous calls, several files in flight. A slow
+ * disk or a NAS answers many requests at once, so their round trips overlap.
+ */
+import { lstat, readdir, unlink } from 'node:fs/promises';
+import type { PassCursor } from './pass-cursor.js';
+import type { CallAnswer, FileCall, Steps } from './steps.js';
+
+/**
+ * Calls in flight: twice the libuv thread pool, so that no thread waits for its next file. The CLI
+ * enlarges the pool (BENCHMARKS.md, "Figures the code points at"); the Homebridge process shares its pool and
+ * keeps what it was started with.
+ */
+export function defaultUnlinkConcurrency(): number {
+  return 2 * (Number(process.env.UV_THREADPOOL_SIZE) || 4);
+}
+
+export async function runOverlapped<T>(cursor: PassCursor<T>, inFlight = defaultUnlinkConcurrency()): Promise<void> {
+  await inParallel(inFlight, async () => {
+    for (let i = cursor.take(); i !== undefined; i = cursor.take()) {
+      cursor.answer(i, cursor.stopRequested() ? cursor.untried : await answerSteps(cursor.steps(i)));
+    }
+  });
+}
+
+/** Runs `worker` `count` times at once and waits for all of them: each worker pulls its own next item. */
+export async function inParallel(count: number, worker: () => Promise<void>): Promise<void> {
+  await Promise.all(Array.from({ length: Math.max(1, count) }, worker));
+}
+
+async function answerSteps<T>(steps: Steps<T>): Promise<T> {
+  let step = steps.next({});
+  while (!step.done) {
+    step = steps.next(await answerCall(step.value));
+  }
+  return step.value;
+}
+
+async function answerCall({ op, path }: FileCall): Promise<CallAnswer> {
+  try {
+    if (op === 'lstat') {
+      return { mtimeMs: (await lstat(path)).mtimeMs };
+    }
+    if (op === 'count entries') {
+      return { entries: (await readdir(path)).length };
+    }
+    await unlink(path);
+    return {};
+  } catch (error) {
+    return { error: error as NodeJS.ErrnoException };
+  }
+}
