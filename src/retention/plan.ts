@@ -2,13 +2,13 @@ import type { RecordingClass } from '../config/types.js';
 import type { Recording } from '../store/store.js';
 
 /**
- * The retention planner (SPEC §3 phases 2–5). It decides, it never touches a file or the index:
+ * The retention planner (rules §3.2–§3.5). It decides, it never touches a file or the index:
  * recordings come in through a `RecordingSource` (oldest first), disk figures and usage come in as
  * numbers, and out come batches of deletions, each with its reason.
  *
  * It is a generator so that one piece of logic serves both the dry run and the real sweep. The
  * sweeper carries out each batch and answers with what failed and how much space is free now; a
- * dry run answers nothing, which means "assume every deletion worked and freed its size" (SPEC §4).
+ * dry run answers nothing, which means "assume every deletion worked and freed its size" (rules §4).
  */
 
 export type Reason = 'age' | 'quota' | 'cap' | 'floor';
@@ -102,7 +102,7 @@ const MAX_FLOOR_ROUNDS = 20;
 
 export type DeletableVerdict = 'deletable' | 'held' | 'busy';
 
-/** SPEC §1: held = protected or under keep-until; busy = export-locked or in progress. */
+/** rules §1: held = protected or under keep-until; busy = export-locked or in progress. */
 export function verdict(recording: Recording, now: number, minAgeMs: number): DeletableVerdict {
   if (recording.protected || (recording.keepUntil !== null && recording.keepUntil > now)) {
     return 'held';
@@ -314,7 +314,7 @@ export function* planSweep(input: PlanInput): Planner {
       }
       for (let round = 0; round < MAX_FLOOR_ROUNDS && free.get(fs.id)! < floor; round++) {
         const before = free.get(fs.id)!;
-        // Cover the shortfall and no more (SPEC §3.5), then measure again.
+        // Cover the shortfall and no more (rules §3.5), then measure again.
         const shortfall = floor - before;
         let planned = 0;
         const ending = yield* take(
@@ -360,7 +360,7 @@ export function* planSweep(input: PlanInput): Planner {
   return summary;
 }
 
-/** A dry run: the same plan with every deletion assumed to work (SPEC §4). */
+/** A dry run: the same plan with every deletion assumed to work (rules §4). */
 export function collectPlan(input: PlanInput): { deletions: Deletion[]; summary: PlanSummary } {
   const planner = planSweep(input);
   const deletions: Deletion[] = [];

@@ -70,7 +70,7 @@ export interface SweepOptions {
   /** Polled between recordings; true makes the sweep stop at the next safe point. */
   shouldStop?: () => boolean;
   onProgress?: (progress: SweepProgress) => void;
-  /** Cameras whose missing files a person confirmed gone (SPEC §3.1). */
+  /** Cameras whose missing files a person confirmed gone (rules §3.1). */
   acceptMissing?: string[];
   batchSize?: number;
   unlinkConcurrency?: number;
@@ -160,7 +160,7 @@ export function cameraPolicy(camera: CameraConfig, id: number, available: boolea
 }
 
 /**
- * One sweep (SPEC §3): reconcile, then the planner's phases carried out batch by batch, then
+ * One sweep (rules §3): reconcile, then the planner's phases carried out batch by batch, then
  * housekeeping. The caller must not hold the sweep lock; this takes it for the whole run.
  */
 export async function runSweep(ctx: EngineContext, options: SweepOptions = {}): Promise<SweepReport> {
@@ -270,7 +270,7 @@ export function setPaused(store: Store, paused: boolean): void {
   store.setState(PAUSED_KEY, String(paused));
 }
 
-/** SPEC §3: files that a crashed sweep had already unlinked are finished off, not mistaken for losses. */
+/** rules §3.8: files that a crashed sweep had already unlinked are finished off, not mistaken for losses. */
 function finishInterruptedDeletes(ctx: EngineContext): void {
   const { store, config, log } = ctx;
   const interrupted = store.interruptedDeletes();
@@ -530,7 +530,7 @@ async function carryOutPlan(
     }
   } catch (error) {
     // The files in flight still finish; rows the index then cannot settle stay marked and are
-    // finished at the next start (SPEC §3).
+    // finished at the next start (rules §3.8).
     const last = unsettled ?? (await inFlight?.catch(() => undefined));
     try {
       if (last) {
@@ -628,7 +628,7 @@ type FileOutcome = string | typeof STALE_ROW | typeof UNTRIED | undefined;
 
 /**
  * The files of a batch: rows are claimed first, then the files go. The rows are not touched here;
- * `settleRows` removes those of the files that are gone. A file that could not be unlinked keeps its row (SPEC §3).
+ * `settleRows` removes those of the files that are gone. A file that could not be unlinked keeps its row (rules §3.7).
  */
 async function deleteBatchFiles(
   ctx: EngineContext,
@@ -885,7 +885,7 @@ function* recordingCheckCalls(camera: CameraConfig, recording: Recording, safe: 
     return (yield* cameraFolderVanished(camera)) ?? 'the path leads outside the camera folder (a link?); not deleted';
   }
   // A folder whose listing did not change is not re-read by the scan, so a file rewritten in place
-  // (a camera overwriting latest.jpg) can be newer than its row: it is not what was planned (SPEC §1, in progress).
+  // (a camera overwriting latest.jpg) can be newer than its row: it is not what was planned (rules §1, in progress).
   const current = yield { op: 'lstat', path: join(camera.path, recording.relPath) };
   if (current.mtimeMs !== undefined && current.mtimeMs !== recording.endTime) {
     return STALE_ROW;
@@ -944,7 +944,7 @@ export function isInsideCamera(cameraPath: string, relPath: string): boolean {
 }
 
 /**
- * SPEC §3.6: only folders this sweep emptied, walking up, never the camera folder itself. The
+ * rules §3.6: only folders this sweep emptied, walking up, never the camera folder itself. The
  * folders of one depth go together, overlapped: on a slow disk one rmdir after another took 0.3 s
  * per 1,000 folders.
  */
