@@ -5,7 +5,7 @@
  * PlatformAccessory, real folders, links and worker threads. The only stand-in is the logger,
  * which captures lines instead of printing them (Homebridge's Logger writes to the console).
  *
- * Paths through symbolic links are refused, not resolved: the SPEC never follows links, and a
+ * Paths through symbolic links are refused, not resolved: links are never followed (rules §1), and a
  * link can later be pointed elsewhere, so the folder a camera names must be the folder it is.
  */
 import { fork, type Serializable } from 'node:child_process';

@@ -263,7 +263,7 @@ describe('a damaged or deleted index', () => {
 // ---- failing unlinks ---------------------------------------------------------------------------
 
 /**
- * The contract for an unlink that fails (SPEC §3): the recording and its row stay, the failure is
+ * The contract for an unlink that fails (rules §3.7): the recording and its row stay, the failure is
  * logged with the path and kept as a delete_failed row, the rest is deleted, the next sweep tries
  * again (and ends: one failure, no loop), and once the cause is gone the recording goes.
  */

@@ -15,7 +15,7 @@ import type { Reason } from '../src/retention/reasons.js';
 import type { Recording } from '../src/store/store.js';
 import { seededRandom } from './helpers/random.js';
 
-// Unit tests of the pure retention planner (SPEC §3 phases 2–5, §4). Everything is in memory: a
+// Unit tests of the pure retention planner (rules §3.2–§3.5, §4). Everything is in memory: a
 // factory builds recordings, `arraySource` serves them oldest first, and a dry run (`collectPlan`) or
 // a hand-driven generator stands in for the sweeper.
 
@@ -70,7 +70,7 @@ function camera(id: number, overrides: Partial<CameraPolicy> = {}): CameraPolicy
   };
 }
 
-/** What the store reports (SPEC §3.3): protected counts, export-locked and in-progress do not. */
+/** What the store reports (rules §3.3): protected counts, export-locked and in-progress do not. */
 function usageOf(recordings: Recording[], cameras: CameraPolicy[], now = NOW, minAgeMs = MIN_AGE_MS): Map<number, CameraUsage> {
   const usage = new Map<number, CameraUsage>(cameras.map((c) => [c.id, { countedBytes: 0, undeletableBytes: 0 }]));
   for (const r of recordings) {

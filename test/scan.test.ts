@@ -1,5 +1,5 @@
 /**
- * The catalog (SPEC §1 words, §3.1 reconcile) on real files in temporary folders, with the real
+ * The catalog (rules §1 words, §3.1 reconcile) on real files in temporary folders, with the real
  * node:sqlite index.
  */
 import { execFileSync } from 'node:child_process';

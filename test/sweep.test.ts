@@ -1,5 +1,5 @@
 /**
- * Whole sweeps (SPEC §3, §4) through RetentionEngine.sweep on real files in temporary folders, with
+ * Whole sweeps (rules §3, §4) through RetentionEngine.sweep on real files in temporary folders, with
  * the real node:sqlite index and, where it matters, real mounts (a read-only bind mount, a small
  * tmpfs). Mount tests need root; without it they are skipped and say why.
  */

@@ -3,7 +3,7 @@ import type { CameraConfig, RecordingClass } from '../config/types.js';
 /** Thumbnails may carry a recording extension (`x.thumb.jpg`) and still belong to a recording. */
 const IMAGE_EXTENSIONS = new Set(['jpg', 'jpeg', 'png', 'webp']);
 
-/** Sidecar JSON triggers that make a recording an event clip (SPEC §1). */
+/** Sidecar JSON triggers that make a recording an event clip (rules §1). */
 const EVENT_TRIGGERS = new Set(['motion', 'detection', 'event', 'alert', 'manual']);
 
 /**

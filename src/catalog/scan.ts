@@ -5,7 +5,7 @@ import type { CameraConfig, RecordingClass } from '../config/types.js';
 import type { CameraRow, FolderRow, IndexedFile, Store } from '../store/store.js';
 import { type Classifier, groupFolder, makeClassifier } from './classify.js';
 
-/** Who a hold made by a camera's protect switch belongs to (SPEC §5). */
+/** Who a hold made by a camera's protect switch belongs to (rules §5). */
 export const SWITCH_HOLDER = 'switch';
 
 /** A folder modified this close to the scan may change again within the same mtime tick: read it next time too. */
@@ -20,7 +20,7 @@ const MAX_SIDECAR_JSON_BYTES = 64 * 1024;
 export interface ScanOptions {
   /** Files that ended within this long before the previous scan may still have been growing. */
   minAgeMs: number;
-  /** A person confirmed that the missing files are really gone (SPEC §3.1). */
+  /** A person confirmed that the missing files are really gone (rules §3.1). */
   acceptMissing?: boolean;
   /** Polled between folders: shutdown must not wait for a whole tree on a slow NAS. */
   shouldStop?: () => boolean;
@@ -68,7 +68,7 @@ interface Walk {
 }
 
 /**
- * Brings one camera's rows in line with its folder (SPEC §3.1, reconcile). Folders whose mtime has
+ * Brings one camera's rows in line with its folder (rules §3.1, reconcile). Folders whose mtime has
  * not moved since the last scan are not listed again; only their subfolders and their youngest
  * files are looked at, so a rescan of an unchanged tree costs one stat per folder, not per file.
  * Additions are written as they are found; removals wait until the whole camera is seen, because an
@@ -138,7 +138,7 @@ export function scanCamera(store: Store, camera: CameraConfig, options: ScanOpti
     return markUnavailable(store, result, `the folder could not be read: ${(error as Error).message}`, now);
   }
 
-  // Files that a sweep was deleting when it stopped are meant to be gone: they are not a loss (SPEC §3).
+  // Files that a sweep was deleting when it stopped are meant to be gone: they are not a loss (rules §3.8).
   const beingDeleted = new Set(
     store
       .interruptedDeletes()

@@ -169,7 +169,7 @@ function storageConflict(folder: string, storagePath: string): string | undefine
 }
 
 /**
- * A path through a symbolic link is refused rather than resolved: the SPEC never follows links, and
+ * A path through a symbolic link is refused rather than resolved: links are never followed (rules §1), and
  * a link can be pointed elsewhere later (at the storage folder, at another camera) without any
  * config change. Only the parts that exist now are checked; a missing folder cannot be a link.
  */

@@ -6,7 +6,7 @@ import { EngineSwitch } from './engine-switch.js';
 export const protectSwitchSeed = (camera: CameraConfig) => `homebridge-nvr-retention:protect:${camera.path}`;
 export const protectSwitchName = (camera: CameraConfig) => `Protect ${camera.name}`;
 
-/** A "Protect <camera>" switch (SPEC §5): on holds recent footage, off releases only its own holds. */
+/** A "Protect <camera>" switch (rules §5): on holds recent footage, off releases only its own holds. */
 export function protectSwitch(
   api: API,
   accessory: PlatformAccessory,

@@ -5,7 +5,7 @@
 import type { FilesystemStatus, StatusReport } from '../retention/engine.js';
 import type { RetentionEvent } from '../store/store.js';
 
-/** Sweep events that mean a limit cannot be met by deleting what may be deleted (SPEC §6). */
+/** Sweep events that mean a limit cannot be met by deleting what may be deleted (rules §6.4). */
 const UNSATISFIABLE_KINDS = new Set(['quota_unsatisfiable', 'cap_unsatisfiable']);
 
 export interface StorageState {
@@ -23,7 +23,7 @@ export interface StorageState {
 }
 
 /**
- * SPEC §6: the sensor warns before the floor is reached, while free space is within 10 % above it.
+ * rules §6.4: the sensor warns before the floor is reached, while free space is within 10 % above it.
  * Compared as free × 10 < floor × 11 so that floating point (50e9 × 1.1 = 55000000000.00001) cannot
  * move the boundary.
  */

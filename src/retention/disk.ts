@@ -9,7 +9,7 @@ export interface DiskFigures {
 export interface DiskProbe {
   /** An id for the filesystem holding `path` (its `st_dev`). */
   filesystemOf(path: string): string;
-  /** Free space as an unprivileged recorder sees it: `bavail × bsize` (SPEC §2). */
+  /** Free space as an unprivileged recorder sees it: `bavail × bsize` (rules §2). */
   measure(path: string): DiskFigures;
 }
 

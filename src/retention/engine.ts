@@ -203,7 +203,7 @@ export class RetentionEngine {
     setPaused(this.store, paused);
   }
 
-  /** Reconcile only (SPEC §3.1), under the sweep lock. */
+  /** Reconcile only (rules §3.1), under the sweep lock. */
   scan(options: { acceptMissing?: string[] } = {}): ScanResult[] {
     this.store.lock.acquire('scan');
     try {
@@ -374,7 +374,7 @@ export class RetentionEngine {
     return this.store.protectSince(this.cameraRow(camera).id, Date.now() - hours * HOUR_MS, by, Date.now());
   }
 
-  /** SPEC §5: on protects the last `protectHours` and everything indexed while on; off releases only its own holds. */
+  /** rules §5: on protects the last `protectHours` and everything indexed while on; off releases only its own holds. */
   setProtectSwitch(camera: CameraConfig, on: boolean): number {
     const row = this.cameraRow(camera);
     return this.store.transaction(() => {

@@ -4,13 +4,13 @@ import { verdict } from './deletable.js';
 import type { Reason } from './reasons.js';
 
 /**
- * The retention planner (SPEC §3 phases 2–5). It decides, it never touches a file or the index:
+ * The retention planner (rules §3.2–§3.5). It decides, it never touches a file or the index:
  * recordings come in through a `RecordingSource` (oldest first), disk figures and usage come in as
  * numbers, and out come batches of deletions, each with its reason.
  *
  * It is a generator so that one piece of logic serves both the dry run and the real sweep. The
  * sweeper carries out each batch and answers with what stayed and how much space is free now; a
- * dry run answers nothing, which means "assume every deletion worked and freed its size" (SPEC §4).
+ * dry run answers nothing, which means "assume every deletion worked and freed its size" (rules §4).
  */
 
 export interface Deletion {
@@ -281,7 +281,7 @@ function* floorRounds(state: PlanState, fs: string, cameras: CameraPolicy[], flo
   const names = cameraNames(cameras);
   for (let round = 0; round < MAX_FLOOR_ROUNDS && state.free.get(fs)! < floor; round++) {
     const before = state.free.get(fs)!;
-    // Cover the shortfall and no more (SPEC §3.5), then measure again.
+    // Cover the shortfall and no more (rules §3.5), then measure again.
     const shortfall = floor - before;
     let planned = 0;
     const ending = yield* take(state, state.input.source.oldest(cameras.map((camera) => camera.id)), 'floor', () => planned < shortfall, {
@@ -436,7 +436,7 @@ function raise(
   summary.events.push({ ...details, kind, camera, severity, message });
 }
 
-/** A dry run: the same plan with every deletion assumed to work (SPEC §4). */
+/** A dry run: the same plan with every deletion assumed to work (rules §4). */
 export function collectPlan(input: PlanInput): { deletions: Deletion[]; summary: PlanSummary } {
   const planner = planSweep(input);
   const deletions: Deletion[] = [];

@@ -245,7 +245,7 @@ function chunks<T>(items: T[], size = 500): T[][] {
   return out;
 }
 
-/** The "oldest" order of SPEC §3: end time, continuous before event, path; then camera, to be total. */
+/** The "oldest" order of rules §3: end time, continuous before event, path; then camera, to be total. */
 export function compareOldest(a: Recording, b: Recording): number {
   return (
     a.endTime - b.endTime ||
@@ -510,7 +510,7 @@ export class Store {
 
   /**
    * A Protect switch that was on when the index was lost is on again before the first scan, so every
-   * recording that scan indexes is held by it (SPEC §5: indexed while it is on): more than it held
+   * recording that scan indexes is held by it (rules §5.4: indexed while it is on): more than it held
    * before, never less, until it is turned off.
    */
   private restoreSwitch(name: string, path: string): void {

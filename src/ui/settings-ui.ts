@@ -251,7 +251,7 @@ export class SettingsUi {
   }
 
   /**
-   * SPEC §3.1: a person confirms that a camera's missing recordings are really gone (not an unmounted
+   * rules §3.1: a person confirms that a camera's missing recordings are really gone (not an unmounted
    * disk); their rows go and the camera is available again. Logged with who confirmed it.
    */
   private acceptMissing(name: string) {

@@ -190,7 +190,7 @@
     );
   }
 
-  /** SPEC §3.1: only a person can tell an unmounted disk from footage that is really gone; asks twice. */
+  /** rules §3.1: only a person can tell an unmounted disk from footage that is really gone; asks twice. */
   function acceptMissingButton(name) {
     const button = el('button', { type: 'button', class: 'btn btn-outline-danger btn-sm mt-1' }, 'The missing files are really gone');
     button.addEventListener('click', async () => {
