@@ -9,7 +9,7 @@ import { SweepLock } from './lock.js';
 export const PAGE_SIZE = 1000;
 
 export const CLASS_CODE: Record<RecordingClass, 0 | 1> = { continuous: 0, event: 1 };
-export const CLASS_NAME: RecordingClass[] = ['continuous', 'event'];
+export const CLASS_NAME: Record<0 | 1, RecordingClass> = { 0: 'continuous', 1: 'event' };
 
 export interface CameraRow {
   id: number;
@@ -257,20 +257,22 @@ export function compareOldest(a: Recording, b: Recording): number {
 
 /** Merges per-camera streams that are each oldest first; a handful of cameras needs no heap. */
 function* mergeOldest(streams: Iterable<Recording>[]): Generator<Recording> {
-  const iterators = streams.map((stream) => stream[Symbol.iterator]());
-  const heads = iterators.map((iterator) => iterator.next());
+  const heads = streams.map((stream) => {
+    const iterator = stream[Symbol.iterator]();
+    return { iterator, head: iterator.next() };
+  });
   for (;;) {
-    let best = -1;
-    for (let i = 0; i < heads.length; i++) {
-      if (!heads[i].done && (best < 0 || compareOldest(heads[i].value as Recording, heads[best].value as Recording) < 0)) {
-        best = i;
+    let best: (typeof heads)[number] | undefined;
+    for (const candidate of heads) {
+      if (!candidate.head.done && (best === undefined || compareOldest(candidate.head.value, best.head.value as Recording) < 0)) {
+        best = candidate;
       }
     }
-    if (best < 0) {
+    if (best === undefined || best.head.done) {
       return;
     }
-    yield heads[best].value as Recording;
-    heads[best] = iterators[best].next();
+    yield best.head.value;
+    best.head = best.iterator.next();
   }
 }
 
@@ -772,8 +774,9 @@ export class Store {
    * are merged from one index range each: a single query over all of them would sort every row.
    */
   oldest(cameraIds: number[], options: { cls?: RecordingClass; endBefore?: number } = {}): Iterable<Recording> {
-    if (cameraIds.length === 1) {
-      return this.oldestOfCamera(cameraIds[0], options);
+    const [only, ...others] = cameraIds;
+    if (only !== undefined && others.length === 0) {
+      return this.oldestOfCamera(only, options);
     }
     return mergeOldest(cameraIds.map((id) => this.oldestOfCamera(id, options)));
   }
@@ -795,7 +798,7 @@ export class Store {
       if (page.length < PAGE_SIZE) {
         return;
       }
-      const last = page[page.length - 1];
+      const last = page[page.length - 1]!;
       after = { endTime: last.endTime, cls: CLASS_CODE[last.cls], relPath: last.relPath };
     }
   }
