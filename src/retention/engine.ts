@@ -4,7 +4,7 @@ import { createReadStream } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { scanCamera, SWITCH_HOLDER, type ScanResult } from '../catalog/scan.js';
 import type { CameraConfig, RecordingClass, RetentionConfig } from '../config/types.js';
-import { bytesOfGB, DAY_MS, HOUR_MS, SECOND_MS } from '../config/units.js';
+import { bytesOfGB, DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS } from '../config/units.js';
 import { CORRUPTION_MESSAGE, type IndexOpenOptions, isCorruption } from '../store/database.js';
 import { SweepLockHeldError } from '../store/lock.js';
 import { migrateDatabase, moveAside } from '../store/recover.js';
@@ -19,7 +19,7 @@ import type { SweepReport } from './report.js';
 import { runSweep, type SweepOptions } from './sweep.js';
 
 /** An export lease long enough for a large clip on a slow NAS; renewed per file. */
-const EXPORT_LEASE_MS = 15 * 60_000;
+const EXPORT_LEASE_MS = 15 * MINUTE_MS;
 
 export { silentLogger } from './logger.js';
 
