@@ -109,6 +109,18 @@ const frontOnly = (overrides: Record<string, unknown> = {}): CameraInput[] => [
   { name: 'Front', path: sandbox.front, retentionDays: 7, ...overrides },
 ];
 
+/**
+ * Stages a sweep that died after claiming `ids` and before deleting their rows: it claims them the
+ * way a real sweep does before its first unlink (store.claimForDeletion); the test then unlinks what
+ * the dead sweep got to.
+ */
+function claimAsADeadSweepDid(engine: RetentionEngine, ids: number[]): void {
+  const claimed = engine.store.claimForDeletion(ids, Date.now());
+  if (claimed.size !== ids.length) {
+    throw new Error(`the staged sweep claimed ${claimed.size} of ${ids.length} recordings: a hold or lease is in the way`);
+  }
+}
+
 /** Indexed recordings of one camera, by relative path. */
 function rows(engine: RetentionEngine, camera: string): Map<string, RecordingDetail> {
   return new Map(engine.list({ cameraNames: [camera] }, { limit: 100_000, offset: 0 }).map((r) => [r.relPath, r]));
@@ -614,7 +626,7 @@ describe('failures', () => {
     first.scan();
     // The crashed sweep had marked six recordings and unlinked five of them; of one, only the video went.
     const marked = [0, 1, 2, 3, 4, 5].map((i) => idOf(first, 'Front', `day/${i}.mp4`));
-    first.store.transaction(() => first.store.markDeleting(marked));
+    claimAsADeadSweepDid(first, marked);
     for (const i of [0, 1, 2, 3]) {
       for (const suffix of ['mp4', 'json', 'thumb.jpg']) {
         fs.unlinkSync(join(sandbox.front, `day/${i}.${suffix}`));
@@ -643,7 +655,7 @@ describe('failures', () => {
     const first = engineFor(frontOnly({ retentionDays: 30 }));
     first.scan();
     const marked = [idOf(first, 'Front', 'day/0.mp4')];
-    first.store.transaction(() => first.store.markDeleting(marked));
+    claimAsADeadSweepDid(first, marked);
     first.close();
     const unmounted = `${sandbox.front}.away`;
     fs.renameSync(sandbox.front, unmounted);
@@ -668,7 +680,7 @@ describe('failures', () => {
     const engine = engineFor(frontOnly({ retentionDays: 30 }));
     engine.scan();
     const marked = [0, 1, 2, 3, 4, 5].map((i) => idOf(engine, 'Front', `day/${i}.mp4`));
-    engine.store.transaction(() => engine.store.markDeleting(marked));
+    claimAsADeadSweepDid(engine, marked);
     for (const i of [0, 1, 2, 3, 4, 5]) {
       fs.unlinkSync(join(sandbox.front, `day/${i}.mp4`));
     }

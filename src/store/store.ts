@@ -696,13 +696,6 @@ export class Store {
     }
   }
 
-  /** Marks rows as being deleted (tests use this to stage an interrupted sweep). */
-  markDeleting(ids: number[]): void {
-    for (const chunk of chunks(ids)) {
-      this.sql(`UPDATE recordings SET deleting = 1 WHERE id IN (${placeholders(chunk.length)})`).run(...chunk);
-    }
-  }
-
   /**
    * Marks rows as being deleted, but only those still free of holds and export leases now: a person
    * may have protected one since the sweep planned it. Returns the ids claimed. Once claimed, a row
