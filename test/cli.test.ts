@@ -5,9 +5,10 @@
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { liveLock } from './helpers/lock.js';
 
 const CLI = resolve((JSON.parse(readFileSync('package.json', 'utf8')) as { bin: Record<string, string> }).bin['nvr-retention']);
 const DAY = 86_400_000;
@@ -287,12 +288,7 @@ describe('exit codes and config errors', () => {
   test('a sweep while another process holds the sweep lock fails with exit 1 and names the holder', () => {
     expect(cli('scan').code).toBe(0);
     const db = new DatabaseSync(join(root, 'storage/nvr-retention/index.db'));
-    // The lock row of a live process (this test's own pid) on this host.
-    const stat = readFileSync('/proc/self/stat', 'utf8');
-    const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-    db.prepare(
-      "INSERT INTO sweep_lock (id, token, pid, process_start, host, purpose, acquired_at, heartbeat_at) VALUES (1, 't', ?, ?, ?, 'sweep (schedule)', ?, ?)",
-    ).run(process.pid, start, hostname(), Date.now(), Date.now());
+    liveLock(db, 'sweep (schedule)');
     db.close();
     const result = cli('sweep');
     expect(result.code).toBe(1);

@@ -3,7 +3,7 @@
  * the real node:sqlite index and, where it matters, real mounts (a read-only bind mount, a small
  * tmpfs). Mount tests need root; without it they are skipped and say why.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +27,7 @@ import {
   useSandbox,
   writeRecording,
 } from './helpers/tree.js';
+import { staleLock } from './helpers/lock.js';
 
 // ---- mounts ------------------------------------------------------------------------------------
 
@@ -891,13 +892,9 @@ describe('the sweep lock', () => {
 
   test('a lock left by a dead process is taken over', async () => {
     writeRecording(sandbox.front, 'old.mp4', { ageMs: 30 * DAY_MS });
-    const crashed = engineFor(frontOnly());
-    crashed.store.lock.acquire('sweep (schedule)');
-    const dead = spawnSync(process.execPath, ['-e', '']);
-    expect(dead.status).toBe(0);
-    crashed.store.db.prepare('UPDATE sweep_lock SET pid = ?').run(dead.pid!);
-
     const engine = engineFor(frontOnly());
+    staleLock(engine.store.db);
+
     const report: SweepReport = await engine.sweep();
 
     expect(report.status).toBe('done');
@@ -907,12 +904,10 @@ describe('the sweep lock', () => {
 
   test('a lock left by a dead process whose pid is now reused by a live one (a restarted container) is taken over', async () => {
     writeRecording(sandbox.front, 'old.mp4', { ageMs: 30 * DAY_MS });
-    const crashed = engineFor(frontOnly());
-    crashed.store.lock.acquire('sweep (schedule)');
-    // Same pid as this live process, but another process's start time: the predecessor that died.
-    crashed.store.db.prepare("UPDATE sweep_lock SET pid = ?, process_start = '1'").run(process.pid);
+    const engine = engineFor(frontOnly());
+    staleLock(engine.store.db, { pidReused: true });
 
-    const report: SweepReport = await engineFor(frontOnly()).sweep();
+    const report: SweepReport = await engine.sweep();
     expect(report.status).toBe('done');
     expect(report.deleted.count).toBe(1);
   });
