@@ -445,58 +445,89 @@ describe('the report', () => {
     expect(dry.deletions!.map((d) => d.path)).toEqual(['b.mp4', 'z.mp4', 'events/a.mp4']);
   });
 
-  test('quota_unsatisfiable and cap_unsatisfiable when protected recordings alone fill them; events are stored', async () => {
-    writeRecording(sandbox.front, 'p1.mp4', { ageMs: 3 * DAY_MS, size: 3000 });
-    writeRecording(sandbox.front, 'p2.mp4', { ageMs: 2 * DAY_MS, size: 3000 });
-    writeRecording(sandbox.front, 'free.mp4', { ageMs: DAY_MS, size: 3000 });
-    writeRecording(sandbox.back, 'bp.mp4', { ageMs: 3 * DAY_MS, size: 3000 });
-    const engine = engineFor(
-      [
-        { name: 'Front', path: sandbox.front, retentionDays: 7, storageQuotaGB: 0.000005 },
-        { name: 'Back', path: sandbox.back, retentionDays: 7 },
-      ],
-      { maxTotalGB: 0.000008 },
-    );
-    engine.scan();
-    engine.protect([idOf(engine, 'Front', 'p1.mp4'), idOf(engine, 'Front', 'p2.mp4'), idOf(engine, 'Back', 'bp.mp4')], 'user');
+  describe('when protected recordings alone fill the quota and the cap', () => {
+    /** Front's quota (5000 bytes) and the cap (8000) are both filled by held recordings; the one free recording is younger. */
+    async function sweepHeldFull(): Promise<{ engine: RetentionEngine; report: SweepReport }> {
+      writeRecording(sandbox.front, 'p1.mp4', { ageMs: 3 * DAY_MS, size: 3000 });
+      writeRecording(sandbox.front, 'p2.mp4', { ageMs: 2 * DAY_MS, size: 3000 });
+      writeRecording(sandbox.front, 'free.mp4', { ageMs: DAY_MS, size: 3000 });
+      writeRecording(sandbox.back, 'bp.mp4', { ageMs: 3 * DAY_MS, size: 3000 });
+      const engine = engineFor(
+        [
+          { name: 'Front', path: sandbox.front, retentionDays: 7, storageQuotaGB: 0.000005 },
+          { name: 'Back', path: sandbox.back, retentionDays: 7 },
+        ],
+        { maxTotalGB: 0.000008 },
+      );
+      engine.scan();
+      engine.protect([idOf(engine, 'Front', 'p1.mp4'), idOf(engine, 'Front', 'p2.mp4'), idOf(engine, 'Back', 'bp.mp4')], 'user');
+      return { engine, report: await engine.sweep() };
+    }
 
-    const report = await engine.sweep();
+    test('nothing is deleted', async () => {
+      const { report } = await sweepHeldFull();
 
-    expect(report.deleted.count).toBe(0);
-    expect(filesBelow(sandbox.front)).toEqual(['free.mp4', 'p1.mp4', 'p2.mp4']);
-    expect(report.events).toEqual([
-      expect.objectContaining({ kind: 'quota_unsatisfiable', camera: 'Front', severity: 'warning' }),
-      expect.objectContaining({ kind: 'cap_unsatisfiable', camera: null, severity: 'warning' }),
-    ]);
-    expect(kinds(engine.store.recentEvents(10))).toEqual(expect.arrayContaining(['quota_unsatisfiable', 'cap_unsatisfiable']));
+      expect(report.deleted.count).toBe(0);
+      expect(filesBelow(sandbox.front)).toEqual(['free.mp4', 'p1.mp4', 'p2.mp4']);
+    });
+
+    test('the report raises quota_unsatisfiable for the camera and cap_unsatisfiable for the cap, as warnings', async () => {
+      const { report } = await sweepHeldFull();
+
+      expect(report.events).toEqual([
+        expect.objectContaining({ kind: 'quota_unsatisfiable', camera: 'Front', severity: 'warning' }),
+        expect.objectContaining({ kind: 'cap_unsatisfiable', camera: null, severity: 'warning' }),
+      ]);
+    });
+
+    test('both events are stored in the event log', async () => {
+      const { engine } = await sweepHeldFull();
+
+      expect(kinds(engine.store.recentEvents(10))).toEqual(expect.arrayContaining(['quota_unsatisfiable', 'cap_unsatisfiable']));
+    });
   });
 
-  test('an unavailable camera raises camera_unavailable and keeps everything; the others are swept; camera_available when it is back', async () => {
-    writeRecording(sandbox.front, 'old.mp4', { ageMs: 30 * DAY_MS });
-    for (let i = 0; i < 4; i++) {
-      writeRecording(sandbox.back, `old-${i}.mp4`, { ageMs: 30 * DAY_MS });
-      writeRecording(sandbox.back, `new-${i}.mp4`, { ageMs: DAY_MS });
+  describe('a camera whose folder comes up empty (its disk unmounted)', () => {
+    /** Front has one old recording; Back's folder is swapped for an empty one after a scan. Returns where Back's files went. */
+    async function sweepWithBackAway(): Promise<{ engine: RetentionEngine; report: SweepReport; away: string }> {
+      writeRecording(sandbox.front, 'old.mp4', { ageMs: 30 * DAY_MS });
+      for (let i = 0; i < 4; i++) {
+        writeRecording(sandbox.back, `old-${i}.mp4`, { ageMs: 30 * DAY_MS });
+        writeRecording(sandbox.back, `new-${i}.mp4`, { ageMs: DAY_MS });
+      }
+      const engine = engineFor([...frontOnly(), { name: 'Back', path: sandbox.back, retentionDays: 7 }]);
+      engine.scan();
+      const away = join(sandbox.root, 'back-unmounted');
+      fs.renameSync(sandbox.back, away);
+      fs.mkdirSync(sandbox.back);
+      return { engine, report: await engine.sweep(), away };
     }
-    const engine = engineFor([...frontOnly(), { name: 'Back', path: sandbox.back, retentionDays: 7 }]);
-    engine.scan();
-    const away = join(sandbox.root, 'back-unmounted');
-    fs.renameSync(sandbox.back, away);
-    fs.mkdirSync(sandbox.back);
 
-    const report = await engine.sweep();
+    test('is unavailable and keeps everything, raising camera_unavailable', async () => {
+      const { engine, report } = await sweepWithBackAway();
 
-    expect(filesBelow(sandbox.front)).toEqual([]);
-    expect(report.byCamera).toEqual({ Front: { count: 1, bytes: 1000 } });
-    expect(rows(engine, 'Back').size).toBe(8);
-    expect(report.cameras.find((c) => c.name === 'Back')).toMatchObject({ available: false, missing: 8 });
-    expect(report.events).toEqual([expect.objectContaining({ kind: 'camera_unavailable', camera: 'Back', severity: 'warning' })]);
-    expect(engine.store.recentEvents(10)).toEqual([expect.objectContaining({ kind: 'camera_unavailable', camera: 'Back' })]);
+      expect(rows(engine, 'Back').size).toBe(8);
+      expect(report.cameras.find((c) => c.name === 'Back')).toMatchObject({ available: false, missing: 8 });
+      expect(report.events).toEqual([expect.objectContaining({ kind: 'camera_unavailable', camera: 'Back', severity: 'warning' })]);
+      expect(engine.store.recentEvents(10)).toEqual([expect.objectContaining({ kind: 'camera_unavailable', camera: 'Back' })]);
+    });
 
-    fs.rmdirSync(sandbox.back);
-    fs.renameSync(away, sandbox.back);
-    const again = await engine.sweep();
-    expect(kinds(again.events)).toEqual(['camera_available']);
-    expect(filesBelow(sandbox.back)).toEqual(['new-0.mp4', 'new-1.mp4', 'new-2.mp4', 'new-3.mp4']);
+    test('the other cameras are swept', async () => {
+      const { report } = await sweepWithBackAway();
+
+      expect(filesBelow(sandbox.front)).toEqual([]);
+      expect(report.byCamera).toEqual({ Front: { count: 1, bytes: 1000 } });
+    });
+
+    test('once the folder is back, camera_available is raised and the camera is swept', async () => {
+      const { engine, away } = await sweepWithBackAway();
+
+      fs.rmdirSync(sandbox.back);
+      fs.renameSync(away, sandbox.back);
+      const again = await engine.sweep();
+      expect(kinds(again.events)).toEqual(['camera_available']);
+      expect(filesBelow(sandbox.back)).toEqual(['new-0.mp4', 'new-1.mp4', 'new-2.mp4', 'new-3.mp4']);
+    });
   });
 });
 
