@@ -614,31 +614,47 @@ describe('a stale index entry', () => {
 });
 
 describe('failures', () => {
-  mountTest(
-    'an unlink that fails keeps the row, counts as a failure with the path, raises delete_failed, and is retried by the next sweep',
-    async () => {
+  describe('an unlink that fails (a read-only folder)', () => {
+    /** locked/a.mp4 (with a sidecar) sits in a read-only bind mount, free/b.mp4 beside it; both are due. */
+    async function sweepReadOnly(): Promise<{ engine: RetentionEngine; report: SweepReport; log: CapturedLog; path: string }> {
       writeRecording(sandbox.front, 'locked/a.mp4', { ageMs: 30 * DAY_MS, size: 1234, sidecars: { json: 10 } });
       writeRecording(sandbox.front, 'free/b.mp4', { ageMs: 30 * DAY_MS });
       bindReadOnly(join(sandbox.front, 'locked'));
       const log = captureLog();
       const engine = engineFor(frontOnly(), {}, log);
+      return { engine, report: await engine.sweep(), log, path: join(sandbox.front, 'locked/a.mp4') };
+    }
 
-      const report = await engine.sweep();
+    mountTest('keeps the file, its sidecar and its row; the other recording goes', async () => {
+      const { engine, report, path } = await sweepReadOnly();
 
-      const path = join(sandbox.front, 'locked/a.mp4');
       expect(report.status).toBe('done');
       expect(report.deleted.count).toBe(1);
-      expect(report.failures).toEqual([{ camera: 'Front', path, error: expect.stringMatching(/EROFS/) }]);
       expect(exists(path)).toBe(true);
       expect(exists(join(sandbox.front, 'locked/a.json'))).toBe(true);
       expect(exists(join(sandbox.front, 'free/b.mp4'))).toBe(false);
       expect(rows(engine, 'Front').get('locked/a.mp4')).toMatchObject({ size: 1244 });
+      expect(engine.store.interruptedDeletes()).toEqual([]);
+    });
+
+    mountTest('counts as a failure with the path and the error', async () => {
+      const { report, path } = await sweepReadOnly();
+
+      expect(report.failures).toEqual([{ camera: 'Front', path, error: expect.stringMatching(/EROFS/) }]);
+    });
+
+    mountTest('raises delete_failed in the report, the event log and a warning naming the path', async () => {
+      const { engine, report, log, path } = await sweepReadOnly();
+
       expect(report.events).toEqual([expect.objectContaining({ kind: 'delete_failed', camera: 'Front', path })]);
       expect(engine.store.recentEvents(10)).toEqual([
         expect.objectContaining({ kind: 'delete_failed', camera: 'Front', details: expect.objectContaining({ path }) }),
       ]);
       expect(log.lines.some((line) => line.startsWith('warn:') && line.includes(path))).toBe(true);
-      expect(engine.store.interruptedDeletes()).toEqual([]);
+    });
+
+    mountTest('is retried by the next sweep, which deletes it once it can', async () => {
+      const { engine, path } = await sweepReadOnly();
 
       unmountAll();
       const retry = await engine.sweep();
@@ -647,8 +663,8 @@ describe('failures', () => {
       expect(exists(path)).toBe(false);
       expect(foldersBelow(sandbox.front)).toEqual([]);
       expectConsistent(engine, 'Front', sandbox.front);
-    },
-  );
+    });
+  });
 
   test('a crash between unlinks and row deletes: the next engine drops those rows, does not read them as a lost disk, and leaves a consistent state', async () => {
     for (let i = 0; i < 10; i++) {
