@@ -1,5 +1,5 @@
 /**
- * Protection survives a lost index (issue 6): holds are journaled beside the index and come sandbox.back
+ * Protection survives a lost index (issue 6): holds are journaled beside the index and come back
  * when the index is made anew. Real files, the real index, the real journal file.
  */
 import { execFileSync } from 'node:child_process';
@@ -11,7 +11,7 @@ import { journalPathFor } from '../src/store/journal.js';
 import { buildConfig, DAY_MS, filesBelow, HOUR_MS, useSandbox, writeRecording } from './helpers/tree.js';
 
 /**
- * Camera folders `sandbox.front` ("Front"), `sandbox.back` ("Back") and `sandbox.side` ("Side"), made anew for each test;
+ * Camera folders `front` ("Front"), `back` ("Back") and `side` ("Side"), made anew for each test;
  * not created up front: writeRecording makes them, and a test that writes none has none.
  */
 const sandbox = useSandbox('nvr-journal', ['front', 'back', 'side'], { createFolders: false });
@@ -75,7 +75,7 @@ describe('holds survive a deleted index', () => {
     first.protect([idOf(first, 'Front', 'released/c.mp4')], 'cli');
     first.unprotect([idOf(first, 'Front', 'released/c.mp4')]);
     expect(first.setProtectSwitch(first.cameraByName('Back')!, true)).toBe(2);
-    // A switch turned off again releases its holds: they must not come sandbox.back either.
+    // A switch turned off again releases its holds: they must not come back either.
     first.setProtectSwitch(first.cameraByName('Side')!, true);
     first.setProtectSwitch(first.cameraByName('Side')!, false);
     sandbox.close(first);
