@@ -58,7 +58,11 @@ function indexWithHeldA(): void {
 }
 
 describe('holds survive a deleted index', () => {
-  test('by hand, keep-until and a Protect switch: after the index is deleted and rebuilt, a sweep deletes only what was not held', async () => {
+  /**
+   * Holds of every kind on due recordings (by hand, keep-until, a Protect switch), one released and
+   * a switch turned off again; then the index is deleted and opened anew (not yet swept).
+   */
+  function heldThenIndexDeleted(): { second: RetentionEngine; keepUntil: number } {
     writeRecording(sandbox.front, 'hand/a.mp4', { ageMs: 30 * DAY_MS, sidecars: { json: 10 } });
     writeRecording(sandbox.front, 'keep/b.mp4', { ageMs: 30 * DAY_MS });
     writeRecording(sandbox.front, 'released/c.mp4', { ageMs: 30 * DAY_MS });
@@ -81,21 +85,40 @@ describe('holds survive a deleted index', () => {
     sandbox.close(first);
 
     deleteIndex();
-    const second = open();
+    return { second: open(), keepUntil };
+  }
+
+  test('the new index takes the holds and the switch back from the journal, and says so', () => {
+    const { second } = heldThenIndexDeleted();
+
     expect(second.store.opened).toMatchObject({ created: true, restoredHolds: 4, restoredSwitches: 1 });
     expect(second.store.recentEvents(5)).toEqual([expect.objectContaining({ kind: 'holds_restored', severity: 'info' })]);
+  });
+
+  test('a sweep on the new index deletes only what was not held', async () => {
+    const { second } = heldThenIndexDeleted();
     const report = await second.sweep();
 
     expect(report.status).toBe('done');
     expect(filesBelow(sandbox.front)).toEqual(['hand/a.json', 'hand/a.mp4', 'keep/b.mp4']);
     expect(filesBelow(sandbox.back)).toEqual(['e.mp4', 'f.mp4']);
     expect(filesBelow(sandbox.side)).toEqual([]);
+  });
+
+  test('each hold comes back as it was: who held it, until when, and the switch on', async () => {
+    const { second, keepUntil } = heldThenIndexDeleted();
+    await second.sweep();
+
     expect(holdOf(second, 'Front', 'hand/a.mp4')).toEqual({ protected: true, protectedBy: 'settings UI', keepUntil: null });
     expect(holdOf(second, 'Front', 'keep/b.mp4')).toEqual({ protected: false, protectedBy: null, keepUntil });
     expect(holdOf(second, 'Back', 'e.mp4')).toMatchObject({ protected: true, protectedBy: 'switch' });
     expect(second.status().cameras.find((camera) => camera.name === 'Back')?.protectSwitchOn).toBe(true);
+  });
 
-    // The switch still works as a switch: off releases its holds, and the next sweep deletes.
+  test('the restored switch still works as a switch: off releases its holds, and the next sweep deletes', async () => {
+    const { second } = heldThenIndexDeleted();
+    await second.sweep();
+
     second.setProtectSwitch(second.cameraByName('Back')!, false);
     await second.sweep();
     expect(filesBelow(sandbox.back)).toEqual([]);
