@@ -9,7 +9,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { describe, expect, test } from '@jest/globals';
+import { afterEach, describe, expect, test } from '@jest/globals';
 import { runCli } from '../src/cli/main.js';
 import { EngineWorker } from '../src/retention/engine-worker.js';
 import { RetentionEngine } from '../src/retention/engine.js';
@@ -466,47 +466,72 @@ describe('the disk and the index', () => {
     expect(log.lines.some((line) => line.startsWith('warn:') && line.includes('the free-space floor is skipped'))).toBe(true);
   });
 
-  test('the disk under the index fills up during a sweep: a clear error, no crash, no file deleted whose row could not go; all is well once there is space', async () => {
-    const disk = join(sandbox.storage, 'small');
-    mountTmpfs(disk, '1m');
-    const databasePath = join(disk, 'index.db');
-    for (let i = 0; i < 200; i++) {
-      writeRecording(sandbox.front, `day-${i % 4}/rec-${String(i).padStart(3, '0')}.mp4`, { ageMs: (30 + i / 1000) * DAY_MS });
-    }
-    writeRecording(sandbox.front, 'keep.mp4', { ageMs: 1 * DAY_MS });
-    const log = captureLog();
-    const engine = open(log, { databasePath });
-    const filler = join(disk, 'filler');
-    const fillDisk = () => {
-      try {
-        fs.writeFileSync(filler, Buffer.alloc(2_000_000));
-      } catch {
-        // ENOSPC: the disk is full now, which is the point.
+  describe('the disk under the index fills up during a sweep', () => {
+    // Free the disk before useSandbox closes the engines: closing one whose index cannot be written
+    // throws (its sweep lock row cannot be deleted), and a test that ends with the disk full would fail on it.
+    afterEach(() => fs.rmSync(join(sandbox.storage, 'small', 'filler'), { force: true }));
+
+    /**
+     * The index on a 1 MB tmpfs, 200 due recordings and one young one; the disk is filled once the
+     * sweep has begun. Returns the engine, its log, how the sweep ended, and the filler file.
+     */
+    async function sweepUntilFull(): Promise<{ engine: RetentionEngine; log: CapturedLog; outcome: string; filler: string }> {
+      const disk = join(sandbox.storage, 'small');
+      mountTmpfs(disk, '1m');
+      const databasePath = join(disk, 'index.db');
+      for (let i = 0; i < 200; i++) {
+        writeRecording(sandbox.front, `day-${i % 4}/rec-${String(i).padStart(3, '0')}.mp4`, { ageMs: (30 + i / 1000) * DAY_MS });
       }
-    };
+      writeRecording(sandbox.front, 'keep.mp4', { ageMs: 1 * DAY_MS });
+      const log = captureLog();
+      const engine = open(log, { databasePath });
+      const filler = join(disk, 'filler');
+      const fillDisk = () => {
+        try {
+          fs.writeFileSync(filler, Buffer.alloc(2_000_000));
+        } catch {
+          // ENOSPC: the disk is full now, which is the point.
+        }
+      };
 
-    const outcome = await engine.sweep({ batchSize: 40, onProgress: () => fs.existsSync(filler) || fillDisk() }).then(
-      (report) => `${report.status}: ${report.error}`,
-      (error: Error) => `rejected: ${error.message}`,
-    );
+      const outcome = await engine.sweep({ batchSize: 40, onProgress: () => fs.existsSync(filler) || fillDisk() }).then(
+        (report) => `${report.status}: ${report.error}`,
+        (error: Error) => `rejected: ${error.message}`,
+      );
+      return { engine, log, outcome, filler };
+    }
 
-    expect(outcome).toMatch(/^(failed|rejected): database or disk is full/);
-    expect(log.lines.some((line) => line.startsWith('error:') && /disk is full/.test(line))).toBe(true);
-    // Every recording gone from disk is out of the index, or marked as being deleted (finished by the next sweep).
-    const marked = new Set(engine.store.interruptedDeletes().map((row) => row.relPath));
-    const onDisk = new Set(filesBelow(sandbox.front));
-    const dangling = engine.list({}, { limit: 1000, offset: 0 }).filter((row) => !onDisk.has(row.relPath) && !marked.has(row.relPath));
-    expect(dangling).toEqual([]);
-    expect(onDisk.has('keep.mp4')).toBe(true);
-    // Still full: the next sweep fails the same way, and does not find itself locked out.
-    await expect(engine.sweep()).rejects.toThrow(/disk is full/);
+    test('the sweep ends with a clear error, logged, and no crash', async () => {
+      const { log, outcome } = await sweepUntilFull();
 
-    fs.rmSync(filler);
-    const report = await engine.sweep();
-    expect(report.status).toBe('done');
-    expect(filesBelow(sandbox.front)).toEqual(['keep.mp4']);
-    expect(engine.list({}, { limit: 1000, offset: 0 }).map((row) => row.relPath)).toEqual(['keep.mp4']);
-    expect(engine.store.recentEvents(20).map((event) => event.kind)).toContain('sweep_failed');
+      expect(outcome).toMatch(/^(failed|rejected): database or disk is full/);
+      expect(log.lines.some((line) => line.startsWith('error:') && /disk is full/.test(line))).toBe(true);
+    });
+
+    test('no file is deleted whose row could not go', async () => {
+      const { engine } = await sweepUntilFull();
+
+      // Every recording gone from disk is out of the index, or marked as being deleted (finished by the next sweep).
+      const marked = new Set(engine.store.interruptedDeletes().map((row) => row.relPath));
+      const onDisk = new Set(filesBelow(sandbox.front));
+      const dangling = engine.list({}, { limit: 1000, offset: 0 }).filter((row) => !onDisk.has(row.relPath) && !marked.has(row.relPath));
+      expect(dangling).toEqual([]);
+      expect(onDisk.has('keep.mp4')).toBe(true);
+    });
+
+    test('while it is still full, the next sweep fails the same way and all is well once there is space', async () => {
+      const { engine, filler } = await sweepUntilFull();
+
+      // Still full: the next sweep fails the same way, and does not find itself locked out.
+      await expect(engine.sweep()).rejects.toThrow(/disk is full/);
+
+      fs.rmSync(filler);
+      const report = await engine.sweep();
+      expect(report.status).toBe('done');
+      expect(filesBelow(sandbox.front)).toEqual(['keep.mp4']);
+      expect(engine.list({}, { limit: 1000, offset: 0 }).map((row) => row.relPath)).toEqual(['keep.mp4']);
+      expect(engine.store.recentEvents(20).map((event) => event.kind)).toContain('sweep_failed');
+    });
   });
 
   test('another process holds the index write lock for 10 s (BEGIN IMMEDIATE): the sweep waits for it within the busy timeout and completes', async () => {

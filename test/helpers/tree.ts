@@ -107,14 +107,24 @@ export function useSandbox<const Folder extends string>(
     }
   });
   afterEach(() => {
-    try {
-      for (const engine of engines.splice(0)) {
-        engine.close();
+    // Every step runs even when one before it throws (an engine that cannot close would otherwise
+    // leave a mount behind), and the first error is the one reported.
+    const errors: unknown[] = [];
+    const attempt = (step: () => void) => {
+      try {
+        step();
+      } catch (error) {
+        errors.push(error);
       }
-      options.beforeRemove?.();
-    } finally {
-      current?.remove();
-      current = undefined;
+    };
+    for (const engine of engines.splice(0)) {
+      attempt(() => engine.close());
+    }
+    attempt(() => options.beforeRemove?.());
+    attempt(() => current?.remove());
+    current = undefined;
+    if (errors.length > 0) {
+      throw errors[0];
     }
   });
   // The folder properties were defined just above, one per name in `folders`.
