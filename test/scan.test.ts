@@ -328,26 +328,43 @@ describe('unavailable cameras (an unmounted NAS never reads as an empty camera)'
     }
   }
 
-  test('a missing folder makes the camera unavailable; its rows and protection stay; it is back when the folder is', () => {
-    tenRecordings();
-    const engine = engineFor();
-    scanOnce(engine);
-    const protectedId = indexed(engine).get('day/3.mp4')!.id;
-    engine.protect([protectedId], 'user');
+  describe('a missing folder', () => {
+    /** Ten recordings indexed, day/3.mp4 protected, then the folder moved away and scanned. */
+    function scanWithFolderAway(): { engine: RetentionEngine; result: ScanResult; protectedId: number; away: string } {
+      tenRecordings();
+      const engine = engineFor();
+      scanOnce(engine);
+      const protectedId = indexed(engine).get('day/3.mp4')!.id;
+      engine.protect([protectedId], 'user');
 
-    const away = join(sandbox.root, 'away');
-    fs.renameSync(sandbox.front, away);
-    const result = scanOnce(engine);
-    expect(result.available).toBe(false);
-    expect(result.reason).toMatch(/missing/);
-    expect(result.removed).toBe(0);
-    expect(result.camera).toMatchObject({ available: false, recordingCount: 10, protectedCount: 1 });
-    expect(engine.store.recording(protectedId)).toMatchObject({ protected: true, protectedBy: 'user' });
+      const away = join(sandbox.root, 'away');
+      fs.renameSync(sandbox.front, away);
+      return { engine, result: scanOnce(engine), protectedId, away };
+    }
 
-    fs.renameSync(away, sandbox.front);
-    const back = scanOnce(engine);
-    expect(back).toMatchObject({ available: true, removed: 0, added: 0 });
-    expect(back.camera).toMatchObject({ available: true, unavailableReason: null, recordingCount: 10, protectedCount: 1 });
+    test('makes the camera unavailable, saying the folder is missing, and removes nothing', () => {
+      const { result } = scanWithFolderAway();
+
+      expect(result.available).toBe(false);
+      expect(result.reason).toMatch(/missing/);
+      expect(result.removed).toBe(0);
+    });
+
+    test('keeps its rows and their protection', () => {
+      const { engine, result, protectedId } = scanWithFolderAway();
+
+      expect(result.camera).toMatchObject({ available: false, recordingCount: 10, protectedCount: 1 });
+      expect(engine.store.recording(protectedId)).toMatchObject({ protected: true, protectedBy: 'user' });
+    });
+
+    test('the camera is available again, with the same rows, when the folder is back', () => {
+      const { engine, away } = scanWithFolderAway();
+
+      fs.renameSync(away, sandbox.front);
+      const back = scanOnce(engine);
+      expect(back).toMatchObject({ available: true, removed: 0, added: 0 });
+      expect(back.camera).toMatchObject({ available: true, unavailableReason: null, recordingCount: 10, protectedCount: 1 });
+    });
   });
 
   test('an empty folder where 10 recordings were indexed is unavailable: nothing removed, rows kept', () => {
