@@ -532,7 +532,11 @@ describe('the report', () => {
 });
 
 describe('housekeeping: emptied folders', () => {
-  test('removes only parents of deleted files that are now empty, walking up; never the camera folder, never a folder with a file left', async () => {
+  /**
+   * Front: dated folders, a folder with a note beside its recording, one with a hidden file, one
+   * empty from the start, a recording at the top; Back: two recordings, all of it due.
+   */
+  async function sweepDatedFolders(): Promise<{ engine: RetentionEngine; report: SweepReport }> {
     const old = { ageMs: 30 * DAY_MS };
     writeRecording(sandbox.front, '2024/05/01/a.mp4', old);
     writeRecording(sandbox.front, '2024/05/02/b.mp4', { ...old, sidecars: { json: 10, 'thumb.jpg': 10 } });
@@ -547,16 +551,27 @@ describe('housekeeping: emptied folders', () => {
     writeRecording(sandbox.back, '2024/06/01/x.mp4', old);
     writeRecording(sandbox.back, '2024/06/02/y.mp4', old);
     const engine = engineFor([...frontOnly(), { name: 'Back', path: sandbox.back, retentionDays: 7 }]);
+    return { engine, report: await engine.sweep() };
+  }
 
-    const report = await engine.sweep();
+  test('removes the parents of deleted files that are now empty, walking up, and never a folder with a file left', async () => {
+    const { report } = await sweepDatedFolders();
 
     expect(report.deleted.count).toBe(7);
     expect(foldersBelow(sandbox.front)).toEqual(['2024', '2024/05', '2024/05/03', 'empty-before', 'empty-before/inner', 'hidden', 'notes']);
     expect(filesBelow(sandbox.front)).toEqual(['2024/05/03/c.mp4', 'hidden/.keep', 'notes/readme.txt']);
+  });
+
+  test('never removes the camera folder, even when everything in it went', async () => {
+    await sweepDatedFolders();
+
     expect(fs.statSync(sandbox.back).isDirectory()).toBe(true);
     expect(foldersBelow(sandbox.back)).toEqual([]);
+  });
 
-    // The index forgot the removed folders cleanly: new recordings in a re-created folder are found.
+  test('the index forgets the removed folders cleanly: new recordings in a re-created folder are found', async () => {
+    const { engine } = await sweepDatedFolders();
+
     writeRecording(sandbox.back, '2024/06/01/x2.mp4', { ageMs: DAY_MS });
     const next = await engine.sweep();
     expect(next.status).toBe('done');
