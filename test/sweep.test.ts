@@ -681,34 +681,52 @@ describe('failures', () => {
     });
   });
 
-  test('a crash between unlinks and row deletes: the next engine drops those rows, does not read them as a lost disk, and leaves a consistent state', async () => {
-    for (let i = 0; i < 10; i++) {
-      writeRecording(sandbox.front, `day/${i}.mp4`, { ageMs: DAY_MS + i * MINUTE_MS, sidecars: { json: 20, 'thumb.jpg': 30 } });
-    }
-    const first = engineFor(frontOnly({ retentionDays: 30 }));
-    first.scan();
-    // The crashed sweep had marked six recordings and unlinked five of them; of one, only the video went.
-    const marked = [0, 1, 2, 3, 4, 5].map((i) => idOf(first, 'Front', `day/${i}.mp4`));
-    claimAsADeadSweepDid(first, marked);
-    for (const i of [0, 1, 2, 3]) {
-      for (const suffix of ['mp4', 'json', 'thumb.jpg']) {
-        fs.unlinkSync(join(sandbox.front, `day/${i}.${suffix}`));
+  describe('a crash between unlinks and row deletes', () => {
+    /**
+     * The crashed sweep had claimed six recordings and unlinked five of them; of one (day/4), only
+     * the video went. Returns the next engine and its sweep.
+     */
+    async function sweepAfterCrash(): Promise<{ engine: RetentionEngine; report: SweepReport }> {
+      for (let i = 0; i < 10; i++) {
+        writeRecording(sandbox.front, `day/${i}.mp4`, { ageMs: DAY_MS + i * MINUTE_MS, sidecars: { json: 20, 'thumb.jpg': 30 } });
       }
+      const first = engineFor(frontOnly({ retentionDays: 30 }));
+      first.scan();
+      const marked = [0, 1, 2, 3, 4, 5].map((i) => idOf(first, 'Front', `day/${i}.mp4`));
+      claimAsADeadSweepDid(first, marked);
+      for (const i of [0, 1, 2, 3]) {
+        for (const suffix of ['mp4', 'json', 'thumb.jpg']) {
+          fs.unlinkSync(join(sandbox.front, `day/${i}.${suffix}`));
+        }
+      }
+      fs.unlinkSync(join(sandbox.front, 'day/4.mp4'));
+      first.close();
+
+      const engine = engineFor(frontOnly({ retentionDays: 30 }));
+      return { engine, report: await engine.sweep() };
     }
-    fs.unlinkSync(join(sandbox.front, 'day/4.mp4'));
-    first.close();
 
-    const engine = engineFor(frontOnly({ retentionDays: 30 }));
-    const report = await engine.sweep();
+    test('the next engine does not read the rows of the unlinked files as a lost disk', async () => {
+      const { engine, report } = await sweepAfterCrash();
 
-    expect(report.status).toBe('done');
-    expect(report.cameras).toEqual([expect.objectContaining({ name: 'Front', available: true, missing: 0 })]);
-    expect(kinds(report.events)).not.toContain('camera_unavailable');
-    expect(engine.store.cameraByPath(sandbox.front)).toMatchObject({ available: true, recordingCount: 5 });
-    expect([...rows(engine, 'Front').keys()].sort()).toEqual(['day/5.mp4', 'day/6.mp4', 'day/7.mp4', 'day/8.mp4', 'day/9.mp4']);
-    // The interrupted deletion of day/4 is finished: its sidecars go too.
-    expect(filesBelow(join(sandbox.front, 'day')).filter((name) => name.startsWith('4.'))).toEqual([]);
-    expectConsistent(engine, 'Front', sandbox.front);
+      expect(report.status).toBe('done');
+      expect(report.cameras).toEqual([expect.objectContaining({ name: 'Front', available: true, missing: 0 })]);
+      expect(kinds(report.events)).not.toContain('camera_unavailable');
+      expect(engine.store.cameraByPath(sandbox.front)).toMatchObject({ available: true, recordingCount: 5 });
+    });
+
+    test('the next engine drops those rows and finishes the half-done deletion, sidecars too', async () => {
+      const { engine } = await sweepAfterCrash();
+
+      expect([...rows(engine, 'Front').keys()].sort()).toEqual(['day/5.mp4', 'day/6.mp4', 'day/7.mp4', 'day/8.mp4', 'day/9.mp4']);
+      expect(filesBelow(join(sandbox.front, 'day')).filter((name) => name.startsWith('4.'))).toEqual([]);
+    });
+
+    test('the index and the disk agree afterwards', async () => {
+      const { engine } = await sweepAfterCrash();
+
+      expectConsistent(engine, 'Front', sandbox.front);
+    });
   });
 
   test('after a crash, interrupted deletions of a camera whose folder is gone (NAS unmounted) keep their rows until it is back', async () => {
