@@ -177,7 +177,8 @@ describe('holds survive a deleted index', () => {
 });
 
 describe('the journal file', () => {
-  test('grows by appends, is compacted by a snapshot while it runs, and a torn last line (a crash mid-append) is skipped', async () => {
+  /** a.mp4 held, after b.mp4 was held and released 600 times (1,200 appends); the engine closed. Returns the journal's line count. */
+  function churnedJournal(): () => number {
     writeRecording(sandbox.front, 'a.mp4', { ageMs: 30 * DAY_MS });
     writeRecording(sandbox.front, 'b.mp4', { ageMs: 30 * DAY_MS });
     const engine = open();
@@ -191,13 +192,22 @@ describe('the journal file', () => {
     engine.protect([a], 'cli');
     sandbox.close(engine);
     const journal = journalPathFor(sandbox.databasePath);
-    const lines = () => fs.readFileSync(journal, 'utf8').split('\n').filter(Boolean).length;
+    return () => fs.readFileSync(journal, 'utf8').split('\n').filter(Boolean).length;
+  }
+
+  test('grows by appends and is compacted by a snapshot while it runs and at the next start', () => {
+    const lines = churnedJournal();
     // Compacted while the engine ran (past 1,000 lines), and again at the next start.
     expect(lines()).toBeLessThan(1000);
     expect(lines()).toBeGreaterThan(1);
     sandbox.close(open());
     expect(lines()).toBeLessThan(1000);
-    fs.appendFileSync(journal, '{"op":"protect","camera":"Front","folder":"/x","paths":["b.m');
+  });
+
+  test('a torn last line (a crash mid-append) is skipped, and a hold appended after it is kept', async () => {
+    churnedJournal();
+    sandbox.close(open());
+    fs.appendFileSync(journalPathFor(sandbox.databasePath), '{"op":"protect","camera":"Front","folder":"/x","paths":["b.m');
     writeRecording(sandbox.front, 'c.mp4', { ageMs: 30 * DAY_MS });
     const after = open();
     after.scan();
