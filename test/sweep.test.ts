@@ -325,42 +325,74 @@ function mixedTree(): { cameras: CameraInput[]; settings: Record<string, unknown
 }
 
 describe('the report', () => {
-  test('byReason, byCamera, byClass and spared.protected are right for age, quota and cap on real files', async () => {
+  // What the mixed tree loses (the report's figures below follow from it):
+  // Age: f-age (1100 with its sidecar), f-ev-age (event, 25 days), b-age. f-export is older than
+  // 7 days too, but export-locked.
+  // Quota (Front counts f-ev-keep 1000 + p 2000 + f-1..f-6 12000 = 15000 > 10500; live is in
+  // progress, f-export locked): f-ev-keep, then p is spared, f-1, f-6 (6.3 d) → 10000.
+  // Cap (Front 10000 + Back 12000 = 22000 > 14500), oldest across cameras: p spared, b-1, b-kept
+  // spared, b-2, f-2, f-3 → 14000.
+  async function sweepMixedTree(): Promise<{ engine: RetentionEngine; report: SweepReport }> {
     const tree = mixedTree();
     const engine = engineFor(tree.cameras, tree.settings);
     tree.hold(engine);
+    return { engine, report: await engine.sweep() };
+  }
 
-    const report = await engine.sweep();
+  test('age, quota and cap on real files leave the files they should, and the index agrees with the disk', async () => {
+    const { engine } = await sweepMixedTree();
 
-    // Age: f-age (1100 with its sidecar), f-ev-age (event, 25 days), b-age. f-export is older than
-    // 7 days too, but export-locked.
-    // Quota (Front counts f-ev-keep 1000 + p 2000 + f-1..f-6 12000 = 15000 > 10500; live is in
-    // progress, f-export locked): f-ev-keep, then p is spared, f-1, f-6 (6.3 d) → 10000.
-    // Cap (Front 10000 + Back 12000 = 22000 > 14500), oldest across cameras: p spared, b-1, b-kept
-    // spared, b-2, f-2, f-3 → 14000.
     expect(filesBelow(sandbox.front)).toEqual(['f-4.mp4', 'f-5.mp4', 'f-export.mp4', 'live.mp4', 'p.mp4']);
     expect(filesBelow(sandbox.back)).toEqual(['b-3.mp4', 'b-4.mp4', 'b-5.mp4', 'b-kept.mp4']);
+    expectConsistent(engine, 'Front', sandbox.front);
+    expectConsistent(engine, 'Back', sandbox.back);
+  });
+
+  test('a sweep where every phase can do its work raises no events and no failures', async () => {
+    const { report } = await sweepMixedTree();
+
+    expect(report.events).toEqual([]);
+    expect(report.failures).toEqual([]);
+  });
+
+  test('the next sweep finds nothing more to do', async () => {
+    const { engine } = await sweepMixedTree();
+
+    const again = await engine.sweep();
+    expect(again.deleted.count).toBe(0);
+  });
+
+  test('byReason counts each deletion under the phase that made it', async () => {
+    const { report } = await sweepMixedTree();
+
     expect(report.byReason).toEqual({
       age: { count: 3, bytes: 1100 + 1000 + 1500 },
       quota: { count: 3, bytes: 1000 + 2000 + 2000 },
       cap: { count: 4, bytes: 8000 },
       floor: { count: 0, bytes: 0 },
     });
+  });
+
+  test('byCamera counts each deletion under its camera', async () => {
+    const { report } = await sweepMixedTree();
+
     expect(report.byCamera).toEqual({
       Front: { count: 7, bytes: 1100 + 1000 + 1000 + 4 * 2000 },
       Back: { count: 3, bytes: 1500 + 2 * 2000 },
     });
+  });
+
+  test('byClass counts each deletion under its class', async () => {
+    const { report } = await sweepMixedTree();
+
     expect(report.byClass).toEqual({ continuous: { count: 8, bytes: 1100 + 1500 + 6 * 2000 }, event: { count: 2, bytes: 2000 } });
+  });
+
+  test('deleted is the total, and spared.protected counts the held recordings a phase passed over', async () => {
+    const { report } = await sweepMixedTree();
+
     expect(report.deleted).toEqual({ count: 10, bytes: 3600 + 5000 + 8000 });
     expect(report.spared.protected).toBe(2);
-    expect(report.events).toEqual([]);
-    expect(report.failures).toEqual([]);
-    expectConsistent(engine, 'Front', sandbox.front);
-    expectConsistent(engine, 'Back', sandbox.back);
-
-    // The next sweep finds nothing more to do.
-    const again = await engine.sweep();
-    expect(again.deleted.count).toBe(0);
   });
 
   test('a dry run deletes nothing, and its list is exactly what the next real sweep deletes, in order, with the same reasons', async () => {
