@@ -326,7 +326,7 @@ describe('exit codes and config errors', () => {
     expect(cli('status')).toMatchObject({ code: 2, stderr: expect.stringMatching(/no "NvrRetention" platform block/) });
   });
 
-  test('unknown commands, flags and flag values are exit 2, with a good config', () => {
+  test('whatever the command does not know (a command, a flag, a flag value) is exit 2, with a good config', () => {
     expect(cli('frobnicate').code).toBe(2);
     expect(cli('status', '--bogus').code).toBe(2);
     expect(cli('list', '--class', 'sometimes').code).toBe(2);

@@ -339,7 +339,7 @@ describe('the report', () => {
     return { engine, report: await engine.sweep() };
   }
 
-  test('age, quota and cap on real files leave the files they should, and the index agrees with the disk', async () => {
+  test('the phases on real files leave exactly the files they should, and the index agrees with the disk', async () => {
     const { engine } = await sweepMixedTree();
 
     expect(filesBelow(sandbox.front)).toEqual(['f-4.mp4', 'f-5.mp4', 'f-export.mp4', 'live.mp4', 'p.mp4']);
@@ -672,7 +672,7 @@ describe('failures', () => {
       return { engine, report: await engine.sweep(), log, path: join(sandbox.front, 'locked/a.mp4') };
     }
 
-    mountTest('keeps the file, its sidecar and its row; the other recording goes', async () => {
+    mountTest('keeps the recording it could not delete whole (file, sidecar, row) and deletes the other', async () => {
       const { engine, report, path } = await sweepReadOnly();
 
       expect(report.status).toBe('done');
