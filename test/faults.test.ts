@@ -14,7 +14,7 @@ import { runCli } from '../src/cli/main.js';
 import { EngineWorker } from '../src/retention/engine-worker.js';
 import { RetentionEngine } from '../src/retention/engine.js';
 import type { DiskProbe } from '../src/retention/disk.js';
-import type { Logger } from '../src/retention/sweep.js';
+import type { Logger, SweepReport } from '../src/retention/sweep.js';
 import { locationFileIn } from '../src/store/recover.js';
 import { buildConfig, type CameraInput, DAY_MS, filesBelow, useSandbox, writeRecording } from './helpers/tree.js';
 
@@ -95,20 +95,21 @@ describe('a damaged or deleted index', () => {
     ['the file deleted', (path) => fs.rmSync(path)],
   ];
 
-  test.each(damage)(
-    '%s: moved aside (if there is anything to move), a clear error, a new index from the folders, holds back, nothing held deleted',
-    async (_, harm) => {
+  describe.each(damage)('%s, met by an engine', (_, harm) => {
+    /** The protected tree, its index harmed, then a sweep by a new engine. */
+    async function sweepDamaged(): Promise<{ engine: RetentionEngine; report: SweepReport; log: CapturedLog; deleted: boolean }> {
       protectedTree();
       harm(sandbox.databasePath);
       const deleted = !fs.existsSync(sandbox.databasePath);
 
       const log = captureLog();
       const engine = open(log);
-      const report = await engine.sweep();
+      return { engine, report: await engine.sweep(), log, deleted };
+    }
 
-      expect(report.status).toBe('done');
-      expect(filesBelow(sandbox.front)).toEqual(['a.mp4', 'b.mp4']);
-      expect(engine.store.recording(idOf(engine, 'a.mp4'))).toMatchObject({ protected: true, protectedBy: 'settings UI' });
+    test('the damaged index is moved aside (if there is anything to move), with a clear error', async () => {
+      const { engine, log, deleted } = await sweepDamaged();
+
       if (deleted) {
         expect(corruptCopies()).toEqual([]);
       } else {
@@ -118,9 +119,22 @@ describe('a damaged or deleted index', () => {
         );
         expect(kinds(engine)).toContain('index_rebuilt');
       }
+    });
+
+    test('a new index is built from the folders, with the holds back', async () => {
+      const { engine } = await sweepDamaged();
+
+      expect(engine.store.recording(idOf(engine, 'a.mp4'))).toMatchObject({ protected: true, protectedBy: 'settings UI' });
       expect(kinds(engine)).toContain('holds_restored');
-    },
-  );
+    });
+
+    test('the sweep completes and deletes nothing held', async () => {
+      const { report } = await sweepDamaged();
+
+      expect(report.status).toBe('done');
+      expect(filesBelow(sandbox.front)).toEqual(['a.mp4', 'b.mp4']);
+    });
+  });
 
   test.each(damage)(
     '%s, met by the CLI (no check at open): at most one failed run, then the index is rebuilt, holds back, nothing held deleted',
