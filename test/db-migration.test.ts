@@ -74,21 +74,39 @@ async function expectUsableAtNewPath(): Promise<void> {
 }
 
 describe('a changed databasePath', () => {
-  test('the Homebridge engine worker moves the index and its journal to the new path, keeps the old as .migrated, and logs it', async () => {
-    indexAtOldPath();
-    const lines: string[] = [];
-    const worker = new EngineWorker(config(newPath()), { ...quiet, info: (line) => lines.push(line) }, WORKER, {
-      locationFile: locationFile(),
-    });
-    await worker.status();
-    await worker.stop();
+  describe('met by the Homebridge engine worker', () => {
+    /** The index at the old path, then the worker started (and stopped) on a config naming the new one. Returns its info lines. */
+    async function workerOnNewPath(): Promise<string[]> {
+      indexAtOldPath();
+      const lines: string[] = [];
+      const worker = new EngineWorker(config(newPath()), { ...quiet, info: (line) => lines.push(line) }, WORKER, {
+        locationFile: locationFile(),
+      });
+      await worker.status();
+      await worker.stop();
+      return lines;
+    }
 
-    expect(lines).toContain(
-      `databasePath changed: the index moved from ${oldPath()} to ${newPath()} (the old file is kept as ${oldPath()}.migrated).`,
-    );
-    expect(fs.existsSync(journalPathFor(newPath()))).toBe(true);
-    expect(fs.existsSync(`${journalPathFor(oldPath())}.migrated`)).toBe(true);
-    await expectUsableAtNewPath();
+    test('the move is logged, naming both paths and the kept .migrated file', async () => {
+      const lines = await workerOnNewPath();
+
+      expect(lines).toContain(
+        `databasePath changed: the index moved from ${oldPath()} to ${newPath()} (the old file is kept as ${oldPath()}.migrated).`,
+      );
+    });
+
+    test('the holds journal moves with the index, the old one kept as .migrated', async () => {
+      await workerOnNewPath();
+
+      expect(fs.existsSync(journalPathFor(newPath()))).toBe(true);
+      expect(fs.existsSync(`${journalPathFor(oldPath())}.migrated`)).toBe(true);
+    });
+
+    test('the index at the new path is the old one, holds and history kept', async () => {
+      await workerOnNewPath();
+
+      await expectUsableAtNewPath();
+    });
   });
 
   test('an unchanged path moves nothing and leaves no .migrated behind', async () => {

@@ -16,6 +16,7 @@ import {
   DAY_MS,
   HOUR_MS,
   MINUTE_MS,
+  type RecordingSpec,
   SECOND_MS,
   setAge,
   settleFolders,
@@ -86,17 +87,29 @@ describe('what is a recording', () => {
 });
 
 describe('sidecars', () => {
-  test('x.json, x.srt and x.thumb.jpg belong to x.mp4: counted in its size, not indexed; x.jpg is a recording of its own', () => {
+  /** x.mp4 with a json, an srt and a thumbnail beside it, and a snapshot x.jpg; scanned once. */
+  function clipWithSidecars(): { rows: Map<string, RecordingDetail>; clip: RecordingSpec } {
     const clip = { size: 5000, sidecars: { json: '{"camera":"front"}', srt: 120, 'thumb.jpg': 700 } };
     writeRecording(sandbox.front, 'x.mp4', clip);
     writeRecording(sandbox.front, 'x.jpg', { size: 900 });
     const engine = engineFor();
     scanOnce(engine);
-    const rows = indexed(engine);
+    return { rows: indexed(engine), clip };
+  }
+
+  test('x.json, x.srt and x.thumb.jpg are not indexed: they belong to x.mp4 and count in its size', () => {
+    const { rows, clip } = clipWithSidecars();
+
     expect([...rows.keys()].sort()).toEqual(['x.jpg', 'x.mp4']);
     expect(rows.get('x.mp4')!.size).toBe(bytesOf(clip));
     expect(rows.get('x.mp4')!.fileSize).toBe(5000);
     expect(rows.get('x.mp4')!.sidecars).toEqual(['x.json', 'x.srt', 'x.thumb.jpg']);
+  });
+
+  test('x.jpg beside x.mp4 is a recording of its own', () => {
+    const { rows } = clipWithSidecars();
+
+    expect([...rows.keys()].sort()).toEqual(['x.jpg', 'x.mp4']);
     expect(rows.get('x.jpg')!.size).toBe(900);
     expect(rows.get('x.jpg')!.sidecars).toEqual([]);
   });
