@@ -478,7 +478,13 @@ export class Store {
   }
 
   close(): void {
-    this.lock.release();
+    try {
+      this.lock.release();
+    } catch {
+      // A full disk under the index cannot take the release: the row keeps this process's token, and
+      // the lock is free again once the process has ended (a dead holder is recognised). Closing must
+      // not throw, or Homebridge would stop on it.
+    }
     this.statements.clear();
     if (this.db.isOpen) {
       this.db.close();
@@ -699,13 +705,6 @@ export class Store {
   deleteRecordings(ids: number[]): void {
     for (const chunk of chunks(ids)) {
       this.sql(`DELETE FROM recordings WHERE id IN (${placeholders(chunk.length)})`).run(...chunk);
-    }
-  }
-
-  /** Marks rows as being deleted (tests use this to stage an interrupted sweep). */
-  markDeleting(ids: number[]): void {
-    for (const chunk of chunks(ids)) {
-      this.sql(`UPDATE recordings SET deleting = 1 WHERE id IN (${placeholders(chunk.length)})`).run(...chunk);
     }
   }
 
