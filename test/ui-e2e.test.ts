@@ -200,6 +200,17 @@ describe('the settings screen in the Homebridge UI', () => {
     await frame.locator('#f-camera').selectOption('Back Yard');
     await frame.locator('#f-sort').selectOption('oldest');
     await reloaded(frame, 'recordings', () => frame.getByRole('button', { name: 'Apply' }).click());
+    // Every filter's longest choice fits beside the select's arrow ("Newest first" was cut to "Newest fi").
+    const cutOff = await frame.locator('#filters select').evaluateAll((selects) =>
+      (selects as HTMLSelectElement[]).flatMap((select) => {
+        const style = getComputedStyle(select);
+        const context = document.createElement('canvas').getContext('2d')!;
+        context.font = style.font;
+        const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+        return [...select.options].filter((option) => context.measureText(option.text).width > room).map((option) => option.text);
+      }),
+    );
+    expect(cutOff).toEqual([]);
     const rows = frame.locator('#recordings tbody tr');
     // Names hold the age in hours: oldest first is reverse name order.
     const backYard = filesBelow(fixture.back).reverse();
