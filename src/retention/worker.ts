@@ -5,8 +5,12 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { RetentionConfig } from '../config/types.js';
-import { RetentionEngine } from './engine.js';
+import { silenceSqliteWarning } from '../runtime/sqlite-warning.js';
 import type { Logger } from './sweep.js';
+
+// This thread has its own `process`: drop Node 22's SQLite warning here too, before the engine loads node:sqlite.
+silenceSqliteWarning();
+const { RetentionEngine } = await import('./engine.js');
 
 export interface WorkerInit {
   config: RetentionConfig;
