@@ -104,7 +104,7 @@ describe('nvr-retention sweep', () => {
     const result = cli('sweep');
     expect(result.code).toBe(0);
     expect(result.stdout.trim().split('\n').at(-1)).toMatch(
-      /^Sweep deleted 1 recordings \(1\.00 kB\): age 1 \(1\.00 kB\); 0 failures in \d/,
+      /^Sweep deleted 1 recording \(1\.00 kB\): age 1 \(1\.00 kB\); 0 failures in \d/,
     );
   });
 
@@ -150,7 +150,7 @@ describe('nvr-retention protect / unprotect', () => {
     const kept = file('front/evidence.mp4', 30);
     const protect = cli('protect', 'cams/front/evidence.mp4');
     expect(protect.code).toBe(0);
-    expect(protect.stdout).toMatch(/Protected 1 recordings/);
+    expect(protect.stdout).toMatch(/Protected 1 recording\b/);
 
     const sweep = json('sweep');
     expect(sweep.deleted.count).toBe(0);
@@ -230,7 +230,7 @@ describe('nvr-retention list and status', () => {
     expect(status.filesystems[0].freeBytes).toBeGreaterThan(0);
     expect(status.filesystems[0].cameras).toEqual(['Front', 'Back']);
     expect(status.lastSweep).toMatchObject({ status: 'done' });
-    expect(cli('status').stdout).toMatch(/Front \(.*\)\n {2}1 recordings, 500 B \(1 events\)/);
+    expect(cli('status').stdout).toMatch(/Front \(.*\)\n {2}1 recording, 500 B \(1 event\)/);
   });
 });
 

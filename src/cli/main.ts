@@ -8,7 +8,7 @@ import { ConfigError, parsePlatformConfigStrict } from '../config/schema.js';
 import type { RetentionConfig } from '../config/types.js';
 import { PLATFORM_NAME } from '../settings.js';
 import { RecordingNotFoundError, RetentionEngine } from '../retention/engine.js';
-import { formatBytes } from '../retention/format.js';
+import { formatBytes, plural } from '../retention/format.js';
 import { SweepLockHeldError } from '../store/lock.js';
 import { locationFileIn } from '../store/recover.js';
 import type { Logger } from '../retention/sweep.js';
@@ -185,7 +185,7 @@ async function runCommand(engine: RetentionEngine, command: string, args: string
         cameras
           .map((c) =>
             c.available
-              ? `${c.name}: ${c.recordings} recordings (${c.added} new, ${c.updated} changed, ${c.removed} gone)`
+              ? `${c.name}: ${plural(c.recordings, 'recording')} (${c.added} new, ${c.updated} changed, ${c.removed} gone)`
               : `${c.name}: UNAVAILABLE, ${c.reason}`,
           )
           .join('\n'),
@@ -271,7 +271,10 @@ async function runCommand(engine: RetentionEngine, command: string, args: string
         }
         engine.scan();
         const count = engine.protectRecent(camera, hours, 'cli');
-        print({ protected: count }, () => `Protected ${count} recordings of ${camera.name} from the last ${hours} hours.`);
+        print(
+          { protected: count },
+          () => `Protected ${plural(count, 'recording')} of ${camera.name} from the last ${plural(hours, 'hour')}.`,
+        );
         return EXIT_OK;
       }
       const until = values.until === undefined ? undefined : isoDate(values.until, '--until');
@@ -279,14 +282,17 @@ async function runCommand(engine: RetentionEngine, command: string, args: string
       const count = engine.protect(ids, 'cli', until);
       print(
         { protected: count, until: until === undefined ? null : new Date(until).toISOString() },
-        () => `${until === undefined ? 'Protected' : `Kept until ${new Date(until).toISOString()}:`} ${count} recordings.`,
+        () => `${until === undefined ? 'Protected' : `Kept until ${new Date(until).toISOString()}:`} ${plural(count, 'recording')}.`,
       );
       return EXIT_OK;
     }
     case 'unprotect': {
       const ids = resolvePaths(engine, args, io);
       const count = engine.unprotect(ids);
-      print({ unprotected: count, recordings: ids.length }, () => `Released ${ids.length} recordings (${count} were protected).`);
+      print(
+        { unprotected: count, recordings: ids.length },
+        () => `Released ${plural(ids.length, 'recording')} (${count} ${count === 1 ? 'was' : 'were'} protected).`,
+      );
       return EXIT_OK;
     }
     case 'export': {
@@ -347,7 +353,7 @@ function formatStatus(status: ReturnType<RetentionEngine['status']>): string {
   for (const camera of status.cameras) {
     lines.push(`${camera.name} (${camera.path})${camera.available ? '' : `  UNAVAILABLE: ${camera.unavailableReason}`}`);
     lines.push(
-      `  ${camera.recordings} recordings, ${formatBytes(camera.bytes)} (${camera.eventRecordings} events); protected ${camera.protectedRecordings} (${formatBytes(camera.protectedBytes)})` +
+      `  ${plural(camera.recordings, 'recording')}, ${formatBytes(camera.bytes)} (${plural(camera.eventRecordings, 'event')}); protected ${camera.protectedRecordings} (${formatBytes(camera.protectedBytes)})` +
         `; quota ${camera.quotaBytes === null ? 'none' : formatBytes(camera.quotaBytes)}`,
     );
     lines.push(`  oldest ${camera.oldest ?? '-'}, newest ${camera.newest ?? '-'}${camera.protectSwitchOn ? '; protect switch ON' : ''}`);

@@ -9,6 +9,7 @@ import { SweepLockHeldError } from '../store/lock.js';
 import { migrateDatabase, moveAside } from '../store/recover.js';
 import { type BrowseOrder, type CameraRow, type RecordingDetail, type RecordingFilter, type Severity, Store } from '../store/store.js';
 import { type DiskProbe, realDisk } from './disk.js';
+import { plural } from './format.js';
 import {
   deleteRecordingsNow,
   type EngineContext,
@@ -629,7 +630,7 @@ function announce(store: Store, log: Logger, movedAside: { to: string; reason: s
     tell(
       'warning',
       'holds_restored',
-      `${reappliedHolds} holds of the holds journal were missing from the index (a power cut, or an index from a backup); they hold again`,
+      `${plural(reappliedHolds, 'hold')} of the holds journal ${reappliedHolds === 1 ? 'was' : 'were'} missing from the index (a power cut, or an index from a backup); ${reappliedHolds === 1 ? 'it holds' : 'they hold'} again`,
       { holds: reappliedHolds },
     );
   }
@@ -637,7 +638,7 @@ function announce(store: Store, log: Logger, movedAside: { to: string; reason: s
     tell(
       'info',
       'holds_restored',
-      `the new index takes ${restoredHolds} recording holds and ${restoredSwitches} Protect switch states from the holds journal; they apply as the scan finds the recordings`,
+      `the new index takes ${plural(restoredHolds, 'recording hold')} and ${plural(restoredSwitches, 'Protect switch state')} from the holds journal; they apply as the scan finds the recordings`,
       { holds: restoredHolds, switches: restoredSwitches },
     );
   }

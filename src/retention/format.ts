@@ -13,3 +13,8 @@ export function formatBytes(bytes: number): string {
 export function formatDuration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
+
+/** "1 recording", "2 recordings", "1,500 recordings": a count and its noun, for log lines and the command's output. */
+export function plural(count: number, one: string, many = `${one}s`): string {
+  return `${count.toLocaleString('en-US')} ${count === 1 ? one : many}`;
+}

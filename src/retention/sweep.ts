@@ -7,7 +7,7 @@ import { scanCamera, type ScanResult, ScanStoppedError } from '../catalog/scan.j
 import type { CameraConfig, RecordingClass, RetentionConfig } from '../config/types.js';
 import type { EventRow, Recording, Store } from '../store/store.js';
 import type { DiskProbe } from './disk.js';
-import { formatBytes, formatDuration } from './format.js';
+import { formatBytes, formatDuration, plural } from './format.js';
 import {
   type BatchOutcome,
   type CameraPolicy,
@@ -309,7 +309,7 @@ function finishInterruptedDeletes(ctx: EngineContext): void {
     store.clearDeleting(present);
   });
   log.info(
-    `Finished ${gone.length} deletions that an interrupted sweep had started (${present.length} files were still there and stay indexed).`,
+    `Finished ${plural(gone.length, 'deletion')} that an interrupted sweep had started (${plural(present.length, 'file was', 'files were')} still there and stay indexed).`,
   );
 }
 
@@ -368,7 +368,7 @@ function reconcile(ctx: EngineContext, options: SweepOptions, raise: (event: Omi
         kind: 'clock_ahead',
         camera: camera.name,
         severity: 'warning',
-        message: `${ahead.count} recordings are dated in the future (up to ${new Date(ahead.latest!).toISOString()}): the clock of the camera or of the recording machine is ahead. They count as still being recorded, so no rule deletes them until that date; set the clock right`,
+        message: `${plural(ahead.count, 'recording is', 'recordings are')} dated in the future (up to ${new Date(ahead.latest!).toISOString()}): the clock of the camera or of the recording machine is ahead. They count as still being recorded, so no rule deletes them until that date; set the clock right`,
         details: { count: ahead.count, latest: ahead.latest },
       });
     }
@@ -472,7 +472,7 @@ async function carryOutPlan(
     if (Date.now() - lastProgress >= PROGRESS_INTERVAL_MS) {
       lastProgress = Date.now();
       log.info(
-        `Sweep in progress: ${report.deleted.count} recordings deleted (${formatBytes(report.deleted.bytes)}) so far, ${report.failures.length} failures`,
+        `Sweep in progress: ${plural(report.deleted.count, 'recording')} deleted (${formatBytes(report.deleted.bytes)}) so far, ${plural(report.failures.length, 'failure')}`,
       );
     }
     options.onProgress?.({
@@ -1005,9 +1005,9 @@ export function summaryLine(report: SweepReport): string {
     (reason) => `${reason} ${report.byReason[reason].count} (${formatBytes(report.byReason[reason].bytes)})`,
   );
   const parts = [
-    `${what} ${report.deleted.count} recordings (${formatBytes(report.deleted.bytes)})${reasons.length ? `: ${reasons.join(', ')}` : ''}`,
+    `${what} ${plural(report.deleted.count, 'recording')} (${formatBytes(report.deleted.bytes)})${reasons.length ? `: ${reasons.join(', ')}` : ''}`,
   ];
-  parts.push(`${report.failures.length} failures`);
+  parts.push(plural(report.failures.length, 'failure'));
   if (report.spared.protected > 0) {
     parts.push(`${report.spared.protected} protected spared`);
   }
@@ -1095,7 +1095,7 @@ export async function deleteRecordingsNow(ctx: EngineContext, ids: number[], who
         camera: cameraById.get(cameraId)!.name,
         kind: 'deleted_by_hand',
         severity: 'info',
-        message: `${who} deleted ${entry.tally.count} recordings (${formatBytes(entry.tally.bytes)}) by hand`,
+        message: `${who} deleted ${plural(entry.tally.count, 'recording')} (${formatBytes(entry.tally.bytes)}) by hand`,
         details: { who, paths: entry.paths },
       });
     }

@@ -9,7 +9,7 @@ import cron from 'node-cron';
 import { ConfigError, formatIssue, parsePlatformConfig } from '../config/schema.js';
 import type { RecordingClass, RetentionConfig } from '../config/types.js';
 import { RecordingNotFoundError, RetentionEngine } from '../retention/engine.js';
-import { formatBytes } from '../retention/format.js';
+import { formatBytes, plural } from '../retention/format.js';
 import { REASONS } from '../retention/plan.js';
 import { summaryLine, type SweepReport } from '../retention/sweep.js';
 import { SweepLockHeldError } from '../store/lock.js';
@@ -42,10 +42,6 @@ export interface SettingsUiOptions {
   storagePath: string;
   /** Streams an event to the open page (pushEvent of the plugin-ui-utils server). */
   push: Push;
-}
-
-function plural(count: number, one: string, many = `${one}s`): string {
-  return `${count.toLocaleString('en-US')} ${count === 1 ? one : many}`;
 }
 
 /** "Delete 45 recordings (3.2 GB): 30 continuous, 15 event; 4 protected recordings are excluded" */
