@@ -326,3 +326,65 @@ describe('the installed command', () => {
     expect(wrong.stderr).toMatch(/nothing\.mp4/);
   });
 });
+
+describe('finding the config without --config, as a Homebridge user has it', () => {
+  /** The command run from `root` with only these environment variables of Homebridge's (and a HOME of the test's). */
+  function discover(env: Record<string, string>, ...args: string[]) {
+    const inherited = { ...process.env };
+    delete inherited.UIX_CONFIG_PATH;
+    delete inherited.UIX_STORAGE_PATH;
+    const result = spawnSync(process.execPath, [CLI, ...args], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...inherited, HOME: join(root, 'home'), ...env },
+    });
+    return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+  }
+
+  test("the Homebridge UI's terminal: UIX_STORAGE_PATH names the storage folder, and the command says which config it used", () => {
+    file('front/old.mp4', 10);
+    const result = discover({ UIX_STORAGE_PATH: join(root, 'storage') }, 'status', '--json');
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain(`Config: ${configFile} (from UIX_STORAGE_PATH; --config FILE to choose another)`);
+    expect(JSON.parse(result.stdout).cameras.map((camera: { name: string }) => camera.name)).toEqual(['Front', 'Back']);
+    // The index is the storage folder's, the one Homebridge uses.
+    expect(existsSync(join(root, 'storage', 'nvr-retention', 'index.db'))).toBe(true);
+  });
+
+  test('UIX_CONFIG_PATH comes first, with UIX_STORAGE_PATH as the storage folder', () => {
+    const elsewhere = join(root, 'etc', 'homebridge.json');
+    mkdirSync(join(root, 'etc'));
+    writeFileSync(elsewhere, readFileSync(configFile));
+    const result = discover({ UIX_CONFIG_PATH: elsewhere, UIX_STORAGE_PATH: join(root, 'storage') }, 'status');
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain(`Config: ${elsewhere} (from UIX_CONFIG_PATH;`);
+    expect(existsSync(join(root, 'storage', 'nvr-retention', 'index.db'))).toBe(true);
+  });
+
+  test('/var/lib/homebridge (hb-service on Linux) before ~/.homebridge, and ~/.homebridge when it is the only one', async () => {
+    const { findConfig } = await import('../src/cli/main.js');
+    const service = join(root, 'var-lib-homebridge');
+    const home = join(root, 'home');
+    mkdirSync(join(home, '.homebridge'), { recursive: true });
+    writeFileSync(join(home, '.homebridge', 'config.json'), '{}');
+    expect(findConfig({}, home, service)).toEqual({
+      file: join(home, '.homebridge', 'config.json'),
+      why: "Homebridge's default storage folder",
+    });
+    mkdirSync(service);
+    writeFileSync(join(service, 'config.json'), '{}');
+    expect(findConfig({}, home, service)).toEqual({ file: join(service, 'config.json'), why: "hb-service's storage folder" });
+  });
+
+  test('with no config anywhere, the error says where it looked', async () => {
+    const { findConfig } = await import('../src/cli/main.js');
+    const found = findConfig({ UIX_STORAGE_PATH: join(root, 'nowhere') }, join(root, 'home'), join(root, 'no-service'));
+    expect(found.why).toBe(
+      `none found: looked for ${join(root, 'nowhere', 'config.json')}, ${join(root, 'no-service', 'config.json')}, ${join(root, 'home', '.homebridge', 'config.json')}`,
+    );
+    const result = discover({ UIX_STORAGE_PATH: join(root, 'nowhere') }, 'status');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^Config: .*\(none found: looked for .*nowhere\/config\.json/m);
+    expect(result.stderr).toContain('cannot read');
+  });
+});
