@@ -185,6 +185,12 @@ describe('the settings screen in the Homebridge UI', () => {
       /^Recording about .* a day \(last week\)\. .*Retention holds usage at about/,
     );
     await expect(frame.locator('[data-testid=chart] polyline').count()).resolves.toBe(2);
+    // The footer's command is this install's (a linked checkout: this Node and the command file), and it runs as shown.
+    const command = await frame.locator('#cli-command').innerText();
+    expect(command).toBe(`${process.execPath} ${join(ROOT, 'dist', 'cli', 'bin.js')} sweep --dry-run --config ${fixture.configPath}`);
+    const dryRun = spawnSync('/bin/sh', ['-c', command], { encoding: 'utf8' });
+    expect(dryRun.stdout).toMatch(/^Dry run: the sweep would delete \d+ recordings?/m);
+    expect(dryRun.status).toBe(0);
     await shot({ path: join(screenshots, 'dashboard-light.png') });
 
     await page.emulateMedia({ colorScheme: 'dark' });
