@@ -286,10 +286,21 @@ function checkCommand(target, sandbox) {
     say(`ok   command: one line on stderr, exit 2`);
     return;
   }
-  if (result.status !== 0 || !result.stderr.includes('(from UIX_STORAGE_PATH') || SQLITE_WARNING.test(result.stderr)) {
-    fail(`command: ${bin} sweep --dry-run exited ${result.status}`, `${result.stdout}\n${result.stderr}`);
+  // The README's other form, for the Homebridge UI's terminal: npx from the storage folder.
+  const viaNpx = spawnSync('npx', ['--prefix', target.storage, 'nvr-retention', 'sweep', '--dry-run'], {
+    encoding: 'utf8',
+    env,
+    cwd: tmpdir(),
+  });
+  for (const [form, outcome] of [
+    [`${bin} sweep --dry-run`, result],
+    [`npx --prefix ${target.storage} nvr-retention sweep --dry-run`, viaNpx],
+  ]) {
+    if (outcome.status !== 0 || !outcome.stderr.includes('(from UIX_STORAGE_PATH') || SQLITE_WARNING.test(outcome.stderr)) {
+      fail(`command: ${form} exited ${outcome.status}`, `${outcome.stdout}\n${outcome.stderr}`);
+    }
+    say(`ok   command: ${form} found the config through UIX_STORAGE_PATH`);
   }
-  say(`ok   command: ${bin} sweep --dry-run found the config through UIX_STORAGE_PATH`);
 }
 
 /** The settings server from the install answers, and the command line it gives runs as shown. */
