@@ -538,6 +538,7 @@ const bodies: Record<string, () => fc.Arbitrary<unknown>> = {
   '/dashboard': () => body(fc.constant({})),
   '/preview': () => body(fc.constant({})),
   '/sweep': () => body(fc.constant({})),
+  '/command': () => body(fc.constant({})),
   '/events': () => body(fc.record({ limit: optional(fc.oneof(fc.integer({ min: 1, max: 500 }), hostileScalar())) }).map(strip)),
   '/recordings': () =>
     body(
@@ -586,6 +587,7 @@ describe('every handler of the settings UI server, 1,000 random bodies each', ()
   // Deleting handlers last, so that the others meet a full tree; holds are placed again before each.
   for (const path of [
     '/dashboard',
+    '/command',
     '/events',
     '/recordings',
     '/delete/preview',

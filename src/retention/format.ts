@@ -14,7 +14,10 @@ export function formatDuration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
-/** "1 recording", "2 recordings", "1,500 recordings": a count and its noun, for log lines and the command's output. */
+/**
+ * "1 recording", "2 recordings": a count and its noun, for log lines, the command's output and the
+ * settings page. Digits without grouping, as elsewhere in the log: scripts match "Sweep deleted (\d+)".
+ */
 export function plural(count: number, one: string, many = `${one}s`): string {
-  return `${count.toLocaleString('en-US')} ${count === 1 ? one : many}`;
+  return `${count} ${count === 1 ? one : many}`;
 }
