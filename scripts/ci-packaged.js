@@ -23,7 +23,18 @@
  * Prints one line per check; exits 1 at the first failure, with the log that shows it.
  */
 import { execFileSync, fork, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -97,14 +108,31 @@ function run(command, args, options) {
   return result;
 }
 
+/** What a fresh clone holds: git's tracked and new unignored files, or without git, all but what .gitignore names. */
+function checkoutFiles() {
+  try {
+    return execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+      .split('\0')
+      .filter((file) => file && existsSync(join(ROOT, file)));
+  } catch {
+    const ignored = /^(node_modules|dist|coverage|\.demo|\.git)$|\.(tgz|log)$/;
+    const walk = (folder) =>
+      readdirSync(join(ROOT, folder), { withFileTypes: true })
+        .filter((entry) => !ignored.test(entry.name))
+        .flatMap((entry) => (entry.isDirectory() ? walk(join(folder, entry.name)) : entry.isFile() ? [join(folder, entry.name)] : []));
+    return walk('');
+  }
+}
+
 /** 1. A fresh copy of the checkout (what git tracks, and new files not ignored), packed. */
 function pack() {
   const clone = join(work, 'clone');
   rmSync(clone, { recursive: true, force: true });
-  const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], { cwd: ROOT, encoding: 'utf8' })
-    .split('\0')
-    .filter((file) => file && existsSync(join(ROOT, file)));
-  for (const file of files) {
+  for (const file of checkoutFiles()) {
     mkdirSync(dirname(join(clone, file)), { recursive: true });
     cpSync(join(ROOT, file), join(clone, file));
   }
