@@ -2,7 +2,11 @@
 // settings are open. It opens the same index as the Homebridge process through the engine; the
 // handlers themselves are plain functions in src/ui/settings-ui.ts (built to dist/ui/).
 import { HomebridgePluginUiServer } from '@homebridge/plugin-ui-utils';
-import { SettingsUi } from '../dist/ui/settings-ui.js';
+import { silenceSqliteWarning } from '../dist/runtime/sqlite-warning.js';
+
+// Node 22 warns about SQLite as the engine's modules are linked: drop that one warning first, then load them.
+silenceSqliteWarning();
+const { SettingsUi } = await import('../dist/ui/settings-ui.js');
 
 class NvrRetentionUiServer extends HomebridgePluginUiServer {
   constructor() {

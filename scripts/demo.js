@@ -123,8 +123,10 @@ writeFileSync(
 mkdirSync(plugins);
 symlinkSync(repo, join(plugins, 'homebridge-nvr-retention'), 'junction');
 
-const cliCommand = (...args) => `node ${join(repo, 'dist', 'cli', 'main.js')} ${args.join(' ')} --config ${configFile}`;
-const protect = spawnSync(process.execPath, [join(repo, 'dist', 'cli', 'main.js'), 'protect', evidence, '--config', configFile], {
+// The installed command's file (bin.js, not main.js): it checks the Node version and drops Node 22's SQLite warning.
+const cliFile = join(repo, 'dist', 'cli', 'bin.js');
+const cliCommand = (...args) => `node ${cliFile} ${args.join(' ')} --config ${configFile}`;
+const protect = spawnSync(process.execPath, [cliFile, 'protect', evidence, '--config', configFile], {
   encoding: 'utf8',
 });
 if (protect.status !== 0) {

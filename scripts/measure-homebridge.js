@@ -6,7 +6,7 @@
 // Per run: a fresh storage folder and recordings tree under os.tmpdir(); Homebridge is spawned with
 // scripts/loop-probe.js preloaded (NODE_OPTIONS=--import), which writes the main thread's event-loop
 // delay every 500 ms. Reported: ms from spawn to "Homebridge v… is running", ms from the sweep's
-// start (the plugin's "Watching N camera folder(s)" line, logged just before the start-up sweep is
+// start (the plugin's "Watching N camera folders" line, logged just before the start-up sweep is
 // started) to its "Sweep deleted N recordings" summary, the loop delay over the probe windows that
 // start inside the sweep (p99 = the highest window p99, max = the highest window max), over the idle
 // windows after it and over the start-up windows before it, ms from SIGTERM to exit, and how many recordings are left. Times are taken on
@@ -43,7 +43,7 @@ const RUN_LIMIT_MS = 120_000;
 const EXIT_LIMIT_MS = 15_000;
 
 const RUNNING = /Homebridge v\S+ .*is running on port/;
-const SWEEP_START = /Watching \d+ camera folder\(s\)|Sweep in progress/;
+const SWEEP_START = /Watching [\d,]+ camera folders?;|Sweep in progress/;
 const SUMMARY = /Sweep deleted (\d+) recordings/;
 // eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;]*m/g;

@@ -9,6 +9,7 @@ import { protectSwitchStates, storageState } from './homekit/state.js';
 import { STORAGE_ACCESSORY_NAME, STORAGE_UUID_SEED, StorageAccessory } from './homekit/storage-accessory.js';
 import type { StatusReport } from './retention/engine.js';
 import { EngineWorker } from './retention/engine-worker.js';
+import { plural } from './retention/format.js';
 import { locationFileIn } from './store/recover.js';
 import { PLATFORM_NAME, PLUGIN_NAME } from './settings.js';
 
@@ -68,7 +69,7 @@ export class NvrRetentionPlatform implements DynamicPlatformPlugin {
     this.show(status);
     this.schedule(config);
     this.log.info(
-      `Watching ${config.cameras.length} camera folder(s); sweeps on "${config.schedule}"${config.timezone ? ` (${config.timezone})` : ''}.`,
+      `Watching ${plural(config.cameras.length, 'camera folder')}; sweeps on "${config.schedule}"${config.timezone ? ` (${config.timezone})` : ''}.`,
     );
     if (config.sweepOnStartup) {
       // Not awaited: a large backlog is deleted while Homebridge and HomeKit already run.

@@ -105,7 +105,7 @@ describe('nvr-retention sweep', () => {
     const result = cli('sweep');
     expect(result.code).toBe(0);
     expect(result.stdout.trim().split('\n').at(-1)).toMatch(
-      /^Sweep deleted 1 recordings \(1\.00 kB\): age 1 \(1\.00 kB\); 0 failures in \d/,
+      /^Sweep deleted 1 recording \(1\.00 kB\): age 1 \(1\.00 kB\); 0 failures in \d/,
     );
   });
 
@@ -151,7 +151,7 @@ describe('nvr-retention protect / unprotect', () => {
     const kept = file('front/evidence.mp4', 30);
     const protect = cli('protect', 'cams/front/evidence.mp4');
     expect(protect.code).toBe(0);
-    expect(protect.stdout).toMatch(/Protected 1 recordings/);
+    expect(protect.stdout).toMatch(/Protected 1 recording\b/);
 
     const sweep = json('sweep');
     expect(sweep.deleted.count).toBe(0);
@@ -263,7 +263,7 @@ describe('nvr-retention list and status', () => {
 
   test('status without --json prints each camera with its counts', () => {
     statusAfterSweep();
-    expect(cli('status').stdout).toMatch(/Front \(.*\)\n {2}1 recordings, 500 B \(1 events\)/);
+    expect(cli('status').stdout).toMatch(/Front \(.*\)\n {2}1 recording, 500 B \(1 event\)/);
   });
 });
 
@@ -372,5 +372,67 @@ describe('the installed command', () => {
     const wrong = cliWith({ NODE_OPTIONS: '' }, 'protect', join(cams, 'front', 'nothing.mp4'));
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/nothing\.mp4/);
+  });
+});
+
+describe('finding the config without --config, as a Homebridge user has it', () => {
+  /** The command run from `root` with only these environment variables of Homebridge's (and a HOME of the test's). */
+  function discover(env: Record<string, string>, ...args: string[]) {
+    const inherited = { ...process.env };
+    delete inherited.UIX_CONFIG_PATH;
+    delete inherited.UIX_STORAGE_PATH;
+    const result = spawnSync(process.execPath, [CLI, ...args], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...inherited, HOME: join(root, 'home'), ...env },
+    });
+    return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+  }
+
+  test("the Homebridge UI's terminal: UIX_STORAGE_PATH names the storage folder, and the command says which config it used", () => {
+    file('front/old.mp4', 10);
+    const result = discover({ UIX_STORAGE_PATH: join(root, 'storage') }, 'status', '--json');
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain(`Config: ${configFile} (from UIX_STORAGE_PATH; --config FILE to choose another)`);
+    expect(JSON.parse(result.stdout).cameras.map((camera: { name: string }) => camera.name)).toEqual(['Front', 'Back']);
+    // The index is the storage folder's, the one Homebridge uses.
+    expect(existsSync(join(root, 'storage', 'nvr-retention', 'index.db'))).toBe(true);
+  });
+
+  test('UIX_CONFIG_PATH comes first, with UIX_STORAGE_PATH as the storage folder', () => {
+    const elsewhere = join(root, 'etc', 'homebridge.json');
+    mkdirSync(join(root, 'etc'));
+    writeFileSync(elsewhere, readFileSync(configFile));
+    const result = discover({ UIX_CONFIG_PATH: elsewhere, UIX_STORAGE_PATH: join(root, 'storage') }, 'status');
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain(`Config: ${elsewhere} (from UIX_CONFIG_PATH;`);
+    expect(existsSync(join(root, 'storage', 'nvr-retention', 'index.db'))).toBe(true);
+  });
+
+  test('/var/lib/homebridge (hb-service on Linux) before ~/.homebridge, and ~/.homebridge when it is the only one', async () => {
+    const { findConfig } = await import('../src/cli/main.js');
+    const service = join(root, 'var-lib-homebridge');
+    const home = join(root, 'home');
+    mkdirSync(join(home, '.homebridge'), { recursive: true });
+    writeFileSync(join(home, '.homebridge', 'config.json'), '{}');
+    expect(findConfig({}, home, service)).toEqual({
+      file: join(home, '.homebridge', 'config.json'),
+      why: "Homebridge's default storage folder",
+    });
+    mkdirSync(service);
+    writeFileSync(join(service, 'config.json'), '{}');
+    expect(findConfig({}, home, service)).toEqual({ file: join(service, 'config.json'), why: "hb-service's storage folder" });
+  });
+
+  test('with no config anywhere, the error says where it looked', async () => {
+    const { findConfig } = await import('../src/cli/main.js');
+    const found = findConfig({ UIX_STORAGE_PATH: join(root, 'nowhere') }, join(root, 'home'), join(root, 'no-service'));
+    expect(found.why).toBe(
+      `none found: looked for ${join(root, 'nowhere', 'config.json')}, ${join(root, 'no-service', 'config.json')}, ${join(root, 'home', '.homebridge', 'config.json')}`,
+    );
+    const result = discover({ UIX_STORAGE_PATH: join(root, 'nowhere') }, 'status');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^Config: .*\(none found: looked for .*nowhere\/config\.json/m);
+    expect(result.stderr).toContain('cannot read');
   });
 });

@@ -197,7 +197,7 @@ describe('the plugin in a real Homebridge', () => {
         ],
       },
     ]);
-    await waitForLog('Sweep deleted 1 recordings');
+    await waitForLog('Sweep deleted 1 recording ');
     expect(run.output()).toContain('[Attic] disabled: cameras[1].path: must be an absolute path');
     expect(() => readFileSync(front[0])).toThrow(/ENOENT/);
     expect(CLEAN_EXIT_CODES).toContain(await stopWithinBound());

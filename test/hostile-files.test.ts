@@ -322,8 +322,8 @@ describe('clocks and recorders', () => {
     // Kept, but not silently: a minute ahead is within the tolerance, a year ahead is a wrong clock.
     const clockWarnings = report.events.filter((event) => event.kind === 'clock_ahead');
     expect(clockWarnings).toEqual([
-      expect.objectContaining({ camera: 'Skewed', message: expect.stringMatching(/^1 recordings are dated in the future \(up to \d{4}-/) }),
-      expect.objectContaining({ camera: 'Other', message: expect.stringMatching(/^1 recordings are dated in the future/) }),
+      expect.objectContaining({ camera: 'Skewed', message: expect.stringMatching(/^1 recording is dated in the future \(up to \d{4}-/) }),
+      expect.objectContaining({ camera: 'Other', message: expect.stringMatching(/^1 recording is dated in the future/) }),
     ]);
   });
 

@@ -159,7 +159,7 @@ describe('holds survive a deleted index', () => {
 
     expect(filesBelow(sandbox.front)).toEqual(['a.mp4']);
     expect(log).toContain(
-      '1 holds of the holds journal were missing from the index (a power cut, or an index from a backup); they hold again.',
+      '1 hold of the holds journal was missing from the index (a power cut, or an index from a backup); it holds again.',
     );
     expect(engine.store.recentEvents(10).map((event) => event.kind)).toContain('holds_restored');
   });

@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 /**
  * The settings screen end to end: the real Homebridge UI (homebridge-config-ui-x, `hb-service run`,
  * auth off, on 127.0.0.1) with this plugin installed in its plugins folder, driven in Debian's
@@ -185,6 +187,12 @@ describe('the settings screen in the Homebridge UI', () => {
       /^Recording about .* a day \(last week\)\. .*Retention holds usage at about/,
     );
     await expect(frame.locator('[data-testid=chart] polyline').count()).resolves.toBe(2);
+    // The footer's command is this install's (a linked checkout: this Node and the command file), and it runs as shown.
+    const command = await frame.locator('#cli-command').innerText();
+    expect(command).toBe(`${process.execPath} ${join(ROOT, 'dist', 'cli', 'bin.js')} sweep --dry-run --config ${fixture.configPath}`);
+    const dryRun = spawnSync('/bin/sh', ['-c', command], { encoding: 'utf8' });
+    expect(dryRun.stdout).toMatch(/^Dry run: the sweep would delete \d+ recordings?/m);
+    expect(dryRun.status).toBe(0);
     await shot({ path: join(screenshots, 'dashboard-light.png') });
 
     await page.emulateMedia({ colorScheme: 'dark' });
@@ -200,6 +208,17 @@ describe('the settings screen in the Homebridge UI', () => {
     await frame.locator('#f-camera').selectOption('Back Yard');
     await frame.locator('#f-sort').selectOption('oldest');
     await reloaded(frame, 'recordings', () => frame.getByRole('button', { name: 'Apply' }).click());
+    // Every filter's longest choice fits beside the select's arrow ("Newest first" was cut to "Newest fi").
+    const cutOff = await frame.locator('#filters select').evaluateAll((selects) =>
+      (selects as HTMLSelectElement[]).flatMap((select) => {
+        const style = getComputedStyle(select);
+        const context = document.createElement('canvas').getContext('2d')!;
+        context.font = style.font;
+        const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+        return [...select.options].filter((option) => context.measureText(option.text).width > room).map((option) => option.text);
+      }),
+    );
+    expect(cutOff).toEqual([]);
     const rows = frame.locator('#recordings tbody tr');
     // Names hold the age in hours: oldest first is reverse name order.
     const backYard = filesBelow(fixture.back).reverse();

@@ -7,7 +7,20 @@
  * has no -S), so the command starts Node again with it, in the same process (`execve`: same pid, so
  * cron, signals and exit codes see one program). Where Node cannot do that (before 22.15, Windows)
  * it runs as it is. A size the user chose, in NODE_OPTIONS or on Node's command line, wins.
+ * Before any of that: on a Node without `node:sqlite` it says so in one line and exits 2 (bad
+ * setup, like a bad config), and it loads the engine only after dropping Node 22's SQLite warning.
  */
+import { unsupportedNodeMessage } from '../runtime/node-version.js';
+import { silenceSqliteWarning } from '../runtime/sqlite-warning.js';
+
+/** As EXIT_USAGE in main.ts, which cannot be imported here: it loads node:sqlite. */
+const EXIT_BAD_SETUP = 2;
+const unsupported = unsupportedNodeMessage();
+if (unsupported) {
+  process.stderr.write(`${unsupported}\n`);
+  process.exit(EXIT_BAD_SETUP);
+}
+
 const SMALL_YOUNG_GENERATION = '--max-semi-space-size=2';
 
 type Execve = (file: string, args: string[], env: NodeJS.ProcessEnv) => never;
@@ -25,5 +38,6 @@ if (!chosen && typeof execve === 'function' && process.platform !== 'win32') {
     // Not started again: the command runs with V8's default sizes.
   }
 }
+silenceSqliteWarning();
 const { runFromShell } = await import('./main.js');
 await runFromShell();

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +8,7 @@ import { ConfigError, parsePlatformConfigStrict } from '../config/schema.js';
 import type { RetentionConfig } from '../config/types.js';
 import { PLATFORM_NAME } from '../settings.js';
 import { RecordingNotFoundError, RetentionEngine } from '../retention/engine.js';
-import { formatBytes } from '../retention/format.js';
+import { formatBytes, plural } from '../retention/format.js';
 import { SweepLockHeldError } from '../store/lock.js';
 import { locationFileIn } from '../store/recover.js';
 import type { Logger } from '../retention/logger.js';
@@ -33,8 +33,10 @@ Commands:
 
 Options:
   --config FILE    Homebridge config.json, or a file with just the NvrRetention block
-                   (default ~/.homebridge/config.json)
-  --storage DIR    the Homebridge storage folder (default: the config file's folder)
+                   (default: $UIX_CONFIG_PATH, $UIX_STORAGE_PATH/config.json,
+                   /var/lib/homebridge/config.json, then ~/.homebridge/config.json)
+  --storage DIR    the Homebridge storage folder (default: $UIX_STORAGE_PATH with a found
+                   config, else the config file's folder)
   --json           print one JSON object instead of text
   --verbose        debug detail
   --help           this text
@@ -88,6 +90,12 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
 
   let engine: RetentionEngine | undefined;
   try {
+    const found = values.config === undefined ? findConfig() : undefined;
+    if (found) {
+      // Standard error, so that --json output stays one object: which config, and why that one.
+      io.err(`Config: ${found.file} (${found.why}; --config FILE to choose another)`);
+      values = { ...values, config: found.file, storage: values.storage ?? found.storage };
+    }
     const config = loadConfig(values, io.cwd);
     const log = cliLogger(io, values);
     // For support: how this Node was started (the command adds a small young generation, see bin.ts).
@@ -154,7 +162,40 @@ export function loadConfig(values: { config?: string; storage?: string }, cwd: s
 }
 
 function configFile(values: { config?: string }, cwd: string): string {
-  return resolve(cwd, values.config ?? join(homedir(), '.homebridge', 'config.json'));
+  return resolve(cwd, values.config ?? findConfig().file);
+}
+
+/** Where hb-service keeps the storage folder on Linux (the Homebridge apt package and `hb-service install`). */
+export const SERVICE_STORAGE = '/var/lib/homebridge';
+
+/**
+ * The config a Homebridge user has, without --config: the Homebridge UI sets UIX_CONFIG_PATH and
+ * UIX_STORAGE_PATH for Homebridge and for its terminal (homebridge-config-ui-x, hb-service.js), so
+ * those come first; then hb-service's folder on Linux; then Homebridge's own default. The first that
+ * exists wins; with none, the last (whose "cannot read" error then names it).
+ */
+export function findConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  home = homedir(),
+  serviceStorage = SERVICE_STORAGE,
+): { file: string; storage?: string; why: string } {
+  const candidates: { file: string; storage?: string; why: string }[] = [];
+  if (env.UIX_CONFIG_PATH) {
+    candidates.push({ file: env.UIX_CONFIG_PATH, storage: env.UIX_STORAGE_PATH || undefined, why: 'from UIX_CONFIG_PATH' });
+  }
+  if (env.UIX_STORAGE_PATH) {
+    candidates.push({ file: join(env.UIX_STORAGE_PATH, 'config.json'), storage: env.UIX_STORAGE_PATH, why: 'from UIX_STORAGE_PATH' });
+  }
+  candidates.push({ file: join(serviceStorage, 'config.json'), why: "hb-service's storage folder" });
+  candidates.push({ file: join(home, '.homebridge', 'config.json'), why: "Homebridge's default storage folder" });
+  // The list always ends with the default storage folder.
+  const last = candidates[candidates.length - 1]!;
+  return (
+    candidates.find((candidate) => existsSync(candidate.file)) ?? {
+      ...last,
+      why: `none found: looked for ${candidates.map((candidate) => candidate.file).join(', ')}`,
+    }
+  );
 }
 
 /** Homebridge's storage folder: --storage, or the folder of the config file. */
@@ -185,7 +226,7 @@ async function runCommand(engine: RetentionEngine, command: string, args: string
         cameras
           .map((c) =>
             c.available
-              ? `${c.name}: ${c.recordings} recordings (${c.added} new, ${c.updated} changed, ${c.removed} gone)`
+              ? `${c.name}: ${plural(c.recordings, 'recording')} (${c.added} new, ${c.updated} changed, ${c.removed} gone)`
               : `${c.name}: UNAVAILABLE, ${c.reason}`,
           )
           .join('\n'),
@@ -272,7 +313,10 @@ async function runCommand(engine: RetentionEngine, command: string, args: string
         }
         engine.scan();
         const count = engine.protectRecent(camera, hours, 'cli');
-        print({ protected: count }, () => `Protected ${count} recordings of ${camera.name} from the last ${hours} hours.`);
+        print(
+          { protected: count },
+          () => `Protected ${plural(count, 'recording')} of ${camera.name} from the last ${plural(hours, 'hour')}.`,
+        );
         return EXIT_OK;
       }
       const until = values.until === undefined ? undefined : isoDate(values.until, '--until');
@@ -280,14 +324,17 @@ async function runCommand(engine: RetentionEngine, command: string, args: string
       const count = engine.protect(ids, 'cli', until);
       print(
         { protected: count, until: until === undefined ? null : new Date(until).toISOString() },
-        () => `${until === undefined ? 'Protected' : `Kept until ${new Date(until).toISOString()}:`} ${count} recordings.`,
+        () => `${until === undefined ? 'Protected' : `Kept until ${new Date(until).toISOString()}:`} ${plural(count, 'recording')}.`,
       );
       return EXIT_OK;
     }
     case 'unprotect': {
       const ids = resolvePaths(engine, args, io);
       const count = engine.unprotect(ids);
-      print({ unprotected: count, recordings: ids.length }, () => `Released ${ids.length} recordings (${count} were protected).`);
+      print(
+        { unprotected: count, recordings: ids.length },
+        () => `Released ${plural(ids.length, 'recording')} (${count} ${count === 1 ? 'was' : 'were'} protected).`,
+      );
       return EXIT_OK;
     }
     case 'export': {
@@ -348,7 +395,7 @@ function formatStatus(status: ReturnType<RetentionEngine['status']>): string {
   for (const camera of status.cameras) {
     lines.push(`${camera.name} (${camera.path})${camera.available ? '' : `  UNAVAILABLE: ${camera.unavailableReason}`}`);
     lines.push(
-      `  ${camera.recordings} recordings, ${formatBytes(camera.bytes)} (${camera.eventRecordings} events); protected ${camera.protectedRecordings} (${formatBytes(camera.protectedBytes)})` +
+      `  ${plural(camera.recordings, 'recording')}, ${formatBytes(camera.bytes)} (${plural(camera.eventRecordings, 'event')}); protected ${camera.protectedRecordings} (${formatBytes(camera.protectedBytes)})` +
         `; quota ${camera.quotaBytes === null ? 'none' : formatBytes(camera.quotaBytes)}`,
     );
     lines.push(`  oldest ${camera.oldest ?? '-'}, newest ${camera.newest ?? '-'}${camera.protectSwitchOn ? '; protect switch ON' : ''}`);

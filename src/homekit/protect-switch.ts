@@ -1,5 +1,6 @@
 import type { API, Logging, PlatformAccessory } from 'homebridge';
 import type { CameraConfig } from '../config/types.js';
+import { plural } from '../retention/format.js';
 import { EngineSwitch } from './engine-switch.js';
 
 /** The camera path, not its name, identifies the switch: a renamed camera keeps its switch and its state. */
@@ -20,8 +21,8 @@ export function protectSwitch(
     apply: async (on) => {
       const count = await setProtectSwitch(camera.name, on);
       return on
-        ? `[${camera.name}] Protect switch on: ${count} recordings protected`
-        : `[${camera.name}] Protect switch off: ${count} holds released`;
+        ? `[${camera.name}] Protect switch on: ${plural(count, 'recording')} protected`
+        : `[${camera.name}] Protect switch off: ${plural(count, 'hold')} released`;
     },
   });
 }

@@ -9,7 +9,7 @@ import type { EngineContext, Raise } from './context.js';
 import { type BatchResult, deleteBatchFiles, settleRows } from './deletion/batch.js';
 import { noteTouchedFolder, removeEmptiedFolders, type TouchedFolders } from './deletion/emptied-folders.js';
 import { FileDeleter, type FileDeletionOptions } from './deletion/file-deleter.js';
-import { formatBytes } from './format.js';
+import { formatBytes, plural } from './format.js';
 import type { BatchOutcome, Deletion, planSweep, PlanSummary } from './plan.js';
 import { type MeasuredFilesystem, remeasure } from './plan-input.js';
 import { countDeletion, describeDeletion, type SweepProgress, type SweepReport } from './report.js';
@@ -82,7 +82,7 @@ export async function carryOut(
     if (Date.now() - lastProgress >= PROGRESS_INTERVAL_MS) {
       lastProgress = Date.now();
       log.info(
-        `Sweep in progress: ${report.deleted.count} recordings deleted (${formatBytes(report.deleted.bytes)}) so far, ${report.failures.length} failures`,
+        `Sweep in progress: ${plural(report.deleted.count, 'recording')} deleted (${formatBytes(report.deleted.bytes)}) so far, ${plural(report.failures.length, 'failure')}`,
       );
     }
     options.onProgress?.({

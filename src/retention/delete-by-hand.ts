@@ -12,7 +12,7 @@ import { isInProgress } from './deletable.js';
 import { deleteBatchFiles, settleRows } from './deletion/batch.js';
 import { noteTouchedFolder, removeEmptiedFolders, type TouchedFolders } from './deletion/emptied-folders.js';
 import { FileDeleter } from './deletion/file-deleter.js';
-import { formatBytes } from './format.js';
+import { formatBytes, plural } from './format.js';
 import { addTo, emptyTally, type Tally } from './report.js';
 
 export interface ManualDeleteResult {
@@ -81,7 +81,7 @@ export async function deleteRecordingsNow(ctx: EngineContext, ids: number[], who
         camera: cameraById.get(cameraId)!.name,
         kind: 'deleted_by_hand',
         severity: 'info',
-        message: `${who} deleted ${entry.tally.count} recordings (${formatBytes(entry.tally.bytes)}) by hand`,
+        message: `${who} deleted ${plural(entry.tally.count, 'recording')} (${formatBytes(entry.tally.bytes)}) by hand`,
         who,
         paths: entry.paths,
       });

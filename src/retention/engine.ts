@@ -13,6 +13,7 @@ import type { EngineContext } from './context.js';
 import { isExporting, isHeld, isInProgress, liveKeepUntil } from './deletable.js';
 import { deleteRecordingsNow, type ManualDeleteResult } from './delete-by-hand.js';
 import { type DiskProbe, realDisk } from './disk.js';
+import { plural } from './format.js';
 import { type Logger, logAtSeverity, silentLogger } from './logger.js';
 import { isPaused, setPaused } from './pause.js';
 import type { SweepReport } from './report.js';
@@ -618,7 +619,7 @@ function announce(store: Store, log: Logger, movedAside: { to: string; reason: s
     tell(
       'warning',
       'holds_restored',
-      `${reappliedHolds} holds of the holds journal were missing from the index (a power cut, or an index from a backup); they hold again`,
+      `${plural(reappliedHolds, 'hold')} of the holds journal ${reappliedHolds === 1 ? 'was' : 'were'} missing from the index (a power cut, or an index from a backup); ${reappliedHolds === 1 ? 'it holds' : 'they hold'} again`,
       { holds: reappliedHolds },
     );
   }
@@ -626,7 +627,7 @@ function announce(store: Store, log: Logger, movedAside: { to: string; reason: s
     tell(
       'info',
       'holds_restored',
-      `the new index takes ${restoredHolds} recording holds and ${restoredSwitches} Protect switch states from the holds journal; they apply as the scan finds the recordings`,
+      `the new index takes ${plural(restoredHolds, 'recording hold')} and ${plural(restoredSwitches, 'Protect switch state')} from the holds journal; they apply as the scan finds the recordings`,
       { holds: restoredHolds, switches: restoredSwitches },
     );
   }

@@ -13,3 +13,11 @@ export function formatBytes(bytes: number): string {
 export function formatDuration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
+
+/**
+ * "1 recording", "2 recordings": a count and its noun, for log lines, the command's output and the
+ * settings page. Digits without grouping, as elsewhere in the log: scripts match "Sweep deleted (\d+)".
+ */
+export function plural(count: number, one: string, many = `${one}s`): string {
+  return `${count} ${count === 1 ? one : many}`;
+}

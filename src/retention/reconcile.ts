@@ -6,6 +6,7 @@
 import { scanCamera, type ScanResult } from '../catalog/scan.js';
 import { MINUTE_MS, SECOND_MS } from '../config/units.js';
 import type { EngineContext, Raise } from './context.js';
+import { plural } from './format.js';
 
 /**
  * A file dated this far in the future is not a recording in progress but a clock that runs ahead. It is
@@ -57,7 +58,7 @@ export function reconcile(
         kind: 'clock_ahead',
         camera: camera.name,
         severity: 'warning',
-        message: `${ahead.count} recordings are dated in the future (up to ${new Date(ahead.latest!).toISOString()}): the clock of the camera or of the recording machine is ahead. They count as still being recorded, so no rule deletes them until that date; set the clock right`,
+        message: `${plural(ahead.count, 'recording is', 'recordings are')} dated in the future (up to ${new Date(ahead.latest!).toISOString()}): the clock of the camera or of the recording machine is ahead. They count as still being recorded, so no rule deletes them until that date; set the clock right`,
         count: ahead.count,
         latest: ahead.latest,
       });

@@ -7,6 +7,7 @@ import { lstatSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { EngineContext } from './context.js';
 import { isInsideCamera } from './deletion/steps.js';
+import { plural } from './format.js';
 
 export function finishInterruptedDeletes(ctx: EngineContext): void {
   const { store, config, log } = ctx;
@@ -46,7 +47,7 @@ export function finishInterruptedDeletes(ctx: EngineContext): void {
     store.clearDeleting(present);
   });
   log.info(
-    `Finished ${gone.length} deletions that an interrupted sweep had started (${present.length} files were still there and stay indexed).`,
+    `Finished ${plural(gone.length, 'deletion')} that an interrupted sweep had started (${plural(present.length, 'file was', 'files were')} still there and stay indexed).`,
   );
 }
 

@@ -5,7 +5,7 @@
  */
 import type { RecordingClass } from '../config/types.js';
 import type { RetentionEvent } from '../store/store.js';
-import { formatBytes, formatDuration } from './format.js';
+import { formatBytes, formatDuration, plural } from './format.js';
 import type { Deletion } from './plan.js';
 import { type Reason, REASONS } from './reasons.js';
 
@@ -112,9 +112,9 @@ export function summaryLine(report: SweepReport): string {
     (reason) => `${reason} ${report.byReason[reason].count} (${formatBytes(report.byReason[reason].bytes)})`,
   );
   const parts = [
-    `${what} ${report.deleted.count} recordings (${formatBytes(report.deleted.bytes)})${reasons.length ? `: ${reasons.join(', ')}` : ''}`,
+    `${what} ${plural(report.deleted.count, 'recording')} (${formatBytes(report.deleted.bytes)})${reasons.length ? `: ${reasons.join(', ')}` : ''}`,
   ];
-  parts.push(`${report.failures.length} failures`);
+  parts.push(plural(report.failures.length, 'failure'));
   if (report.spared.protected > 0) {
     parts.push(`${report.spared.protected} protected spared`);
   }

@@ -4,7 +4,7 @@
  * table in worker-protocol.ts; engine-worker.ts is the only side that talks to this file.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { RetentionEngine } from './engine.js';
+import { silenceSqliteWarning } from '../runtime/sqlite-warning.js';
 import type { Logger } from './logger.js';
 import {
   ANSWERED_AT_ONCE,
@@ -16,6 +16,10 @@ import {
   type WorkerMessage,
   type WorkerRequest,
 } from './worker-protocol.js';
+
+// This thread has its own `process`: drop Node 22's SQLite warning here too, before the engine loads node:sqlite.
+silenceSqliteWarning();
+const { RetentionEngine } = await import('./engine.js');
 
 const port = parentPort!;
 const init = workerData as WorkerInit;

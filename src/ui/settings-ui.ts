@@ -4,12 +4,13 @@
  * comes from the engine and its index, never from a copy of its logic.
  */
 import { readFileSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { RequestError } from '@homebridge/plugin-ui-utils';
 import cron from 'node-cron';
 import { ConfigError, formatIssue, parsePlatformConfig } from '../config/schema.js';
 import type { RecordingClass, RetentionConfig } from '../config/types.js';
 import { RecordingNotFoundError, RetentionEngine } from '../retention/engine.js';
-import { formatBytes } from '../retention/format.js';
+import { formatBytes, plural } from '../retention/format.js';
 import { REASONS } from '../retention/reasons.js';
 import { summaryLine, type SweepReport } from '../retention/report.js';
 import { SweepLockHeldError } from '../store/lock.js';
@@ -25,11 +26,14 @@ import {
   parseRequest,
 } from './requests.js';
 import { locationFileIn } from '../store/recover.js';
+import { dryRunCommand } from './cli-command.js';
 
 /** Who the event log and the holds name for everything done here. */
 export const SETTINGS_UI = 'settings UI';
 /** Days of storage history the dashboard's chart shows. */
 const HISTORY_DAYS = 14;
+/** The package's folder (this file is dist/ui/settings-ui.js in it). */
+const PACKAGE_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** A preview lists this many of the recordings it would delete; the counts cover all of them. */
 const PREVIEW_LIST = 200;
 
@@ -42,10 +46,6 @@ export interface SettingsUiOptions {
   storagePath: string;
   /** Streams an event to the open page (pushEvent of the plugin-ui-utils server). */
   push: Push;
-}
-
-function plural(count: number, one: string, many = `${one}s`): string {
-  return `${count.toLocaleString('en-US')} ${count === 1 ? one : many}`;
 }
 
 /** "Delete 45 recordings (3.2 GB): 30 continuous, 15 event; 4 protected recordings are excluded" */
@@ -186,6 +186,8 @@ export class SettingsUi {
       '/export': (body) => this.exportSelected(parseRequest(idsRequest, body).ids),
       '/accept-missing': (body) => this.acceptMissing(parseRequest(acceptMissingRequest, body).camera),
       '/events': (body) => ({ events: this.current().store.recentEvents(parseRequest(eventsRequest, body).limit) }),
+      // Needs no engine: the page shows it even while the config is broken.
+      '/command': (body) => (parseRequest(emptyRequest, body), { dryRun: dryRunCommand(PACKAGE_ROOT, this.options.configPath) }),
     };
     return Object.fromEntries(
       Object.entries(routes).map(([path, route]) => [

@@ -1,13 +1,2 @@
-import { createServer } from 'node:net';
-
-/** A TCP port free on 127.0.0.1 right now, for a Homebridge or Homebridge UI started by a test. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+/** A TCP port free on 127.0.0.1 right now, for a Homebridge or Homebridge UI started by a test (shared with scripts/). */
+export { freePort } from '../../scripts/lib/homebridge-process.js';

@@ -571,6 +571,18 @@ import { REASONS } from './shared/reasons.js';
     }
   });
 
+  // ---- footer: the command for this install (the server knows where npm linked it) ----
+  async function loadCommand() {
+    try {
+      const command = await homebridge.request('/command', {});
+      $('cli-command').textContent = command.dryRun;
+      $('cli-hint').classList.remove('d-none');
+      homebridge.fixScrollHeight();
+    } catch {
+      // Without it the page works as before; the README gives the command too.
+    }
+  }
+
   homebridge.addEventListener('ready', () => {
     // Bootstrap 5.3 themes by attribute; the Homebridge UI marks dark mode with a body class.
     if (document.body.classList.contains('dark-mode')) {
@@ -578,5 +590,6 @@ import { REASONS } from './shared/reasons.js';
     }
     homebridge.showSchemaForm();
     loadDashboard();
+    loadCommand();
   });
 })();
