@@ -199,6 +199,9 @@ describe('nvr-retention list and status', () => {
     file('front/c2.mp4', 2);
     file('front/events/e1.mp4', 1);
     file('back/b1.mp4', 0.5);
+    // list reads the index as the last scan left it (it never takes the sweep lock).
+    expect(json('list').recordings).toEqual([]);
+    expect(cli('scan').code).toBe(0);
     expect(json('list', '--camera', 'Front').recordings.map((r: { path: string }) => r.path.slice(cams.length + 1))).toEqual([
       'front/events/e1.mp4',
       'front/c2.mp4',
@@ -297,6 +300,24 @@ describe('exit codes and config errors', () => {
     const result = cli('sweep');
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/another sweep is running \(sweep \(schedule\), pid \d+/);
+  });
+
+  test('status and list only read: with the sweep lock held elsewhere they answer as usual and leave the lock alone', () => {
+    file('front/c1.mp4', 1);
+    expect(cli('scan').code).toBe(0);
+    const db = new DatabaseSync(join(root, 'storage/nvr-retention/index.db'));
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    db.prepare(
+      "INSERT INTO sweep_lock (id, token, pid, process_start, host, purpose, acquired_at, heartbeat_at) VALUES (1, 't', ?, ?, ?, 'sweep (schedule)', ?, ?)",
+    ).run(process.pid, start, hostname(), Date.now(), Date.now());
+    for (const command of ['status', 'list']) {
+      const result = cli(command);
+      expect(result).toMatchObject({ code: 0, stderr: '' });
+    }
+    expect(json('status').cameras[0].recordings).toBe(1);
+    expect(db.prepare('SELECT token FROM sweep_lock').all()).toEqual([{ token: 't' }]);
+    db.close();
   });
 
   test('--help prints the usage and exits 0; no command is exit 2', () => {
