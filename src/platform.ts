@@ -5,7 +5,7 @@ import type { RetentionConfig } from './config/types.js';
 import type { EngineSwitch } from './homekit/engine-switch.js';
 import { PAUSE_SWITCH_NAME, PAUSE_UUID_SEED, pauseSwitch } from './homekit/pause-switch.js';
 import { protectSwitch, protectSwitchName, protectSwitchSeed } from './homekit/protect-switch.js';
-import { protectSwitchStates, storageState } from './homekit/state.js';
+import { isUnderFloor, protectSwitchStates, storageState } from './homekit/state.js';
 import { STORAGE_ACCESSORY_NAME, STORAGE_UUID_SEED, StorageAccessory } from './homekit/storage-accessory.js';
 import { bytesOfGB } from './config/units.js';
 import { filesystemsOf, readFolderLive, type FilesystemStatus } from './retention/disk.js';
@@ -31,8 +31,6 @@ const LOCK_POLL_MS = 1_000;
 /** A sweep run's identity as the index has it: it changes when a sweep starts and when it ends. */
 const runKey = (run: { startedAt: string | number; finishedAt: string | number | null } | null | undefined) =>
   run ? `${new Date(run.startedAt).getTime()}-${run.finishedAt === null ? 'running' : new Date(run.finishedAt).getTime()}` : 'none';
-
-const isUnderFloor = (fs: FilesystemStatus) => fs.freeBytes !== null && fs.floorBytes !== null && fs.freeBytes < fs.floorBytes;
 
 /**
  * The Homebridge side: reads the config, runs the engine in a worker thread on a schedule and keeps

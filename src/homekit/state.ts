@@ -25,7 +25,8 @@ export interface StorageState {
 }
 
 /** rules §6.4: the sensor is on while a disk is under its floor, and off again once a sweep (or anything) brought it back. */
-const isUnderFloor = (fs: FilesystemStatus): boolean => fs.freeBytes !== null && fs.floorBytes !== null && fs.freeBytes < fs.floorBytes;
+export const isUnderFloor = (fs: FilesystemStatus): boolean =>
+  fs.freeBytes !== null && fs.floorBytes !== null && fs.freeBytes < fs.floorBytes;
 
 /**
  * rules §6.5: the battery warns before the floor is reached, while free space is within 10 % above it
