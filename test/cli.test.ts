@@ -5,9 +5,10 @@
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { liveLock } from './helpers/lock.js';
 
 const CLI = resolve((JSON.parse(readFileSync('package.json', 'utf8')) as { bin: Record<string, string> }).bin['nvr-retention']);
 const DAY = 86_400_000;
@@ -194,34 +195,62 @@ describe('nvr-retention protect / unprotect', () => {
 });
 
 describe('nvr-retention list and status', () => {
-  test('list filters by camera, class and time, newest first, in pages', () => {
+  /** Three Front recordings (one an event) and one Back recording, 3, 2, 1 and half a day old. */
+  function fourRecordings(): void {
     file('front/c1.mp4', 3);
     file('front/c2.mp4', 2);
     file('front/events/e1.mp4', 1);
     file('back/b1.mp4', 0.5);
     // list reads the index as the last scan left it (it never takes the sweep lock).
-    expect(json('list').recordings).toEqual([]);
     expect(cli('scan').code).toBe(0);
+  }
+
+  test('list shows the index as the last scan left it: a recording added since shows after the next scan', () => {
+    fourRecordings();
+    file('front/c3.mp4', 0.1);
+    expect(json('list').recordings).toHaveLength(4);
+    expect(cli('scan').code).toBe(0);
+    expect(json('list').recordings).toHaveLength(5);
+  });
+
+  test('list --camera lists that camera only, newest first', () => {
+    fourRecordings();
     expect(json('list', '--camera', 'Front').recordings.map((r: { path: string }) => r.path.slice(cams.length + 1))).toEqual([
       'front/events/e1.mp4',
       'front/c2.mp4',
       'front/c1.mp4',
     ]);
+  });
+
+  test('list --class event lists the event recordings only', () => {
+    fourRecordings();
     expect(json('list', '--class', 'event').recordings).toHaveLength(1);
-    const page = json('list', '--limit', '2');
-    expect(page.recordings).toHaveLength(2);
-    expect(page.more).toBe(true);
-    expect(json('list', '--limit', '2', '--offset', '2').recordings).toHaveLength(2);
+  });
+
+  test('list --since lists the recordings that ended since then', () => {
+    fourRecordings();
     const since = new Date(Date.now() - 1.5 * DAY).toISOString();
     expect(json('list', '--since', since).recordings).toHaveLength(2);
   });
 
-  test('status gives per-camera counts and bytes, the disk with its floor, and the last sweep', () => {
+  test('list --limit and --offset give pages, and say when there are more', () => {
+    fourRecordings();
+    const page = json('list', '--limit', '2');
+    expect(page.recordings).toHaveLength(2);
+    expect(page.more).toBe(true);
+    expect(json('list', '--limit', '2', '--offset', '2').recordings).toHaveLength(2);
+  });
+
+  /** Status after a sweep that deleted c1.mp4 (10 days old) and kept an event recording of a day. */
+  function statusAfterSweep() {
     file('front/c1.mp4', 10, 2000);
     file('front/events/motion.mp4', 1, 500);
     expect(cli('sweep').code).toBe(0);
-    const status = json('status');
-    expect(status.cameras[0]).toMatchObject({
+    return json('status');
+  }
+
+  test('status gives per-camera counts and bytes', () => {
+    expect(statusAfterSweep().cameras[0]).toMatchObject({
       name: 'Front',
       available: true,
       recordings: 1,
@@ -230,23 +259,48 @@ describe('nvr-retention list and status', () => {
       protectedRecordings: 0,
       quotaBytes: null,
     });
+  });
+
+  test('status gives each disk with its free space and the cameras on it', () => {
+    const status = statusAfterSweep();
     expect(status.filesystems[0].freeBytes).toBeGreaterThan(0);
     expect(status.filesystems[0].cameras).toEqual(['Front', 'Back']);
-    expect(status.lastSweep).toMatchObject({ status: 'done' });
+  });
+
+  test('status gives the last sweep', () => {
+    expect(statusAfterSweep().lastSweep).toMatchObject({ status: 'done' });
+  });
+
+  test('status without --json prints each camera with its counts', () => {
+    statusAfterSweep();
     expect(cli('status').stdout).toMatch(/Front \(.*\)\n {2}1 recordings, 500 B \(1 events\)/);
   });
 });
 
 describe('nvr-retention export', () => {
-  test('copies a recording and its sidecar out, verified, leaving the original and no lock behind', () => {
+  /** Exports front/2026-01-01/clip.mp4 (with clip.json) to root/out; returns the clip's path and the export folder. */
+  function exportClip(): { clip: string; out: string } {
     const clip = file('front/2026-01-01/clip.mp4', 1, 4000);
     file('front/2026-01-01/clip.json', 1, 20);
     const out = join(root, 'out');
     const result = cli('export', clip, '--to', out);
     expect(result.code).toBe(0);
+    return { clip, out };
+  }
+
+  test('copies a recording and its sidecar out, byte for byte', () => {
+    const { clip, out } = exportClip();
     expect(readFileSync(join(out, 'Front/2026-01-01/clip.mp4'))).toEqual(readFileSync(clip));
     expect(existsSync(join(out, 'Front/2026-01-01/clip.json'))).toBe(true);
+  });
+
+  test('leaves the original where it was', () => {
+    const { clip } = exportClip();
     expect(existsSync(clip)).toBe(true);
+  });
+
+  test('leaves no export lock behind', () => {
+    exportClip();
     const db = new DatabaseSync(join(root, 'storage/nvr-retention/index.db'));
     expect(db.prepare('SELECT COUNT(*) AS n FROM recordings WHERE export_lock_until IS NOT NULL').get()).toEqual({ n: 0 });
     db.close();
@@ -277,12 +331,18 @@ describe('exit codes and config errors', () => {
     expect(json('sweep').deleted.count).toBe(1);
   });
 
-  test('a Homebridge config without our platform, a missing file, unknown commands and flags are exit 2', () => {
+  test('a Homebridge config without our platform is exit 2, naming the platform', () => {
     writeFileSync(configFile, JSON.stringify({ platforms: [{ platform: 'Other' }] }));
     expect(cli('status')).toMatchObject({ code: 2, stderr: expect.stringMatching(/no "NvrRetention" platform block/) });
+  });
+
+  test('whatever the command does not know (a command, a flag, a flag value) is exit 2, with a good config', () => {
     expect(cli('frobnicate').code).toBe(2);
     expect(cli('status', '--bogus').code).toBe(2);
     expect(cli('list', '--class', 'sometimes').code).toBe(2);
+  });
+
+  test('a missing config file is exit 2, saying it cannot be read', () => {
     rmSync(configFile);
     expect(cli('status')).toMatchObject({ code: 2, stderr: expect.stringMatching(/cannot read/) });
   });
@@ -290,12 +350,7 @@ describe('exit codes and config errors', () => {
   test('a sweep while another process holds the sweep lock fails with exit 1 and names the holder', () => {
     expect(cli('scan').code).toBe(0);
     const db = new DatabaseSync(join(root, 'storage/nvr-retention/index.db'));
-    // The lock row of a live process (this test's own pid) on this host.
-    const stat = readFileSync('/proc/self/stat', 'utf8');
-    const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-    db.prepare(
-      "INSERT INTO sweep_lock (id, token, pid, process_start, host, purpose, acquired_at, heartbeat_at) VALUES (1, 't', ?, ?, ?, 'sweep (schedule)', ?, ?)",
-    ).run(process.pid, start, hostname(), Date.now(), Date.now());
+    liveLock(db, 'sweep (schedule)');
     db.close();
     const result = cli('sweep');
     expect(result.code).toBe(1);
@@ -306,17 +361,14 @@ describe('exit codes and config errors', () => {
     file('front/c1.mp4', 1);
     expect(cli('scan').code).toBe(0);
     const db = new DatabaseSync(join(root, 'storage/nvr-retention/index.db'));
-    const stat = readFileSync('/proc/self/stat', 'utf8');
-    const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-    db.prepare(
-      "INSERT INTO sweep_lock (id, token, pid, process_start, host, purpose, acquired_at, heartbeat_at) VALUES (1, 't', ?, ?, ?, 'sweep (schedule)', ?, ?)",
-    ).run(process.pid, start, hostname(), Date.now(), Date.now());
+    liveLock(db, 'sweep (schedule)');
+    const holder = db.prepare('SELECT token FROM sweep_lock').all();
     for (const command of ['status', 'list']) {
       const result = cli(command);
       expect(result).toMatchObject({ code: 0, stderr: '' });
     }
     expect(json('status').cameras[0].recordings).toBe(1);
-    expect(db.prepare('SELECT token FROM sweep_lock').all()).toEqual([{ token: 't' }]);
+    expect(db.prepare('SELECT token FROM sweep_lock').all()).toEqual(holder);
     db.close();
   });
 

@@ -9,35 +9,21 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
+import { afterEach, describe, expect, test } from '@jest/globals';
 import { runCli } from '../src/cli/main.js';
 import { EngineWorker } from '../src/retention/engine-worker.js';
 import { RetentionEngine } from '../src/retention/engine.js';
 import type { DiskProbe } from '../src/retention/disk.js';
 import type { Logger } from '../src/retention/logger.js';
+import type { SweepReport } from '../src/retention/report.js';
 import { locationFileIn } from '../src/store/recover.js';
-import { buildConfig, type CameraInput, DAY_MS, filesBelow, makeSandbox, type Sandbox, writeRecording } from './helpers/tree.js';
+import { buildConfig, type CameraInput, DAY_MS, filesBelow, useSandbox, writeRecording } from './helpers/tree.js';
 
 const WORKER = new URL('../dist/retention/worker.js', import.meta.url);
 
-let sandbox: Sandbox;
-let front: string;
 let mounts: string[] = [];
-const engines: RetentionEngine[] = [];
-
-beforeEach(() => {
-  sandbox = makeSandbox('nvr-faults');
-  front = join(sandbox.root, 'front');
-  fs.mkdirSync(front);
-});
-
-afterEach(() => {
-  for (const engine of engines.splice(0)) {
-    engine.close();
-  }
-  unmountAll();
-  sandbox.remove();
-});
+/** The "Front" camera folder `sandbox.front`, made anew for each test. */
+const sandbox = useSandbox('nvr-faults', ['front'], { beforeRemove: unmountAll });
 
 function mount(...args: string[]): void {
   execFileSync('mount', args, { stdio: 'pipe' });
@@ -60,21 +46,12 @@ function captureLog(): CapturedLog {
   return { lines, info: push('info'), warn: push('warn'), error: push('error'), debug: push('debug') };
 }
 
-const cameras = (overrides: Partial<CameraInput> = {}): CameraInput[] => [{ name: 'Front', path: front, retentionDays: 7, ...overrides }];
+const cameras = (overrides: Partial<CameraInput> = {}): CameraInput[] => [
+  { name: 'Front', path: sandbox.front, retentionDays: 7, ...overrides },
+];
 
 function open(log: Logger = captureLog(), settings: Record<string, unknown> = {}, disk?: DiskProbe): RetentionEngine {
-  const engine = new RetentionEngine(buildConfig(sandbox, cameras(), settings), {
-    log,
-    disk,
-    locationFile: locationFileIn(sandbox.storage),
-  });
-  engines.push(engine);
-  return engine;
-}
-
-function close(engine: RetentionEngine): void {
-  engine.close();
-  engines.splice(engines.indexOf(engine), 1);
+  return sandbox.engine(buildConfig(sandbox, cameras(), settings), { log, disk, locationFile: locationFileIn(sandbox.storage) });
 }
 
 function idOf(engine: RetentionEngine, relPath: string): number {
@@ -91,7 +68,7 @@ const corruptCopies = () => fs.readdirSync(sandbox.storage).filter((name) => nam
 /** Old recordings a..d, of which a is protected by hand and b kept until next week; then the engine is closed. */
 function protectedTree(): void {
   for (const name of ['a', 'b', 'c', 'd']) {
-    writeRecording(front, `${name}.mp4`, { ageMs: 30 * DAY_MS });
+    writeRecording(sandbox.front, `${name}.mp4`, { ageMs: 30 * DAY_MS });
   }
   const engine = open();
   engine.scan();
@@ -101,7 +78,7 @@ function protectedTree(): void {
   for (let i = 0; i < 300; i++) {
     engine.store.addEvent({ time: Date.now(), camera: 'Front', kind: 'filler', severity: 'info', message: 'x'.repeat(200) });
   }
-  close(engine);
+  sandbox.close(engine);
 }
 
 describe('a damaged or deleted index', () => {
@@ -119,20 +96,21 @@ describe('a damaged or deleted index', () => {
     ['the file deleted', (path) => fs.rmSync(path)],
   ];
 
-  test.each(damage)(
-    '%s: moved aside (if there is anything to move), a clear error, a new index from the folders, holds back, nothing held deleted',
-    async (_, harm) => {
+  describe.each(damage)('%s, met by an engine', (_, harm) => {
+    /** The protected tree, its index harmed, then a sweep by a new engine. */
+    async function sweepDamaged(): Promise<{ engine: RetentionEngine; report: SweepReport; log: CapturedLog; deleted: boolean }> {
       protectedTree();
       harm(sandbox.databasePath);
       const deleted = !fs.existsSync(sandbox.databasePath);
 
       const log = captureLog();
       const engine = open(log);
-      const report = await engine.sweep();
+      return { engine, report: await engine.sweep(), log, deleted };
+    }
 
-      expect(report.status).toBe('done');
-      expect(filesBelow(front)).toEqual(['a.mp4', 'b.mp4']);
-      expect(engine.store.recording(idOf(engine, 'a.mp4'))).toMatchObject({ protected: true, protectedBy: 'settings UI' });
+    test('the damaged index is moved aside (if there is anything to move), with a clear error', async () => {
+      const { engine, log, deleted } = await sweepDamaged();
+
       if (deleted) {
         expect(corruptCopies()).toEqual([]);
       } else {
@@ -142,9 +120,22 @@ describe('a damaged or deleted index', () => {
         );
         expect(kinds(engine)).toContain('index_rebuilt');
       }
+    });
+
+    test('a new index is built from the folders, with the holds back', async () => {
+      const { engine } = await sweepDamaged();
+
+      expect(engine.store.recording(idOf(engine, 'a.mp4'))).toMatchObject({ protected: true, protectedBy: 'settings UI' });
       expect(kinds(engine)).toContain('holds_restored');
-    },
-  );
+    });
+
+    test('the sweep completes and deletes nothing held', async () => {
+      const { report } = await sweepDamaged();
+
+      expect(report.status).toBe('done');
+      expect(filesBelow(sandbox.front)).toEqual(['a.mp4', 'b.mp4']);
+    });
+  });
 
   test.each(damage)(
     '%s, met by the CLI (no check at open): at most one failed run, then the index is rebuilt, holds back, nothing held deleted',
@@ -173,7 +164,7 @@ describe('a damaged or deleted index', () => {
       }
 
       expect(runs.at(-1)).toMatchObject({ code: 0, out: expect.stringMatching(/Sweep deleted 2 recordings/) });
-      expect(filesBelow(front)).toEqual(['a.mp4', 'b.mp4']);
+      expect(filesBelow(sandbox.front)).toEqual(['a.mp4', 'b.mp4']);
     },
   );
 
@@ -188,7 +179,7 @@ describe('a damaged or deleted index', () => {
     const report = await engine.sweep();
 
     expect(report.deleted.count).toBe(2);
-    expect(filesBelow(front)).toEqual(['a.mp4', 'b.mp4']);
+    expect(filesBelow(sandbox.front)).toEqual(['a.mp4', 'b.mp4']);
     expect(log.lines).toContain(
       `warn: The index ${sandbox.databasePath} was deleted or replaced while in use; it is opened again (a new one is built from the camera folders).`,
     );
@@ -213,7 +204,7 @@ describe('a damaged or deleted index', () => {
     } finally {
       await worker.stop();
     }
-    expect(filesBelow(front)).toEqual(['a.mp4', 'b.mp4']);
+    expect(filesBelow(sandbox.front)).toEqual(['a.mp4', 'b.mp4']);
     expect(log.lines.some((line) => /^error: The index .* was damaged/.test(line))).toBe(true);
   });
 
@@ -234,9 +225,9 @@ describe('a damaged or deleted index', () => {
     const log = captureLog();
     const engine = open(log);
     await engine.sweep();
-    expect(filesBelow(front)).toEqual(['a.mp4', 'b.mp4']);
+    expect(filesBelow(sandbox.front)).toEqual(['a.mp4', 'b.mp4']);
     for (const name of ['e', 'f']) {
-      writeRecording(front, `${name}.mp4`, { ageMs: 30 * DAY_MS });
+      writeRecording(sandbox.front, `${name}.mp4`, { ageMs: 30 * DAY_MS });
     }
     // Damage every page after the first two under the running engine, as a failing disk would.
     const size = fs.statSync(sandbox.databasePath).size;
@@ -254,7 +245,7 @@ describe('a damaged or deleted index', () => {
 
     expect(failed).toMatchObject({ message: expect.stringMatching(/malformed/) });
     expect(report.status).toBe('done');
-    expect(filesBelow(front)).toEqual(['a.mp4', 'b.mp4']);
+    expect(filesBelow(sandbox.front)).toEqual(['a.mp4', 'b.mp4']);
     expect(corruptCopies()).toHaveLength(1);
     expect(log.lines.some((line) => /^error: The index .* was damaged/.test(line))).toBe(true);
   });
@@ -268,33 +259,33 @@ describe('a damaged or deleted index', () => {
  * again (and ends: one failure, no loop), and once the cause is gone the recording goes.
  */
 async function expectUnlinkFailureHandled(blocked: string, code: RegExp, unblock: () => void): Promise<void> {
-  writeRecording(front, 'free/ok.mp4', { ageMs: 30 * DAY_MS });
+  writeRecording(sandbox.front, 'free/ok.mp4', { ageMs: 30 * DAY_MS });
   const log = captureLog();
   const engine = open(log);
 
   for (const attempt of [1, 2]) {
     const report = await engine.sweep();
     expect(report.status).toBe('done');
-    expect(report.failures).toEqual([{ camera: 'Front', path: join(front, blocked), error: expect.stringMatching(code) }]);
+    expect(report.failures).toEqual([{ camera: 'Front', path: join(sandbox.front, blocked), error: expect.stringMatching(code) }]);
     expect(report.deleted.count).toBe(attempt === 1 ? 1 : 0);
-    expect(fs.existsSync(join(front, blocked))).toBe(true);
+    expect(fs.existsSync(join(sandbox.front, blocked))).toBe(true);
     expect(engine.list({}, { limit: 10, offset: 0 }).map((row) => row.relPath)).toEqual([blocked]);
   }
   expect(engine.store.recentEvents(10).filter((event) => event.kind === 'delete_failed')).toHaveLength(2);
-  expect(log.lines.filter((line) => line.startsWith('warn:') && line.includes(join(front, blocked)))).toHaveLength(2);
+  expect(log.lines.filter((line) => line.startsWith('warn:') && line.includes(join(sandbox.front, blocked)))).toHaveLength(2);
   expect(engine.store.interruptedDeletes()).toEqual([]);
 
   unblock();
   const last = await engine.sweep();
   expect(last.failures).toEqual([]);
-  expect(filesBelow(front)).toEqual([]);
+  expect(filesBelow(sandbox.front)).toEqual([]);
   expect(engine.list({}, { limit: 10, offset: 0 })).toEqual([]);
 }
 
 describe('an unlink that fails', () => {
   test('EPERM: an immutable folder (chattr +i, which binds root too)', async () => {
-    writeRecording(front, 'held/a.mp4', { ageMs: 30 * DAY_MS });
-    const folder = join(front, 'held');
+    writeRecording(sandbox.front, 'held/a.mp4', { ageMs: 30 * DAY_MS });
+    const folder = join(sandbox.front, 'held');
     execFileSync('chattr', ['+i', folder]);
     try {
       await expectUnlinkFailureHandled('held/a.mp4', /EPERM/, () => execFileSync('chattr', ['-i', folder]));
@@ -306,41 +297,43 @@ describe('an unlink that fails', () => {
   });
 
   test('EROFS: the recordings tmpfs remounted read-only', async () => {
-    mountTmpfs(front, '4m');
-    writeRecording(front, 'a.mp4', { ageMs: 30 * DAY_MS });
-    mount('-o', 'remount,ro', front);
-    await expectUnlinkFailureHandledOnMount(() => mount('-o', 'remount,rw', front));
+    mountTmpfs(sandbox.front, '4m');
+    writeRecording(sandbox.front, 'a.mp4', { ageMs: 30 * DAY_MS });
+    mount('-o', 'remount,ro', sandbox.front);
+    await expectUnlinkFailureHandledOnMount(() => mount('-o', 'remount,rw', sandbox.front));
   });
 
   test('EBUSY: a recording that is a mount point (a file bind-mounted over it)', async () => {
     const when = new Date(Date.now() - 30 * DAY_MS);
-    writeRecording(front, 'busy/a.mp4', { ageMs: 30 * DAY_MS });
+    writeRecording(sandbox.front, 'busy/a.mp4', { ageMs: 30 * DAY_MS });
     const source = join(sandbox.root, 'source.mp4');
     fs.writeFileSync(source, Buffer.alloc(1000, 1));
     fs.utimesSync(source, when, when);
-    fs.utimesSync(join(front, 'busy/a.mp4'), when, when);
-    mount('--bind', source, join(front, 'busy/a.mp4'));
-    mounts.push(join(front, 'busy/a.mp4'));
+    fs.utimesSync(join(sandbox.front, 'busy/a.mp4'), when, when);
+    mount('--bind', source, join(sandbox.front, 'busy/a.mp4'));
+    mounts.push(join(sandbox.front, 'busy/a.mp4'));
     await expectUnlinkFailureHandled('busy/a.mp4', /EBUSY/, unmountAll);
   });
 
   test('EACCES: the sweep run by an unprivileged user (the CLI as "nobody") on a folder it may not write', async () => {
-    writeRecording(front, 'theirs/a.mp4', { ageMs: 30 * DAY_MS });
-    writeRecording(front, 'mine/b.mp4', { ageMs: 30 * DAY_MS });
+    writeRecording(sandbox.front, 'theirs/a.mp4', { ageMs: 30 * DAY_MS });
+    writeRecording(sandbox.front, 'mine/b.mp4', { ageMs: 30 * DAY_MS });
     const configFile = join(sandbox.storage, 'config.json');
     fs.writeFileSync(configFile, JSON.stringify({ platform: 'NvrRetention', databasePath: sandbox.databasePath, cameras: cameras() }));
     // Everything is the unprivileged user's except the folder "theirs" (root's, 0755).
     execFileSync('chown', ['-R', 'nobody:nogroup', sandbox.root, sandbox.storage]);
-    execFileSync('chown', ['root:root', join(front, 'theirs')]);
+    execFileSync('chown', ['root:root', join(sandbox.front, 'theirs')]);
     const sweepAsNobody = () => runAsNobody(['sweep', '--json', '--config', configFile]);
 
     const first = JSON.parse(sweepAsNobody()) as { failures: { path: string; error: string }[]; deleted: { count: number } };
     const second = JSON.parse(sweepAsNobody()) as typeof first;
 
     expect(first.deleted.count).toBe(1);
-    expect(first.failures).toEqual([{ camera: 'Front', path: join(front, 'theirs/a.mp4'), error: expect.stringMatching(/^EACCES/) }]);
+    expect(first.failures).toEqual([
+      { camera: 'Front', path: join(sandbox.front, 'theirs/a.mp4'), error: expect.stringMatching(/^EACCES/) },
+    ]);
     expect(second.failures).toHaveLength(1);
-    expect(filesBelow(front)).toEqual(['theirs/a.mp4']);
+    expect(filesBelow(sandbox.front)).toEqual(['theirs/a.mp4']);
     const engine = open();
     expect(engine.list({}, { limit: 10, offset: 0 }).map((row) => row.relPath)).toEqual(['theirs/a.mp4']);
     expect(engine.store.recentEvents(10).filter((event) => event.kind === 'delete_failed')).toHaveLength(2);
@@ -354,13 +347,13 @@ async function expectUnlinkFailureHandledOnMount(unblock: () => void): Promise<v
   for (let attempt = 0; attempt < 2; attempt++) {
     const report = await engine.sweep();
     expect(report.status).toBe('done');
-    expect(report.failures).toEqual([{ camera: 'Front', path: join(front, 'a.mp4'), error: expect.stringMatching(/^EROFS/) }]);
+    expect(report.failures).toEqual([{ camera: 'Front', path: join(sandbox.front, 'a.mp4'), error: expect.stringMatching(/^EROFS/) }]);
   }
-  expect(fs.existsSync(join(front, 'a.mp4'))).toBe(true);
+  expect(fs.existsSync(join(sandbox.front, 'a.mp4'))).toBe(true);
   expect(engine.store.recentEvents(10).filter((event) => event.kind === 'delete_failed')).toHaveLength(2);
   unblock();
   expect((await engine.sweep()).deleted.count).toBe(1);
-  expect(filesBelow(front)).toEqual([]);
+  expect(filesBelow(sandbox.front)).toEqual([]);
 }
 
 /** Runs the built CLI in a child process that drops to uid/gid nobody before it touches any file; returns its standard output. */
@@ -390,8 +383,8 @@ describe('the recordings folder goes away', () => {
   function nasMountedAtFront(): string {
     const nas = join(sandbox.root, 'nas');
     mountTmpfs(nas, '16m');
-    mount('--bind', nas, front);
-    mounts.push(front);
+    mount('--bind', nas, sandbox.front);
+    mounts.push(sandbox.front);
     return nas;
   }
 
@@ -399,11 +392,11 @@ describe('the recordings folder goes away', () => {
     const nas = nasMountedAtFront();
     for (let i = 0; i < 120; i++) {
       // Some in the camera folder itself (whose mount point stays as an empty folder), some in day folders.
-      writeRecording(front, `${i % 3 === 0 ? '' : `day-${i % 3}/`}rec-${String(i).padStart(3, '0')}.mp4`, {
+      writeRecording(sandbox.front, `${i % 3 === 0 ? '' : `day-${i % 3}/`}rec-${String(i).padStart(3, '0')}.mp4`, {
         ageMs: (30 + i / 100) * DAY_MS,
       });
     }
-    writeRecording(front, 'day-0/evidence.mp4', { ageMs: 40 * DAY_MS });
+    writeRecording(sandbox.front, 'day-0/evidence.mp4', { ageMs: 40 * DAY_MS });
     const log = captureLog();
     const engine = open(log);
     engine.scan();
@@ -415,8 +408,8 @@ describe('the recordings folder goes away', () => {
       onProgress: (progress) => {
         if (deletedBeforeUnmount < 0) {
           deletedBeforeUnmount = progress.deletedCount;
-          execFileSync('umount', ['-l', front]);
-          mounts.splice(mounts.indexOf(front), 1);
+          execFileSync('umount', ['-l', sandbox.front]);
+          mounts.splice(mounts.indexOf(sandbox.front), 1);
         }
       },
     });
@@ -436,8 +429,8 @@ describe('the recordings folder goes away', () => {
     expect(log.lines.some((line) => line.startsWith('warn: [Front] camera unavailable'))).toBe(true);
 
     // The share is back: the rest is due and goes, the evidence stays.
-    mount('--bind', nas, front);
-    mounts.push(front);
+    mount('--bind', nas, sandbox.front);
+    mounts.push(sandbox.front);
     const back = await engine.sweep();
     expect(back.deleted.count).toBe(90);
     expect(filesBelow(nas)).toEqual(['day-0/evidence.mp4']);
@@ -445,13 +438,13 @@ describe('the recordings folder goes away', () => {
 
   test('an empty mount point (the NAS is not mounted at start): unavailable, nothing deleted, its holds kept', async () => {
     nasMountedAtFront();
-    writeRecording(front, 'a.mp4', { ageMs: 30 * DAY_MS });
-    writeRecording(front, 'b.mp4', { ageMs: 1 * DAY_MS });
+    writeRecording(sandbox.front, 'a.mp4', { ageMs: 30 * DAY_MS });
+    writeRecording(sandbox.front, 'b.mp4', { ageMs: 1 * DAY_MS });
     const engine = open();
     engine.scan();
     engine.protect([idOf(engine, 'b.mp4')], 'cli');
     unmountAll();
-    fs.mkdirSync(front, { recursive: true });
+    fs.mkdirSync(sandbox.front, { recursive: true });
 
     const report = await engine.sweep();
 
@@ -466,8 +459,8 @@ describe('the recordings folder goes away', () => {
 
 describe('the disk and the index', () => {
   test('statfs fails (injected: the kernel does not fail statfs on a mounted folder; a dead NAS hangs it instead): the floor is skipped with a warning, age rules still delete', async () => {
-    writeRecording(front, 'a.mp4', { ageMs: 30 * DAY_MS });
-    writeRecording(front, 'b.mp4', { ageMs: 1 * DAY_MS });
+    writeRecording(sandbox.front, 'a.mp4', { ageMs: 30 * DAY_MS });
+    writeRecording(sandbox.front, 'b.mp4', { ageMs: 1 * DAY_MS });
     const failingStatfs: DiskProbe = {
       filesystemOf: (path) => String(fs.statSync(path).dev),
       measure: () => {
@@ -482,58 +475,83 @@ describe('the disk and the index', () => {
     expect(report.status).toBe('done');
     expect(report.byReason.age.count).toBe(1);
     expect(report.byReason.floor.count).toBe(0);
-    expect(filesBelow(front)).toEqual(['b.mp4']);
+    expect(filesBelow(sandbox.front)).toEqual(['b.mp4']);
     expect(report.events).toEqual([expect.objectContaining({ kind: 'statfs_failed', severity: 'warning' })]);
     expect(engine.store.recentEvents(5).map((event) => event.kind)).toContain('statfs_failed');
     expect(log.lines.some((line) => line.startsWith('warn:') && line.includes('the free-space floor is skipped'))).toBe(true);
   });
 
-  test('the disk under the index fills up during a sweep: a clear error, no crash, no file deleted whose row could not go; all is well once there is space', async () => {
-    const disk = join(sandbox.storage, 'small');
-    mountTmpfs(disk, '1m');
-    const databasePath = join(disk, 'index.db');
-    for (let i = 0; i < 200; i++) {
-      writeRecording(front, `day-${i % 4}/rec-${String(i).padStart(3, '0')}.mp4`, { ageMs: (30 + i / 1000) * DAY_MS });
-    }
-    writeRecording(front, 'keep.mp4', { ageMs: 1 * DAY_MS });
-    const log = captureLog();
-    const engine = open(log, { databasePath });
-    const filler = join(disk, 'filler');
-    const fillDisk = () => {
-      try {
-        fs.writeFileSync(filler, Buffer.alloc(2_000_000));
-      } catch {
-        // ENOSPC: the disk is full now, which is the point.
+  describe('the disk under the index fills up during a sweep', () => {
+    // Free the disk before useSandbox closes the engines: closing one whose index cannot be written
+    // throws (its sweep lock row cannot be deleted), and a test that ends with the disk full would fail on it.
+    afterEach(() => fs.rmSync(join(sandbox.storage, 'small', 'filler'), { force: true }));
+
+    /**
+     * The index on a 1 MB tmpfs, 200 due recordings and one young one; the disk is filled once the
+     * sweep has begun. Returns the engine, its log, how the sweep ended, and the filler file.
+     */
+    async function sweepUntilFull(): Promise<{ engine: RetentionEngine; log: CapturedLog; outcome: string; filler: string }> {
+      const disk = join(sandbox.storage, 'small');
+      mountTmpfs(disk, '1m');
+      const databasePath = join(disk, 'index.db');
+      for (let i = 0; i < 200; i++) {
+        writeRecording(sandbox.front, `day-${i % 4}/rec-${String(i).padStart(3, '0')}.mp4`, { ageMs: (30 + i / 1000) * DAY_MS });
       }
-    };
+      writeRecording(sandbox.front, 'keep.mp4', { ageMs: 1 * DAY_MS });
+      const log = captureLog();
+      const engine = open(log, { databasePath });
+      const filler = join(disk, 'filler');
+      const fillDisk = () => {
+        try {
+          fs.writeFileSync(filler, Buffer.alloc(2_000_000));
+        } catch {
+          // ENOSPC: the disk is full now, which is the point.
+        }
+      };
 
-    const outcome = await engine.sweep({ batchSize: 40, onProgress: () => fs.existsSync(filler) || fillDisk() }).then(
-      (report) => `${report.status}: ${report.error}`,
-      (error: Error) => `rejected: ${error.message}`,
-    );
+      const outcome = await engine.sweep({ batchSize: 40, onProgress: () => fs.existsSync(filler) || fillDisk() }).then(
+        (report) => `${report.status}: ${report.error}`,
+        (error: Error) => `rejected: ${error.message}`,
+      );
+      return { engine, log, outcome, filler };
+    }
 
-    expect(outcome).toMatch(/^(failed|rejected): database or disk is full/);
-    expect(log.lines.some((line) => line.startsWith('error:') && /disk is full/.test(line))).toBe(true);
-    // Every recording gone from disk is out of the index, or marked as being deleted (finished by the next sweep).
-    const marked = new Set(engine.store.interruptedDeletes().map((row) => row.relPath));
-    const onDisk = new Set(filesBelow(front));
-    const dangling = engine.list({}, { limit: 1000, offset: 0 }).filter((row) => !onDisk.has(row.relPath) && !marked.has(row.relPath));
-    expect(dangling).toEqual([]);
-    expect(onDisk.has('keep.mp4')).toBe(true);
-    // Still full: the next sweep fails the same way, and does not find itself locked out.
-    await expect(engine.sweep()).rejects.toThrow(/disk is full/);
+    test('the sweep ends with a clear error, logged, and no crash', async () => {
+      const { log, outcome } = await sweepUntilFull();
 
-    fs.rmSync(filler);
-    const report = await engine.sweep();
-    expect(report.status).toBe('done');
-    expect(filesBelow(front)).toEqual(['keep.mp4']);
-    expect(engine.list({}, { limit: 1000, offset: 0 }).map((row) => row.relPath)).toEqual(['keep.mp4']);
-    expect(engine.store.recentEvents(20).map((event) => event.kind)).toContain('sweep_failed');
+      expect(outcome).toMatch(/^(failed|rejected): database or disk is full/);
+      expect(log.lines.some((line) => line.startsWith('error:') && /disk is full/.test(line))).toBe(true);
+    });
+
+    test('no file is deleted whose row could not go', async () => {
+      const { engine } = await sweepUntilFull();
+
+      // Every recording gone from disk is out of the index, or marked as being deleted (finished by the next sweep).
+      const marked = new Set(engine.store.interruptedDeletes().map((row) => row.relPath));
+      const onDisk = new Set(filesBelow(sandbox.front));
+      const dangling = engine.list({}, { limit: 1000, offset: 0 }).filter((row) => !onDisk.has(row.relPath) && !marked.has(row.relPath));
+      expect(dangling).toEqual([]);
+      expect(onDisk.has('keep.mp4')).toBe(true);
+    });
+
+    test('while it is still full, the next sweep fails the same way and all is well once there is space', async () => {
+      const { engine, filler } = await sweepUntilFull();
+
+      // Still full: the next sweep fails the same way, and does not find itself locked out.
+      await expect(engine.sweep()).rejects.toThrow(/disk is full/);
+
+      fs.rmSync(filler);
+      const report = await engine.sweep();
+      expect(report.status).toBe('done');
+      expect(filesBelow(sandbox.front)).toEqual(['keep.mp4']);
+      expect(engine.list({}, { limit: 1000, offset: 0 }).map((row) => row.relPath)).toEqual(['keep.mp4']);
+      expect(engine.store.recentEvents(20).map((event) => event.kind)).toContain('sweep_failed');
+    });
   });
 
   test('another process holds the index write lock for 10 s (BEGIN IMMEDIATE): the sweep waits for it within the busy timeout and completes', async () => {
-    writeRecording(front, 'a.mp4', { ageMs: 30 * DAY_MS });
-    writeRecording(front, 'b.mp4', { ageMs: 1 * DAY_MS });
+    writeRecording(sandbox.front, 'a.mp4', { ageMs: 30 * DAY_MS });
+    writeRecording(sandbox.front, 'b.mp4', { ageMs: 1 * DAY_MS });
     const engine = open();
     engine.scan();
     const holder = spawn(
@@ -561,7 +579,7 @@ describe('the disk and the index', () => {
 
     expect(holderCode).toBe(0);
     expect(report.status).toBe('done');
-    expect(filesBelow(front)).toEqual(['b.mp4']);
+    expect(filesBelow(sandbox.front)).toEqual(['b.mp4']);
     // Both writers got their turn: the other process's row is there too.
     expect(engine.store.getState('held by')).toBe('another process');
   }, 60_000);

@@ -11,11 +11,12 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statfsSync, utimesSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import hapController from 'hap-controller';
+import { liveLock } from './helpers/lock.js';
 import { freePort } from './helpers/ports.js';
 import { type Bridge, type HomebridgeRun, newBridge, startHomebridge, stopHomebridge, waitForLog } from './helpers/homebridge-process.js';
 
@@ -161,17 +162,13 @@ function query<T>(sql: string, ...params: (string | number)[]): T[] {
 
 /** Holds the sweep lock as a live process on this host would (this test's own pid), as a CLI sweep does. */
 function holdSweepLock(): void {
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  const processStart = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
   const db = index();
-  db.prepare(
-    "INSERT INTO sweep_lock (id, token, pid, process_start, host, purpose, acquired_at, heartbeat_at) VALUES (1, 'test', ?, ?, ?, 'sweep (cli)', ?, ?)",
-  ).run(process.pid, processStart, hostname(), Date.now(), Date.now());
+  liveLock(db, 'sweep (cli)');
   db.close();
 }
 
 function releaseSweepLock(): void {
-  query("DELETE FROM sweep_lock WHERE token = 'test'");
+  query('DELETE FROM sweep_lock WHERE pid = ?', process.pid);
 }
 
 function cli(...args: string[]): { code: number | null; stdout: string; stderr: string } {

@@ -4,50 +4,28 @@
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import { DatabaseSync } from 'node:sqlite';
-import { RetentionEngine, silentLogger as quiet } from '../src/retention/engine.js';
+import { type RetentionEngine, silentLogger as quiet } from '../src/retention/engine.js';
 import { journalPathFor } from '../src/store/journal.js';
-import { buildConfig, DAY_MS, filesBelow, HOUR_MS, makeSandbox, type Sandbox, writeRecording } from './helpers/tree.js';
+import { buildConfig, DAY_MS, filesBelow, HOUR_MS, useSandbox, writeRecording } from './helpers/tree.js';
 
-let sandbox: Sandbox;
-let front: string;
-let back: string;
-let side: string;
-const engines: RetentionEngine[] = [];
-
-beforeEach(() => {
-  sandbox = makeSandbox('nvr-journal');
-  front = join(sandbox.root, 'front');
-  back = join(sandbox.root, 'back');
-  side = join(sandbox.root, 'side');
-});
-
-afterEach(() => {
-  for (const engine of engines.splice(0)) {
-    engine.close();
-  }
-  sandbox.remove();
-});
+/**
+ * Camera folders `front` ("Front"), `back` ("Back") and `side` ("Side"), made anew for each test;
+ * not created up front: writeRecording makes them, and a test that writes none has none.
+ */
+const sandbox = useSandbox('nvr-journal', ['front', 'back', 'side'], { createFolders: false });
 
 function open(): RetentionEngine {
   // Recent recordings are 2 hours old: a retention of 0.05 days (72 minutes) makes them due, and the
   // default protectHours (24) makes a Protect switch hold them.
-  const engine = new RetentionEngine(
+  return sandbox.engine(
     buildConfig(sandbox, [
-      { name: 'Front', path: front, retentionDays: 7 },
-      { name: 'Back', path: back, retentionDays: 0.05 },
-      { name: 'Side', path: side, retentionDays: 0.05 },
+      { name: 'Front', path: sandbox.front, retentionDays: 7 },
+      { name: 'Back', path: sandbox.back, retentionDays: 0.05 },
+      { name: 'Side', path: sandbox.side, retentionDays: 0.05 },
     ]),
   );
-  engines.push(engine);
-  return engine;
-}
-
-function close(engine: RetentionEngine): void {
-  engine.close();
-  engines.splice(engines.indexOf(engine), 1);
 }
 
 function deleteIndex(): void {
@@ -71,23 +49,27 @@ function holdOf(engine: RetentionEngine, camera: string, relPath: string) {
 
 /** Two old recordings, a.mp4 protected by the CLI, b.mp4 not; the engine closed again. */
 function indexWithHeldA(): void {
-  writeRecording(front, 'a.mp4', { ageMs: 30 * DAY_MS });
-  writeRecording(front, 'b.mp4', { ageMs: 30 * DAY_MS });
+  writeRecording(sandbox.front, 'a.mp4', { ageMs: 30 * DAY_MS });
+  writeRecording(sandbox.front, 'b.mp4', { ageMs: 30 * DAY_MS });
   const first = open();
   first.scan();
   first.protect([idOf(first, 'Front', 'a.mp4')], 'cli');
-  close(first);
+  sandbox.close(first);
 }
 
 describe('holds survive a deleted index', () => {
-  test('by hand, keep-until and a Protect switch: after the index is deleted and rebuilt, a sweep deletes only what was not held', async () => {
-    writeRecording(front, 'hand/a.mp4', { ageMs: 30 * DAY_MS, sidecars: { json: 10 } });
-    writeRecording(front, 'keep/b.mp4', { ageMs: 30 * DAY_MS });
-    writeRecording(front, 'released/c.mp4', { ageMs: 30 * DAY_MS });
-    writeRecording(front, 'free/d.mp4', { ageMs: 30 * DAY_MS });
-    writeRecording(back, 'e.mp4', { ageMs: 2 * HOUR_MS });
-    writeRecording(back, 'f.mp4', { ageMs: 3 * HOUR_MS });
-    writeRecording(side, 'g.mp4', { ageMs: 2 * HOUR_MS });
+  /**
+   * Holds of every kind on due recordings (by hand, keep-until, a Protect switch), one released and
+   * a switch turned off again; then the index is deleted and opened anew (not yet swept).
+   */
+  function heldThenIndexDeleted(): { second: RetentionEngine; keepUntil: number } {
+    writeRecording(sandbox.front, 'hand/a.mp4', { ageMs: 30 * DAY_MS, sidecars: { json: 10 } });
+    writeRecording(sandbox.front, 'keep/b.mp4', { ageMs: 30 * DAY_MS });
+    writeRecording(sandbox.front, 'released/c.mp4', { ageMs: 30 * DAY_MS });
+    writeRecording(sandbox.front, 'free/d.mp4', { ageMs: 30 * DAY_MS });
+    writeRecording(sandbox.back, 'e.mp4', { ageMs: 2 * HOUR_MS });
+    writeRecording(sandbox.back, 'f.mp4', { ageMs: 3 * HOUR_MS });
+    writeRecording(sandbox.side, 'g.mp4', { ageMs: 2 * HOUR_MS });
     const keepUntil = Date.now() + 10 * DAY_MS;
 
     const first = open();
@@ -100,46 +82,65 @@ describe('holds survive a deleted index', () => {
     // A switch turned off again releases its holds: they must not come back either.
     first.setProtectSwitch(first.cameraByName('Side')!, true);
     first.setProtectSwitch(first.cameraByName('Side')!, false);
-    close(first);
+    sandbox.close(first);
 
     deleteIndex();
-    const second = open();
+    return { second: open(), keepUntil };
+  }
+
+  test('the new index takes the holds and the switch back from the journal, and says so', () => {
+    const { second } = heldThenIndexDeleted();
+
     expect(second.store.opened).toMatchObject({ created: true, restoredHolds: 4, restoredSwitches: 1 });
     expect(second.store.recentEvents(5)).toEqual([expect.objectContaining({ kind: 'holds_restored', severity: 'info' })]);
+  });
+
+  test('a sweep on the new index deletes only what was not held', async () => {
+    const { second } = heldThenIndexDeleted();
     const report = await second.sweep();
 
     expect(report.status).toBe('done');
-    expect(filesBelow(front)).toEqual(['hand/a.json', 'hand/a.mp4', 'keep/b.mp4']);
-    expect(filesBelow(back)).toEqual(['e.mp4', 'f.mp4']);
-    expect(filesBelow(side)).toEqual([]);
+    expect(filesBelow(sandbox.front)).toEqual(['hand/a.json', 'hand/a.mp4', 'keep/b.mp4']);
+    expect(filesBelow(sandbox.back)).toEqual(['e.mp4', 'f.mp4']);
+    expect(filesBelow(sandbox.side)).toEqual([]);
+  });
+
+  test('each hold comes back as it was: who held it, until when, and the switch on', async () => {
+    const { second, keepUntil } = heldThenIndexDeleted();
+    await second.sweep();
+
     expect(holdOf(second, 'Front', 'hand/a.mp4')).toEqual({ protected: true, protectedBy: 'settings UI', keepUntil: null });
     expect(holdOf(second, 'Front', 'keep/b.mp4')).toEqual({ protected: false, protectedBy: null, keepUntil });
     expect(holdOf(second, 'Back', 'e.mp4')).toMatchObject({ protected: true, protectedBy: 'switch' });
     expect(second.status().cameras.find((camera) => camera.name === 'Back')?.protectSwitchOn).toBe(true);
+  });
 
-    // The switch still works as a switch: off releases its holds, and the next sweep deletes.
+  test('the restored switch still works as a switch: off releases its holds, and the next sweep deletes', async () => {
+    const { second } = heldThenIndexDeleted();
+    await second.sweep();
+
     second.setProtectSwitch(second.cameraByName('Back')!, false);
     await second.sweep();
-    expect(filesBelow(back)).toEqual([]);
-    expect(filesBelow(front)).toEqual(['hand/a.json', 'hand/a.mp4', 'keep/b.mp4']);
+    expect(filesBelow(sandbox.back)).toEqual([]);
+    expect(filesBelow(sandbox.front)).toEqual(['hand/a.json', 'hand/a.mp4', 'keep/b.mp4']);
   });
 
   test('a hold on a recording of a camera that is unavailable during the rebuild waits until its folder is back', async () => {
     indexWithHeldA();
     deleteIndex();
 
-    fs.renameSync(front, `${front}.away`);
+    fs.renameSync(sandbox.front, `${sandbox.front}.away`);
     const second = open();
     await second.sweep();
-    close(second);
+    sandbox.close(second);
     // Restarted again while the NAS is still away: the hold waits in the new index, not in memory.
     const third = open();
     await third.sweep();
-    fs.renameSync(`${front}.away`, front);
+    fs.renameSync(`${sandbox.front}.away`, sandbox.front);
     const report = await third.sweep();
 
     expect(report.deleted.count).toBe(1);
-    expect(filesBelow(front)).toEqual(['a.mp4']);
+    expect(filesBelow(sandbox.front)).toEqual(['a.mp4']);
     expect(holdOf(third, 'Front', 'a.mp4')).toMatchObject({ protected: true, protectedBy: 'cli' });
   });
 
@@ -151,13 +152,12 @@ describe('holds survive a deleted index', () => {
     db.close();
 
     const log: string[] = [];
-    const engine = new RetentionEngine(buildConfig(sandbox, [{ name: 'Front', path: front, retentionDays: 7 }]), {
+    const engine = sandbox.engine(buildConfig(sandbox, [{ name: 'Front', path: sandbox.front, retentionDays: 7 }]), {
       log: { ...quiet, warn: (line) => log.push(line) },
     });
-    engines.push(engine);
     await engine.sweep();
 
-    expect(filesBelow(front)).toEqual(['a.mp4']);
+    expect(filesBelow(sandbox.front)).toEqual(['a.mp4']);
     expect(log).toContain(
       '1 holds of the holds journal were missing from the index (a power cut, or an index from a backup); they hold again.',
     );
@@ -168,18 +168,19 @@ describe('holds survive a deleted index', () => {
     indexWithHeldA();
     fs.rmSync(journalPathFor(sandbox.databasePath));
 
-    close(open());
+    sandbox.close(open());
     expect(fs.existsSync(journalPathFor(sandbox.databasePath))).toBe(true);
     deleteIndex();
     await open().sweep();
-    expect(filesBelow(front)).toEqual(['a.mp4']);
+    expect(filesBelow(sandbox.front)).toEqual(['a.mp4']);
   });
 });
 
 describe('the journal file', () => {
-  test('grows by appends, is compacted by a snapshot while it runs, and a torn last line (a crash mid-append) is skipped', async () => {
-    writeRecording(front, 'a.mp4', { ageMs: 30 * DAY_MS });
-    writeRecording(front, 'b.mp4', { ageMs: 30 * DAY_MS });
+  /** a.mp4 held, after b.mp4 was held and released 600 times (1,200 appends); the engine closed. Returns the journal's line count. */
+  function churnedJournal(): () => number {
+    writeRecording(sandbox.front, 'a.mp4', { ageMs: 30 * DAY_MS });
+    writeRecording(sandbox.front, 'b.mp4', { ageMs: 30 * DAY_MS });
     const engine = open();
     engine.scan();
     const a = idOf(engine, 'Front', 'a.mp4');
@@ -189,28 +190,37 @@ describe('the journal file', () => {
       engine.unprotect([b]);
     }
     engine.protect([a], 'cli');
-    close(engine);
+    sandbox.close(engine);
     const journal = journalPathFor(sandbox.databasePath);
-    const lines = () => fs.readFileSync(journal, 'utf8').split('\n').filter(Boolean).length;
+    return () => fs.readFileSync(journal, 'utf8').split('\n').filter(Boolean).length;
+  }
+
+  test('grows by appends and is compacted by a snapshot while it runs and at the next start', () => {
+    const lines = churnedJournal();
     // Compacted while the engine ran (past 1,000 lines), and again at the next start.
     expect(lines()).toBeLessThan(1000);
     expect(lines()).toBeGreaterThan(1);
-    close(open());
+    sandbox.close(open());
     expect(lines()).toBeLessThan(1000);
-    fs.appendFileSync(journal, '{"op":"protect","camera":"Front","folder":"/x","paths":["b.m');
-    writeRecording(front, 'c.mp4', { ageMs: 30 * DAY_MS });
+  });
+
+  test('a torn last line (a crash mid-append) is skipped, and a hold appended after it is kept', async () => {
+    churnedJournal();
+    sandbox.close(open());
+    fs.appendFileSync(journalPathFor(sandbox.databasePath), '{"op":"protect","camera":"Front","folder":"/x","paths":["b.m');
+    writeRecording(sandbox.front, 'c.mp4', { ageMs: 30 * DAY_MS });
     const after = open();
     after.scan();
     // Appended after the torn line: it must not be glued to it and lost.
     after.protect([idOf(after, 'Front', 'c.mp4')], 'cli');
-    close(after);
+    sandbox.close(after);
     deleteIndex();
     await open().sweep();
-    expect(filesBelow(front)).toEqual(['a.mp4', 'c.mp4']);
+    expect(filesBelow(sandbox.front)).toEqual(['a.mp4', 'c.mp4']);
   });
 
   test('a hold that cannot be journaled is not made: the caller gets the error and the index is unchanged', () => {
-    writeRecording(front, 'a.mp4', { ageMs: 30 * DAY_MS });
+    writeRecording(sandbox.front, 'a.mp4', { ageMs: 30 * DAY_MS });
     const engine = open();
     engine.scan();
     const journal = journalPathFor(sandbox.databasePath);

@@ -87,9 +87,17 @@ function usageOf(recordings: Recording[], cameras: CameraPolicy[], now = NOW, mi
   return usage;
 }
 
+/** The in-memory index: serves recordings oldest first, and loses the rows a sweep deleted (see settle). */
+type IndexSource = RecordingSource & { remove(ids: number[]): void };
+
+/** A plan input over an in-memory index, which the test can update as a real sweeper updates the store. */
+interface IndexedPlanInput extends PlanInput {
+  source: IndexSource;
+}
+
 const BIG_DISK = [{ id: 'fs1', freeBytes: 1e12, totalBytes: 2e12 }];
 
-function plan(recordings: Recording[], overrides: Partial<PlanInput> = {}): PlanInput {
+function plan(recordings: Recording[], overrides: Partial<IndexedPlanInput> = {}): IndexedPlanInput {
   const cameras = overrides.cameras ?? [camera(1)];
   return {
     now: NOW,
@@ -110,13 +118,29 @@ const bytes = (deletions: Deletion[]) => deletions.reduce((total, d) => total + 
 const byReason = (deletions: Deletion[], reason: Reason) => deletions.filter((d) => d.reason === reason);
 const kinds = (summary: PlanSummary) => summary.events.map((e) => e.kind);
 
+/** The batch a hand-driven planner step hands out; throws if the planner finished instead. */
+function batchOf(step: IteratorResult<Deletion[], PlanSummary>): Deletion[] {
+  if (step.done) {
+    throw new Error('the planner finished where a batch was expected');
+  }
+  return step.value;
+}
+
+/** The summary a hand-driven planner ends with; throws if it handed out a batch instead. */
+function summaryOf(step: IteratorResult<Deletion[], PlanSummary>): PlanSummary {
+  if (!step.done) {
+    throw new Error('the planner handed out a batch where its summary was expected');
+  }
+  return step.value;
+}
+
 /**
  * What a real sweeper does once a batch is carried out: the rows of the files that went leave the
  * index (here the array source) before the planner hears the outcome, which it then returns.
  */
-function settle(input: PlanInput, batch: Deletion[], outcome: BatchOutcome): BatchOutcome {
+function settle(input: IndexedPlanInput, batch: Deletion[], outcome: BatchOutcome): BatchOutcome {
   const kept = new Set(outcome.keptIds);
-  (input.source as RecordingSource & { remove(ids: number[]): void }).remove(ids(batch).filter((id) => !kept.has(id)));
+  input.source.remove(ids(batch).filter((id) => !kept.has(id)));
   return outcome;
 }
 
@@ -125,7 +149,7 @@ function settle(input: PlanInput, batch: Deletion[], outcome: BatchOutcome): Bat
  * Stops with an error if the planner keeps going, so that a spinning planner fails instead of hanging.
  */
 function drive(
-  input: PlanInput,
+  input: IndexedPlanInput,
   answer: (batch: Deletion[], index: number) => BatchOutcome = () => ({ keptIds: [] }),
 ): { batches: Deletion[][]; summary: PlanSummary } {
   const planner = planSweep(input);
@@ -206,7 +230,7 @@ describe('never deleted by any phase', () => {
    * Every phase at its most eager: retention 1 s, a quota and a cap of 1 byte, a floor far above
    * the free space. Whatever survives this survives every phase.
    */
-  function everyPhase(recordings: Recording[], overrides: Partial<PlanInput> = {}): PlanInput {
+  function everyPhase(recordings: Recording[], overrides: Partial<IndexedPlanInput> = {}): IndexedPlanInput {
     return plan(recordings, {
       cameras: [camera(1, { retentionMs: SECOND, eventRetentionMs: SECOND, quotaBytes: 1 })],
       capBytes: 1,
@@ -530,14 +554,14 @@ describe('free-space floor', () => {
     let step = planner.next();
     expect(step.done).toBe(false);
     // Short by 350: four recordings.
-    expect(ids(step.value as Deletion[])).toEqual(idsOf(recordings.slice(0, 4)));
+    expect(ids(batchOf(step))).toEqual(idsOf(recordings.slice(0, 4)));
     // Only 200 bytes show up as free (say, the recorder wrote meanwhile): short by 150 now.
-    step = planner.next(settle(input, step.value as Deletion[], { keptIds: [], freeBytes: new Map([['fs1', 850]]) }));
+    step = planner.next(settle(input, batchOf(step), { keptIds: [], freeBytes: new Map([['fs1', 850]]) }));
     expect(step.done).toBe(false);
-    expect(ids(step.value as Deletion[])).toEqual(idsOf(recordings.slice(4, 6)));
-    step = planner.next(settle(input, step.value as Deletion[], { keptIds: [], freeBytes: new Map([['fs1', 1050]]) }));
+    expect(ids(batchOf(step))).toEqual(idsOf(recordings.slice(4, 6)));
+    step = planner.next(settle(input, batchOf(step), { keptIds: [], freeBytes: new Map([['fs1', 1050]]) }));
     expect(step.done).toBe(true);
-    expect((step.value as PlanSummary).events).toEqual([]);
+    expect(summaryOf(step).events).toEqual([]);
   });
 
   test('floor_misconfigured when the floor is at least the whole filesystem, and nothing is deleted for it', () => {
@@ -579,11 +603,11 @@ describe('free-space floor', () => {
 
     let s = g.next();
     expect(s.done).toBe(false);
-    expect(bytes(s.value as Deletion[])).toBe(400);
+    expect(bytes(batchOf(s))).toBe(400);
     s = g.next({ keptIds: [], freeBytes: new Map([['fs1', 600]]) });
 
     expect(s.done).toBe(true);
-    const summary = s.value as PlanSummary;
+    const summary = summaryOf(s);
     expect(kinds(summary)).toEqual(['floor_futile']);
     expect(summary.events[0]).toMatchObject({ filesystem: 'fs1', freeBytes: 600, floorBytes: 1000 });
   });
@@ -596,7 +620,7 @@ describe('free-space floor', () => {
     const s = g.next({ keptIds: [], freeBytes: new Map([['fs1', 550]]) });
 
     expect(s.done).toBe(true);
-    expect(kinds(s.value as PlanSummary)).toEqual(['floor_futile']);
+    expect(kinds(summaryOf(s))).toEqual(['floor_futile']);
   });
 
   test('a filesystem whose free space could not be measured is skipped', () => {
@@ -737,7 +761,7 @@ describe('failed deletions', () => {
     expect(summary.events[0]).toMatchObject({ kind: 'quota_unsatisfiable', camera: 'Cam 1', quotaBytes: 1, usedBytes: 100 });
   });
 
-  const stalls: [string, number, Partial<PlanInput>, Map<string, number> | undefined, string | null][] = [
+  const stalls: [string, number, Partial<IndexedPlanInput>, Map<string, number> | undefined, string | null][] = [
     ['quota', 5, { cameras: [camera(1, { quotaBytes: 1 })] }, undefined, 'Cam 1'],
     ['age', 30, { cameras: [camera(1, { retentionMs: 7 * DAY })] }, undefined, 'Cam 1'],
     ['cap', 5, { capBytes: 1 }, undefined, null],
@@ -771,7 +795,7 @@ describe('failed deletions', () => {
 // ---- dry run vs real sweep ---------------------------------------------------------------------
 
 describe('dry run', () => {
-  function scenario(seed: number): PlanInput {
+  function scenario(seed: number): IndexedPlanInput {
     const random = seededRandom(seed);
     const pick = <T>(values: T[]): T => values[Math.floor(random() * values.length)];
     const cameraCount = 3 + Math.floor(random() * 3);
@@ -887,7 +911,7 @@ describe('a long real sweep', () => {
     const failing = new Set([17, 150_001, total]);
     const gone = new Set<number>();
     // Generated on the fly, like the store's pages: the planner is the only thing that could hold them.
-    const source: RecordingSource & { remove(ids: number[]): void } = {
+    const source: IndexSource = {
       remove: (removed) => removed.forEach((id) => gone.add(id)),
       *oldest(cameraIds, filter = {}) {
         for (let id = 1; id <= total; id++) {
@@ -905,7 +929,7 @@ describe('a long real sweep', () => {
     };
     // A quota of 0 makes a second phase walk the whole camera again after age.
     const policy = camera(1, { retentionMs: 7 * DAY, quotaBytes: 0 });
-    const input: PlanInput = {
+    const input: IndexedPlanInput = {
       ...plan([], { cameras: [policy] }),
       usage: new Map([[1, { countedBytes: total * 100, undeletableBytes: 0 }]]),
       source,

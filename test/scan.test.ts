@@ -5,9 +5,9 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import type { ScanResult } from '../src/catalog/scan.js';
-import { RetentionEngine, silentLogger } from '../src/retention/engine.js';
+import { type RetentionEngine, silentLogger } from '../src/retention/engine.js';
 import type { RecordingDetail } from '../src/store/store.js';
 import {
   buildConfig,
@@ -15,36 +15,20 @@ import {
   type CameraInput,
   DAY_MS,
   HOUR_MS,
-  makeSandbox,
   MINUTE_MS,
-  type Sandbox,
+  type RecordingSpec,
   SECOND_MS,
   setAge,
   settleFolders,
+  useSandbox,
   writeRecording,
 } from './helpers/tree.js';
 
-let sandbox: Sandbox;
-let cam: string;
-const engines: RetentionEngine[] = [];
-
-beforeEach(() => {
-  sandbox = makeSandbox('nvr-scan');
-  cam = join(sandbox.root, 'front');
-  fs.mkdirSync(cam);
-});
-
-afterEach(() => {
-  for (const engine of engines.splice(0)) {
-    engine.close();
-  }
-  sandbox.remove();
-});
+/** The only camera's folder, `front` ("Front"), made anew for each test. */
+const sandbox = useSandbox('nvr-scan', ['front']);
 
 function engineFor(camera: Partial<CameraInput> = {}, settings: Record<string, unknown> = {}): RetentionEngine {
-  const engine = new RetentionEngine(buildConfig(sandbox, [{ name: 'Front', path: cam, ...camera }], settings), { log: silentLogger });
-  engines.push(engine);
-  return engine;
+  return sandbox.engine(buildConfig(sandbox, [{ name: 'Front', path: sandbox.front, ...camera }], settings), { log: silentLogger });
 }
 
 function scanOnce(engine: RetentionEngine, acceptMissing?: string[]): ScanResult {
@@ -63,10 +47,10 @@ const paths = (engine: RetentionEngine) => [...indexed(engine).keys()].sort();
 describe('what is a recording', () => {
   test('files with a default extension are recordings, in any letter case; other files are not', () => {
     for (const name of ['a.mp4', 'b.mkv', 'c.MOV', 'd.avi', 'e.ts', 'f.m4s', 'g.h264', 'h.hevc', 'i.jpg', 'j.JPEG']) {
-      writeRecording(cam, name);
+      writeRecording(sandbox.front, name);
     }
     for (const name of ['notes.txt', 'audio.mp3', 'index.m3u8', 'noextension', 'mp4', 'archive.mp4.gz']) {
-      writeRecording(cam, name);
+      writeRecording(sandbox.front, name);
     }
     const engine = engineFor();
     const result = scanOnce(engine);
@@ -76,7 +60,7 @@ describe('what is a recording', () => {
 
   test('a custom extension list replaces the default one (dots and case do not matter)', () => {
     for (const name of ['a.dav', 'b.mp4', 'c.mkv', 'd.jpg']) {
-      writeRecording(cam, name);
+      writeRecording(sandbox.front, name);
     }
     const engine = engineFor({ extensions: ['.DAV', 'mp4'] });
     scanOnce(engine);
@@ -84,18 +68,18 @@ describe('what is a recording', () => {
   });
 
   test('names that start with a dot are ignored, files and folders alike', () => {
-    writeRecording(cam, 'visible.mp4');
-    writeRecording(cam, '.hidden.mp4');
-    writeRecording(cam, '.partial/inside.mp4');
-    writeRecording(cam, 'day/.tmp-segment.ts');
+    writeRecording(sandbox.front, 'visible.mp4');
+    writeRecording(sandbox.front, '.hidden.mp4');
+    writeRecording(sandbox.front, '.partial/inside.mp4');
+    writeRecording(sandbox.front, 'day/.tmp-segment.ts');
     const engine = engineFor();
     scanOnce(engine);
     expect(paths(engine)).toEqual(['visible.mp4']);
   });
 
   test('recordings in nested folders are indexed with their path relative to the camera folder', () => {
-    writeRecording(cam, '2024/05/01/0800.mp4');
-    writeRecording(cam, '2024/05/02/0900.mp4');
+    writeRecording(sandbox.front, '2024/05/01/0800.mp4');
+    writeRecording(sandbox.front, '2024/05/02/0900.mp4');
     const engine = engineFor();
     scanOnce(engine);
     expect(paths(engine)).toEqual(['2024/05/01/0800.mp4', '2024/05/02/0900.mp4']);
@@ -103,23 +87,35 @@ describe('what is a recording', () => {
 });
 
 describe('sidecars', () => {
-  test('x.json, x.srt and x.thumb.jpg belong to x.mp4: counted in its size, not indexed; x.jpg is a recording of its own', () => {
+  /** x.mp4 with a json, an srt and a thumbnail beside it, and a snapshot x.jpg; scanned once. */
+  function clipWithSidecars(): { rows: Map<string, RecordingDetail>; clip: RecordingSpec } {
     const clip = { size: 5000, sidecars: { json: '{"camera":"front"}', srt: 120, 'thumb.jpg': 700 } };
-    writeRecording(cam, 'x.mp4', clip);
-    writeRecording(cam, 'x.jpg', { size: 900 });
+    writeRecording(sandbox.front, 'x.mp4', clip);
+    writeRecording(sandbox.front, 'x.jpg', { size: 900 });
     const engine = engineFor();
     scanOnce(engine);
-    const rows = indexed(engine);
+    return { rows: indexed(engine), clip };
+  }
+
+  test('x.json, x.srt and x.thumb.jpg are not indexed: they belong to x.mp4 and count in its size', () => {
+    const { rows, clip } = clipWithSidecars();
+
     expect([...rows.keys()].sort()).toEqual(['x.jpg', 'x.mp4']);
     expect(rows.get('x.mp4')!.size).toBe(bytesOf(clip));
     expect(rows.get('x.mp4')!.fileSize).toBe(5000);
     expect(rows.get('x.mp4')!.sidecars).toEqual(['x.json', 'x.srt', 'x.thumb.jpg']);
+  });
+
+  test('x.jpg beside x.mp4 is a recording of its own', () => {
+    const { rows } = clipWithSidecars();
+
+    expect([...rows.keys()].sort()).toEqual(['x.jpg', 'x.mp4']);
     expect(rows.get('x.jpg')!.size).toBe(900);
     expect(rows.get('x.jpg')!.sidecars).toEqual([]);
   });
 
   test("when jpg is not one of the camera's extensions, x.jpg is a sidecar of x.mp4", () => {
-    writeRecording(cam, 'x.mp4', { size: 5000, sidecars: { jpg: 800 } });
+    writeRecording(sandbox.front, 'x.mp4', { size: 5000, sidecars: { jpg: 800 } });
     const engine = engineFor({ extensions: ['mp4'] });
     scanOnce(engine);
     const rows = indexed(engine);
@@ -131,8 +127,8 @@ describe('sidecars', () => {
   test.each(['avi', 'h264', 'mp4', 'mkv'])(
     'beside x.%s and a snapshot x.jpg, x.json and x.thumb.jpg belong to the video, whatever the alphabetical order',
     (video) => {
-      writeRecording(cam, `x.${video}`, { size: 5000, sidecars: { json: { trigger: 'motion' }, 'thumb.jpg': 100 } });
-      writeRecording(cam, 'x.jpg', { size: 900 });
+      writeRecording(sandbox.front, `x.${video}`, { size: 5000, sidecars: { json: { trigger: 'motion' }, 'thumb.jpg': 100 } });
+      writeRecording(sandbox.front, 'x.jpg', { size: 900 });
       const engine = engineFor();
       scanOnce(engine);
       const rows = indexed(engine);
@@ -142,19 +138,19 @@ describe('sidecars', () => {
   );
 
   test('a sidecar without its recording is not indexed', () => {
-    writeRecording(cam, 'orphan.json', { size: 30 });
-    writeRecording(cam, 'orphan.srt', { size: 30 });
+    writeRecording(sandbox.front, 'orphan.json', { size: 30 });
+    writeRecording(sandbox.front, 'orphan.srt', { size: 30 });
     const engine = engineFor();
     scanOnce(engine);
     expect(paths(engine)).toEqual([]);
   });
 
   test("a sidecar that appears later is added to the recording's size", () => {
-    writeRecording(cam, 'x.mp4', { size: 5000 });
+    writeRecording(sandbox.front, 'x.mp4', { size: 5000 });
     const engine = engineFor();
     scanOnce(engine);
     expect(indexed(engine).get('x.mp4')!.size).toBe(5000);
-    fs.writeFileSync(join(cam, 'x.srt'), Buffer.alloc(250));
+    fs.writeFileSync(join(sandbox.front, 'x.srt'), Buffer.alloc(250));
     scanOnce(engine);
     expect(indexed(engine).get('x.mp4')!.size).toBe(5250);
     expect(indexed(engine).get('x.mp4')!.sidecars).toEqual(['x.srt']);
@@ -173,7 +169,7 @@ describe('class', () => {
       'continuous/0800.mp4',
       'day/1000.mp4',
     ]) {
-      writeRecording(cam, name);
+      writeRecording(sandbox.front, name);
     }
     const engine = engineFor();
     scanOnce(engine);
@@ -191,8 +187,8 @@ describe('class', () => {
   });
 
   test('custom eventPatterns replace the default ones', () => {
-    writeRecording(cam, 'clips/a.mp4');
-    writeRecording(cam, 'motion_1.mp4');
+    writeRecording(sandbox.front, 'clips/a.mp4');
+    writeRecording(sandbox.front, 'motion_1.mp4');
     const engine = engineFor({ eventPatterns: ['clips/**'] });
     scanOnce(engine);
     expect(indexed(engine).get('clips/a.mp4')!.cls).toBe('event');
@@ -200,11 +196,11 @@ describe('class', () => {
   });
 
   test('a sidecar .json with "trigger": "motion" makes an event; another trigger or bad JSON does not', () => {
-    writeRecording(cam, 'a.mp4', { sidecars: { json: { trigger: 'motion', score: 0.9 } } });
-    writeRecording(cam, 'b.mp4', { sidecars: { json: { trigger: 'Manual' } } });
-    writeRecording(cam, 'c.mp4', { sidecars: { json: { trigger: 'schedule' } } });
-    writeRecording(cam, 'd.mp4', { sidecars: { json: '{ not json' } });
-    writeRecording(cam, 'e.mp4');
+    writeRecording(sandbox.front, 'a.mp4', { sidecars: { json: { trigger: 'motion', score: 0.9 } } });
+    writeRecording(sandbox.front, 'b.mp4', { sidecars: { json: { trigger: 'Manual' } } });
+    writeRecording(sandbox.front, 'c.mp4', { sidecars: { json: { trigger: 'schedule' } } });
+    writeRecording(sandbox.front, 'd.mp4', { sidecars: { json: '{ not json' } });
+    writeRecording(sandbox.front, 'e.mp4');
     const engine = engineFor();
     scanOnce(engine);
     const rows = indexed(engine);
@@ -221,11 +217,11 @@ describe('links and special files', () => {
     const outside = join(sandbox.root, 'outside');
     writeRecording(outside, 'old1.mp4', { ageMs: 400 * DAY_MS });
     writeRecording(outside, 'old2.mp4', { ageMs: 400 * DAY_MS });
-    writeRecording(cam, 'real.mp4');
-    fs.symlinkSync(join(outside, 'old1.mp4'), join(cam, 'linked.mp4'));
-    fs.symlinkSync(join(cam, 'real.mp4'), join(cam, 'alias.mp4'));
-    fs.symlinkSync(outside, join(cam, 'archive'));
-    fs.symlinkSync(join(sandbox.root, 'nowhere.mp4'), join(cam, 'dangling.mp4'));
+    writeRecording(sandbox.front, 'real.mp4');
+    fs.symlinkSync(join(outside, 'old1.mp4'), join(sandbox.front, 'linked.mp4'));
+    fs.symlinkSync(join(sandbox.front, 'real.mp4'), join(sandbox.front, 'alias.mp4'));
+    fs.symlinkSync(outside, join(sandbox.front, 'archive'));
+    fs.symlinkSync(join(sandbox.root, 'nowhere.mp4'), join(sandbox.front, 'dangling.mp4'));
     const engine = engineFor();
     const result = scanOnce(engine);
     expect(paths(engine)).toEqual(['real.mp4']);
@@ -236,22 +232,22 @@ describe('links and special files', () => {
     const outside = join(sandbox.root, 'outside');
     writeRecording(outside, 'old.mp4');
     for (let i = 0; i < 4; i++) {
-      writeRecording(cam, `keep/${i}.mp4`);
+      writeRecording(sandbox.front, `keep/${i}.mp4`);
     }
-    writeRecording(cam, 'day/a.mp4');
+    writeRecording(sandbox.front, 'day/a.mp4');
     const engine = engineFor();
     scanOnce(engine);
-    fs.rmSync(join(cam, 'day'), { recursive: true });
-    fs.symlinkSync(outside, join(cam, 'day'));
+    fs.rmSync(join(sandbox.front, 'day'), { recursive: true });
+    fs.symlinkSync(outside, join(sandbox.front, 'day'));
     const result = scanOnce(engine);
     expect(result.removed).toBe(1);
     expect(paths(engine)).toEqual(['keep/0.mp4', 'keep/1.mp4', 'keep/2.mp4', 'keep/3.mp4']);
   });
 
   test('FIFOs and device files are ignored, even with a recording extension', () => {
-    writeRecording(cam, 'real.mp4');
-    execFileSync('mkfifo', [join(cam, 'pipe.mp4')]);
-    execFileSync('mknod', [join(cam, 'null.mp4'), 'c', '1', '3']);
+    writeRecording(sandbox.front, 'real.mp4');
+    execFileSync('mkfifo', [join(sandbox.front, 'pipe.mp4')]);
+    execFileSync('mknod', [join(sandbox.front, 'null.mp4'), 'c', '1', '3']);
     const engine = engineFor();
     const result = scanOnce(engine);
     expect(paths(engine)).toEqual(['real.mp4']);
@@ -262,17 +258,17 @@ describe('links and special files', () => {
 describe('reconcile', () => {
   test('new, changed (size or mtime) and vanished files are reflected', () => {
     for (let i = 0; i < 6; i++) {
-      writeRecording(cam, `day/${i}.mp4`, { ageMs: 2 * DAY_MS, size: 1000 });
+      writeRecording(sandbox.front, `day/${i}.mp4`, { ageMs: 2 * DAY_MS, size: 1000 });
     }
     const engine = engineFor();
     expect(scanOnce(engine).added).toBe(6);
 
-    writeRecording(cam, 'day/new.mp4', { ageMs: DAY_MS, size: 3000 });
-    fs.appendFileSync(join(cam, 'day/0.mp4'), Buffer.alloc(500));
-    setAge(join(cam, 'day/0.mp4'), 2 * DAY_MS);
-    const mtimeOnly = join(cam, 'day/1.mp4');
+    writeRecording(sandbox.front, 'day/new.mp4', { ageMs: DAY_MS, size: 3000 });
+    fs.appendFileSync(join(sandbox.front, 'day/0.mp4'), Buffer.alloc(500));
+    setAge(join(sandbox.front, 'day/0.mp4'), 2 * DAY_MS);
+    const mtimeOnly = join(sandbox.front, 'day/1.mp4');
     setAge(mtimeOnly, 3 * DAY_MS);
-    fs.unlinkSync(join(cam, 'day/2.mp4'));
+    fs.unlinkSync(join(sandbox.front, 'day/2.mp4'));
 
     const result = scanOnce(engine);
     expect(result).toMatchObject({ available: true, added: 1, updated: 2, removed: 1 });
@@ -286,12 +282,12 @@ describe('reconcile', () => {
   });
 
   test('a rescan of an unchanged tree reads no folder, yet sees a young file that grew', () => {
-    writeRecording(cam, 'a/1.mp4');
-    writeRecording(cam, 'a/b/2.mp4');
-    writeRecording(cam, 'events/3.mp4');
+    writeRecording(sandbox.front, 'a/1.mp4');
+    writeRecording(sandbox.front, 'a/b/2.mp4');
+    writeRecording(sandbox.front, 'events/3.mp4');
     // Still being written: within minAgeSeconds (120 s by default) of the first scan.
-    const growing = writeRecording(cam, 'a/b/live.mp4', { ageMs: 30 * SECOND_MS, size: 1000 });
-    settleFolders(cam);
+    const growing = writeRecording(sandbox.front, 'a/b/live.mp4', { ageMs: 30 * SECOND_MS, size: 1000 });
+    settleFolders(sandbox.front);
     const engine = engineFor();
     const first = scanOnce(engine);
     expect(first.foldersRead).toBe(4);
@@ -310,14 +306,14 @@ describe('reconcile', () => {
   });
 
   test('a new file in a subfolder is found although its parent folders did not change', () => {
-    writeRecording(cam, '2024/05/01/0800.mp4');
-    settleFolders(cam);
+    writeRecording(sandbox.front, '2024/05/01/0800.mp4');
+    settleFolders(sandbox.front);
     const engine = engineFor();
     scanOnce(engine);
-    const parentMtime = fs.statSync(join(cam, '2024/05')).mtimeMs;
+    const parentMtime = fs.statSync(join(sandbox.front, '2024/05')).mtimeMs;
 
-    writeRecording(cam, '2024/05/01/0900.mp4');
-    expect(fs.statSync(join(cam, '2024/05')).mtimeMs).toBe(parentMtime);
+    writeRecording(sandbox.front, '2024/05/01/0900.mp4');
+    expect(fs.statSync(join(sandbox.front, '2024/05')).mtimeMs).toBe(parentMtime);
     const result = scanOnce(engine);
     expect(result).toMatchObject({ added: 1, foldersRead: 1, foldersSkipped: 3 });
     expect(paths(engine)).toEqual(['2024/05/01/0800.mp4', '2024/05/01/0900.mp4']);
@@ -325,13 +321,13 @@ describe('reconcile', () => {
 
   test('a subfolder that disappears takes its recordings out of the index', () => {
     for (let i = 0; i < 4; i++) {
-      writeRecording(cam, `keep/${i}.mp4`);
+      writeRecording(sandbox.front, `keep/${i}.mp4`);
     }
-    writeRecording(cam, 'old/a.mp4');
-    writeRecording(cam, 'old/deeper/b.mp4');
+    writeRecording(sandbox.front, 'old/a.mp4');
+    writeRecording(sandbox.front, 'old/deeper/b.mp4');
     const engine = engineFor();
     scanOnce(engine);
-    fs.rmSync(join(cam, 'old'), { recursive: true });
+    fs.rmSync(join(sandbox.front, 'old'), { recursive: true });
     const result = scanOnce(engine);
     expect(result).toMatchObject({ available: true, removed: 2 });
     expect(paths(engine)).toEqual(['keep/0.mp4', 'keep/1.mp4', 'keep/2.mp4', 'keep/3.mp4']);
@@ -341,30 +337,47 @@ describe('reconcile', () => {
 describe('unavailable cameras (an unmounted NAS never reads as an empty camera)', () => {
   function tenRecordings(): void {
     for (let i = 0; i < 10; i++) {
-      writeRecording(cam, `day/${i}.mp4`, { size: 1000 });
+      writeRecording(sandbox.front, `day/${i}.mp4`, { size: 1000 });
     }
   }
 
-  test('a missing folder makes the camera unavailable; its rows and protection stay; it is back when the folder is', () => {
-    tenRecordings();
-    const engine = engineFor();
-    scanOnce(engine);
-    const protectedId = indexed(engine).get('day/3.mp4')!.id;
-    engine.protect([protectedId], 'user');
+  describe('a missing folder', () => {
+    /** Ten recordings indexed, day/3.mp4 protected, then the folder moved away and scanned. */
+    function scanWithFolderAway(): { engine: RetentionEngine; result: ScanResult; protectedId: number; away: string } {
+      tenRecordings();
+      const engine = engineFor();
+      scanOnce(engine);
+      const protectedId = indexed(engine).get('day/3.mp4')!.id;
+      engine.protect([protectedId], 'user');
 
-    const away = join(sandbox.root, 'away');
-    fs.renameSync(cam, away);
-    const result = scanOnce(engine);
-    expect(result.available).toBe(false);
-    expect(result.reason).toMatch(/missing/);
-    expect(result.removed).toBe(0);
-    expect(result.camera).toMatchObject({ available: false, recordingCount: 10, protectedCount: 1 });
-    expect(engine.store.recording(protectedId)).toMatchObject({ protected: true, protectedBy: 'user' });
+      const away = join(sandbox.root, 'away');
+      fs.renameSync(sandbox.front, away);
+      return { engine, result: scanOnce(engine), protectedId, away };
+    }
 
-    fs.renameSync(away, cam);
-    const back = scanOnce(engine);
-    expect(back).toMatchObject({ available: true, removed: 0, added: 0 });
-    expect(back.camera).toMatchObject({ available: true, unavailableReason: null, recordingCount: 10, protectedCount: 1 });
+    test('makes the camera unavailable, saying the folder is missing, and removes nothing', () => {
+      const { result } = scanWithFolderAway();
+
+      expect(result.available).toBe(false);
+      expect(result.reason).toMatch(/missing/);
+      expect(result.removed).toBe(0);
+    });
+
+    test('keeps its rows and their protection', () => {
+      const { engine, result, protectedId } = scanWithFolderAway();
+
+      expect(result.camera).toMatchObject({ available: false, recordingCount: 10, protectedCount: 1 });
+      expect(engine.store.recording(protectedId)).toMatchObject({ protected: true, protectedBy: 'user' });
+    });
+
+    test('the camera is available again, with the same rows, when the folder is back', () => {
+      const { engine, away } = scanWithFolderAway();
+
+      fs.renameSync(away, sandbox.front);
+      const back = scanOnce(engine);
+      expect(back).toMatchObject({ available: true, removed: 0, added: 0 });
+      expect(back.camera).toMatchObject({ available: true, unavailableReason: null, recordingCount: 10, protectedCount: 1 });
+    });
   });
 
   test('an empty folder where 10 recordings were indexed is unavailable: nothing removed, rows kept', () => {
@@ -372,7 +385,7 @@ describe('unavailable cameras (an unmounted NAS never reads as an empty camera)'
     const engine = engineFor();
     scanOnce(engine);
     const away = join(sandbox.root, 'away');
-    fs.renameSync(join(cam, 'day'), away);
+    fs.renameSync(join(sandbox.front, 'day'), away);
 
     const result = scanOnce(engine);
     expect(result).toMatchObject({ available: false, removed: 0, missing: 10 });
@@ -383,7 +396,7 @@ describe('unavailable cameras (an unmounted NAS never reads as an empty camera)'
     // Still unavailable on the next scan: the missing files are not "confirmed" by time passing.
     expect(scanOnce(engine)).toMatchObject({ available: false, removed: 0 });
 
-    fs.renameSync(away, join(cam, 'day'));
+    fs.renameSync(away, join(sandbox.front, 'day'));
     const back = scanOnce(engine);
     expect(back).toMatchObject({ available: true, removed: 0, missing: 0 });
     expect(paths(engine)).toHaveLength(10);
@@ -395,8 +408,8 @@ describe('unavailable cameras (an unmounted NAS never reads as an empty camera)'
     scanOnce(engine);
     // The recordings are still on the "NAS"; an empty folder now sits where it was mounted.
     const nas = join(sandbox.root, 'nas');
-    fs.renameSync(cam, nas);
-    fs.mkdirSync(cam);
+    fs.renameSync(sandbox.front, nas);
+    fs.mkdirSync(sandbox.front);
     expect(scanOnce(engine)).toMatchObject({ available: false, removed: 0, missing: 10 });
     expect(paths(engine)).toHaveLength(10);
   });
@@ -409,7 +422,7 @@ describe('unavailable cameras (an unmounted NAS never reads as an empty camera)'
     const engine = engineFor();
     scanOnce(engine);
     for (let i = 0; i < gone; i++) {
-      fs.unlinkSync(join(cam, `day/${i}.mp4`));
+      fs.unlinkSync(join(sandbox.front, `day/${i}.mp4`));
     }
     const result = scanOnce(engine);
     expect(result).toMatchObject({ available: true, removed: gone, missing: 0 });
@@ -420,7 +433,7 @@ describe('unavailable cameras (an unmounted NAS never reads as an empty camera)'
     tenRecordings();
     const engine = engineFor();
     scanOnce(engine);
-    fs.rmSync(join(cam, 'day'), { recursive: true });
+    fs.rmSync(join(sandbox.front, 'day'), { recursive: true });
     expect(scanOnce(engine).available).toBe(false);
 
     const confirmed = scanOnce(engine, ['Front']);
@@ -428,7 +441,7 @@ describe('unavailable cameras (an unmounted NAS never reads as an empty camera)'
     expect(confirmed.camera).toMatchObject({ available: true, recordingCount: 0, bytes: 0 });
     expect(paths(engine)).toEqual([]);
     // Confirming one camera's loss is not a standing permission: the state is simply normal again.
-    writeRecording(cam, 'new.mp4');
+    writeRecording(sandbox.front, 'new.mp4');
     expect(scanOnce(engine)).toMatchObject({ available: true, added: 1 });
   });
 
@@ -436,7 +449,7 @@ describe('unavailable cameras (an unmounted NAS never reads as an empty camera)'
     tenRecordings();
     const engine = engineFor();
     scanOnce(engine);
-    fs.rmSync(join(cam, 'day'), { recursive: true });
+    fs.rmSync(join(sandbox.front, 'day'), { recursive: true });
     expect(scanOnce(engine, ['Back'])).toMatchObject({ available: false, removed: 0 });
     expect(paths(engine)).toHaveLength(10);
   });
@@ -444,17 +457,17 @@ describe('unavailable cameras (an unmounted NAS never reads as an empty camera)'
 
 describe('protect switch', () => {
   test('while it is on, newly indexed recordings are protected by "switch"; off releases only its holds', () => {
-    writeRecording(cam, 'old.mp4', { ageMs: 3 * DAY_MS });
-    writeRecording(cam, 'recent.mp4', { ageMs: 2 * HOUR_MS });
-    writeRecording(cam, 'byhand.mp4', { ageMs: 3 * DAY_MS });
+    writeRecording(sandbox.front, 'old.mp4', { ageMs: 3 * DAY_MS });
+    writeRecording(sandbox.front, 'recent.mp4', { ageMs: 2 * HOUR_MS });
+    writeRecording(sandbox.front, 'byhand.mp4', { ageMs: 3 * DAY_MS });
     const engine = engineFor();
     scanOnce(engine);
     const camera = engine.cameraByName('Front')!;
     engine.protect([indexed(engine).get('byhand.mp4')!.id], 'user');
 
     expect(engine.setProtectSwitch(camera, true)).toBe(1);
-    writeRecording(cam, 'new-1.mp4', { ageMs: 5 * MINUTE_MS });
-    writeRecording(cam, 'later/new-2.mp4', { ageMs: 10 * DAY_MS });
+    writeRecording(sandbox.front, 'new-1.mp4', { ageMs: 5 * MINUTE_MS });
+    writeRecording(sandbox.front, 'later/new-2.mp4', { ageMs: 10 * DAY_MS });
     expect(scanOnce(engine).added).toBe(2);
 
     const rows = indexed(engine);
@@ -465,7 +478,7 @@ describe('protect switch', () => {
     expect(rows.get('byhand.mp4')).toMatchObject({ protected: true, protectedBy: 'user' });
 
     engine.setProtectSwitch(camera, false);
-    writeRecording(cam, 'after.mp4', { ageMs: MINUTE_MS });
+    writeRecording(sandbox.front, 'after.mp4', { ageMs: MINUTE_MS });
     scanOnce(engine);
     const after = indexed(engine);
     expect([...after.values()].filter((r) => r.protected).map((r) => r.relPath)).toEqual(['byhand.mp4']);

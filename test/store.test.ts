@@ -61,7 +61,11 @@ describe('schema', () => {
 });
 
 describe('camera totals kept by triggers', () => {
-  test('count, bytes, protected and event figures follow inserts, updates, protection and deletes', () => {
+  /**
+   * Front with 10 recordings (every fifth protected), and a check that its count, bytes, protected
+   * and event figures equal what the recordings table sums up to.
+   */
+  function frontWithTen() {
     const camera = store.ensureCamera('Front', '/cams/front');
     addRecordings(camera.id, 10, { protectEvery: 5 });
     const sum = (sql: string) => (store.db.prepare(sql).get(camera.id) as { n: number }).n;
@@ -73,12 +77,32 @@ describe('camera totals kept by triggers', () => {
       expect(row.protectedCount).toBe(sum('SELECT COUNT(*) AS n FROM recordings WHERE camera_id = ? AND protected = 1'));
       expect(row.eventBytes).toBe(sum('SELECT COALESCE(SUM(size), 0) AS n FROM recordings WHERE camera_id = ? AND class = 1'));
     };
-    check();
     const ids = (store.db.prepare('SELECT id FROM recordings ORDER BY id').all() as { id: number }[]).map((r) => r.id);
+    return { camera, check, ids };
+  }
+
+  test('the figures follow inserts', () => {
+    const { check } = frontWithTen();
+    check();
+  });
+
+  test('the figures follow protection', () => {
+    const { check, ids } = frontWithTen();
     store.protect(ids.slice(0, 4), 'cli', Date.now());
     check();
+  });
+
+  test('the figures follow a protected recording whose file was rewritten (new size and class)', () => {
+    const { check, ids } = frontWithTen();
+    store.protect(ids.slice(0, 4), 'cli', Date.now());
     store.updateRecordingFile(ids[1], { size: 5000, fileSize: 4000, endTime: 2_000_000, cls: 'event', sidecars: ['x.json'] });
     check();
+  });
+
+  test('the figures follow unprotection and deletes', () => {
+    const { camera, check, ids } = frontWithTen();
+    store.protect(ids.slice(0, 4), 'cli', Date.now());
+    store.updateRecordingFile(ids[1], { size: 5000, fileSize: 4000, endTime: 2_000_000, cls: 'event', sidecars: ['x.json'] });
     store.unprotect([ids[0]]);
     store.deleteRecordings(ids.slice(2, 7));
     check();

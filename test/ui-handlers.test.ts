@@ -253,27 +253,49 @@ describe('protection and deletion by hand', () => {
     expect((await rejection(call['/keep-until']({ ids: [a.id], until: Date.now() - 1000 }))).message).toMatch(/future/);
   });
 
-  test('the confirmation counts what goes and excludes protected ones; the delete removes files, not protected ones, and logs who', async () => {
-    await indexed();
-    const rows = (await page({ cameras: ['Front Door'], sort: 'oldest', limit: 4 })).recordings;
-    const events = (await page({ cameras: ['Front Door'], cls: 'event', limit: 1 })).recordings;
-    await call['/protect']({ ids: [rows[3].id] });
-    const ids = [...rows.map((row) => row.id), events[0].id];
-    const preview = (await call['/delete/preview']({ ids })) as { count: number; message: string };
-    const bytes = rows.slice(0, 3).reduce((sum, row) => sum + row.size, 0) + events[0].size;
-    expect(preview.message).toBe(
-      `Delete 4 recordings (${(bytes / 1000).toFixed(1)} kB): 3 continuous, 1 event; 1 protected recording is excluded`,
-    );
-
-    const result = (await call['/delete']({ ids })) as { deleted: { count: number; bytes: number } };
-    expect(result.deleted).toEqual({ count: 4, bytes });
-    for (const row of [...rows.slice(0, 3), events[0]]) {
-      expect(existsSync(join(fixture.front, row.path))).toBe(false);
+  describe('deleting five recordings, one of them protected', () => {
+    /**
+     * The four oldest Front Door recordings (the fourth then protected) and its newest event clip:
+     * the ids to delete, the rows, and the bytes of the four that may go.
+     */
+    async function fiveChosen(): Promise<{ ids: number[]; rows: Row[]; events: Row[]; bytes: number }> {
+      await indexed();
+      const rows = (await page({ cameras: ['Front Door'], sort: 'oldest', limit: 4 })).recordings;
+      const events = (await page({ cameras: ['Front Door'], cls: 'event', limit: 1 })).recordings;
+      await call['/protect']({ ids: [rows[3].id] });
+      const ids = [...rows.map((row) => row.id), events[0].id];
+      const bytes = rows.slice(0, 3).reduce((sum, row) => sum + row.size, 0) + events[0].size;
+      return { ids, rows, events, bytes };
     }
-    expect(filesBelow(fixture.front)).toContain(rows[3].path);
-    const log = (await call['/events']({})) as { events: { kind: string; message: string; who: string }[] };
-    expect(log.events[0]).toMatchObject({ kind: 'deleted_by_hand', who: 'settings UI' });
-    expect((await page({ cameras: ['Front Door'] })).total.count).toBe(fixture.files.filter((f) => f.camera === 'Front Door').length - 4);
+
+    test('the confirmation counts what goes, by class, and says the protected one is excluded', async () => {
+      const { ids, bytes } = await fiveChosen();
+
+      const preview = (await call['/delete/preview']({ ids })) as { count: number; message: string };
+      expect(preview.message).toBe(
+        `Delete 4 recordings (${(bytes / 1000).toFixed(1)} kB): 3 continuous, 1 event; 1 protected recording is excluded`,
+      );
+    });
+
+    test('the delete removes the files and their rows, and not the protected one', async () => {
+      const { ids, rows, events, bytes } = await fiveChosen();
+
+      const result = (await call['/delete']({ ids })) as { deleted: { count: number; bytes: number } };
+      expect(result.deleted).toEqual({ count: 4, bytes });
+      for (const row of [...rows.slice(0, 3), events[0]]) {
+        expect(existsSync(join(fixture.front, row.path))).toBe(false);
+      }
+      expect(filesBelow(fixture.front)).toContain(rows[3].path);
+      expect((await page({ cameras: ['Front Door'] })).total.count).toBe(fixture.files.filter((f) => f.camera === 'Front Door').length - 4);
+    });
+
+    test('the delete is logged with who did it', async () => {
+      const { ids } = await fiveChosen();
+
+      await call['/delete']({ ids });
+      const log = (await call['/events']({})) as { events: { kind: string; message: string; who: string }[] };
+      expect(log.events[0]).toMatchObject({ kind: 'deleted_by_hand', who: 'settings UI' });
+    });
   });
 
   test('a recording whose folder was swapped for a link to elsewhere is not deleted there', async () => {

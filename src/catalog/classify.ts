@@ -13,7 +13,7 @@ const EVENT_TRIGGERS = new Set(['motion', 'detection', 'event', 'alert', 'manual
 export function globToRegExp(glob: string): RegExp {
   let source = '';
   for (let i = 0; i < glob.length; i++) {
-    const char = glob[i];
+    const char = glob[i]!;
     if (char === '*' && glob[i + 1] === '*') {
       const slashFollows = glob[i + 2] === '/';
       source += slashFollows ? '(?:.*/)?' : '.*';

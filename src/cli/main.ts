@@ -264,9 +264,10 @@ async function runCommand(engine: RetentionEngine, command: string, args: string
         if (args.length || values.camera.length !== 1 || values.hours === undefined) {
           throw new UsageError('protect --camera NAME --hours N takes one camera and no paths');
         }
-        const camera = engine.cameraByName(values.camera[0]);
+        const [name = ''] = values.camera;
+        const camera = engine.cameraByName(name);
         if (!camera) {
-          throw new UsageError(`--camera: no camera named "${values.camera[0]}"`);
+          throw new UsageError(`--camera: no camera named "${name}"`);
         }
         const hours = Number(values.hours);
         if (!(hours > 0)) {

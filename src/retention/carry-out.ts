@@ -63,7 +63,7 @@ export async function carryOut(
   let inFlight: Promise<BatchResult> | undefined;
   let unsettled: BatchResult | undefined;
   const reportBatch = (batch: Deletion[], result: BatchResult) => {
-    const reason = batch[0].reason;
+    const reason = batch[0]!.reason;
     for (const recording of result.deleted) {
       countDeletion(report, { recording, reason }, cameraById.get(recording.cameraId)!.name);
       noteTouchedFolder(touched, recording.cameraId, recording.relPath);

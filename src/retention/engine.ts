@@ -4,7 +4,7 @@ import { createReadStream } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { scanCamera, SWITCH_HOLDER, type ScanResult } from '../catalog/scan.js';
 import type { CameraConfig, RecordingClass, RetentionConfig } from '../config/types.js';
-import { bytesOfGB, DAY_MS, HOUR_MS, SECOND_MS } from '../config/units.js';
+import { bytesOfGB, DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS } from '../config/units.js';
 import { CORRUPTION_MESSAGE, type IndexOpenOptions, isCorruption } from '../store/database.js';
 import { SweepLockHeldError } from '../store/lock.js';
 import { migrateDatabase, moveAside } from '../store/recover.js';
@@ -19,7 +19,7 @@ import type { SweepReport } from './report.js';
 import { runSweep, type SweepOptions } from './sweep.js';
 
 /** An export lease long enough for a large clip on a slow NAS; renewed per file. */
-const EXPORT_LEASE_MS = 15 * 60_000;
+const EXPORT_LEASE_MS = 15 * MINUTE_MS;
 
 export { silentLogger } from './logger.js';
 
@@ -490,7 +490,7 @@ export class RetentionEngine {
   storageHistory(days: number, now = Date.now()): { days: number[]; cameras: { name: string; bytes: number[] }[] } {
     const ends = Array.from({ length: days }, (_, i) => (Math.floor(now / DAY_MS) - (days - 1 - i)) * DAY_MS + DAY_MS);
     ends[ends.length - 1] = now;
-    const sweeps = this.store.sweepHistory(ends[0] - DAY_MS);
+    const sweeps = this.store.sweepHistory(ends[0]! - DAY_MS);
     const cameras = this.config.cameras.map((camera) => {
       const buckets = this.store.bytesByEndBucket(this.cameraRow(camera).id, DAY_MS);
       const bytes = ends.map((end) => {
@@ -513,7 +513,8 @@ export class RetentionEngine {
     const status = this.status();
     const cameras = this.config.cameras.map((camera, i) => {
       const row = this.cameraRow(camera);
-      const since = Math.max(now - RATE_WINDOW_DAYS * DAY_MS, status.cameras[i].oldest ? Date.parse(status.cameras[i].oldest!) : now);
+      const oldest = status.cameras[i]?.oldest;
+      const since = Math.max(now - RATE_WINDOW_DAYS * DAY_MS, oldest ? Date.parse(oldest) : now);
       const windowDays = Math.max((now - since) / DAY_MS, 1 / 24);
       const recent = this.store.bytesEndedSince(row.id, since);
       const perDay = { continuous: recent.continuous / windowDays, event: recent.event / windowDays };
@@ -567,7 +568,7 @@ function openStore(databasePath: string, log: Logger, locationFile: string | und
 function announce(store: Store, log: Logger, movedAside: { to: string; reason: string } | undefined): void {
   const { created, restoredHolds, restoredSwitches, reappliedHolds } = store.opened;
   const tell = (severity: Severity, kind: string, message: string, details: Record<string, unknown>) => {
-    logAtSeverity(log, severity, `${message[0].toUpperCase()}${message.slice(1)}.`);
+    logAtSeverity(log, severity, `${message.charAt(0).toUpperCase()}${message.slice(1)}.`);
     store.addEvent({ ...details, time: Date.now(), camera: null, kind, severity, message });
   };
   if (movedAside) {

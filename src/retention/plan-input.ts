@@ -35,7 +35,8 @@ export function planInput(
   const filesystems = new Map<string, MeasuredFilesystem>();
   const policies: CameraPolicy[] = [];
   for (const [i, scan] of scans.entries()) {
-    const camera = config.cameras[i];
+    // One scan per configured camera, in the config's order.
+    const camera = config.cameras[i]!;
     let filesystem = 'unknown';
     if (scan.available) {
       try {
@@ -75,7 +76,7 @@ export function planInput(
       batchSize: options.batchSize,
     },
     filesystems,
-    cameraById: new Map(policies.map((policy, i) => [policy.id, config.cameras[i]])),
+    cameraById: new Map(policies.map((policy, i) => [policy.id, config.cameras[i]!])),
   };
 }
 

@@ -108,9 +108,12 @@ function migrate(db: DatabaseSync): void {
   if (current > MIGRATIONS.length) {
     throw new Error(`the index was written by a newer version of this plugin (schema ${current}); update the plugin`);
   }
-  for (let version = current; version < MIGRATIONS.length; version++) {
+  for (const [version, migration] of MIGRATIONS.entries()) {
+    if (version < current) {
+      continue;
+    }
     inTransaction(db, () => {
-      db.exec(MIGRATIONS[version]);
+      db.exec(migration);
       db.exec(`PRAGMA user_version = ${version + 1}`);
     });
   }

@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { DatabaseSync } from 'node:sqlite';
+import { MINUTE_MS } from '../config/units.js';
 import { inTransaction } from './database.js';
 
 /** A holder on another host that has not beaten its heart for this long is presumed dead. */
-const FOREIGN_HOLDER_STALE_MS = 10 * 60_000;
+const FOREIGN_HOLDER_STALE_MS = 10 * MINUTE_MS;
 
 /**
  * When a process started, as the kernel tells it (/proc/PID/stat field 22): with the pid it names one

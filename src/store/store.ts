@@ -9,7 +9,7 @@ import { SweepLock } from './lock.js';
 export const PAGE_SIZE = 1000;
 
 export const CLASS_CODE: Record<RecordingClass, 0 | 1> = { continuous: 0, event: 1 };
-export const CLASS_NAME: RecordingClass[] = ['continuous', 'event'];
+export const CLASS_NAME: Record<0 | 1, RecordingClass> = { 0: 'continuous', 1: 'event' };
 
 export interface CameraRow {
   id: number;
@@ -257,20 +257,22 @@ export function compareOldest(a: Recording, b: Recording): number {
 
 /** Merges per-camera streams that are each oldest first; a handful of cameras needs no heap. */
 function* mergeOldest(streams: Iterable<Recording>[]): Generator<Recording> {
-  const iterators = streams.map((stream) => stream[Symbol.iterator]());
-  const heads = iterators.map((iterator) => iterator.next());
+  const heads = streams.map((stream) => {
+    const iterator = stream[Symbol.iterator]();
+    return { iterator, head: iterator.next() };
+  });
   for (;;) {
-    let best = -1;
-    for (let i = 0; i < heads.length; i++) {
-      if (!heads[i].done && (best < 0 || compareOldest(heads[i].value as Recording, heads[best].value as Recording) < 0)) {
-        best = i;
+    let best: (typeof heads)[number] | undefined;
+    for (const candidate of heads) {
+      if (!candidate.head.done && (best === undefined || compareOldest(candidate.head.value, best.head.value as Recording) < 0)) {
+        best = candidate;
       }
     }
-    if (best < 0) {
+    if (best === undefined || best.head.done) {
       return;
     }
-    yield heads[best].value as Recording;
-    heads[best] = iterators[best].next();
+    yield best.head.value;
+    best.head = best.iterator.next();
   }
 }
 
@@ -476,7 +478,13 @@ export class Store {
   }
 
   close(): void {
-    this.lock.release();
+    try {
+      this.lock.release();
+    } catch {
+      // A full disk under the index cannot take the release: the row keeps this process's token, and
+      // the lock is free again once the process has ended (a dead holder is recognised). Closing must
+      // not throw, or Homebridge would stop on it.
+    }
     this.statements.clear();
     if (this.db.isOpen) {
       this.db.close();
@@ -700,13 +708,6 @@ export class Store {
     }
   }
 
-  /** Marks rows as being deleted (tests use this to stage an interrupted sweep). */
-  markDeleting(ids: number[]): void {
-    for (const chunk of chunks(ids)) {
-      this.sql(`UPDATE recordings SET deleting = 1 WHERE id IN (${placeholders(chunk.length)})`).run(...chunk);
-    }
-  }
-
   /**
    * Marks rows as being deleted, but only those still free of holds and export leases now: a person
    * may have protected one since the sweep planned it. Returns the ids claimed. Once claimed, a row
@@ -772,8 +773,9 @@ export class Store {
    * are merged from one index range each: a single query over all of them would sort every row.
    */
   oldest(cameraIds: number[], options: { cls?: RecordingClass; endBefore?: number } = {}): Iterable<Recording> {
-    if (cameraIds.length === 1) {
-      return this.oldestOfCamera(cameraIds[0], options);
+    const [only, ...others] = cameraIds;
+    if (only !== undefined && others.length === 0) {
+      return this.oldestOfCamera(only, options);
     }
     return mergeOldest(cameraIds.map((id) => this.oldestOfCamera(id, options)));
   }
@@ -795,7 +797,7 @@ export class Store {
       if (page.length < PAGE_SIZE) {
         return;
       }
-      const last = page[page.length - 1];
+      const last = page[page.length - 1]!;
       after = { endTime: last.endTime, cls: CLASS_CODE[last.cls], relPath: last.relPath };
     }
   }

@@ -96,9 +96,11 @@ function requestMessage(issue: z.core.$ZodRawIssue): string {
 export function parseRequest<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
   const result = schema.safeParse(body ?? {}, { error: requestMessage });
   if (!result.success) {
-    const issue = result.error.issues[0];
-    const where = formatPath(issue.path);
-    throw new InvalidRequestError(`The request was not accepted: ${where ? `${where}: ` : 'the request '}${issue.message}`);
+    const [issue] = result.error.issues;
+    const where = formatPath(issue?.path ?? []);
+    throw new InvalidRequestError(
+      `The request was not accepted: ${where ? `${where}: ` : 'the request '}${issue?.message ?? 'is not valid'}`,
+    );
   }
   return result.data;
 }

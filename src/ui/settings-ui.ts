@@ -74,7 +74,8 @@ export function previewMessage(report: SweepReport): string {
 
 /** "; 2 recordings not exported: another export holds it" (the first reason; the answer lists them all). */
 function skippedMessage(skipped: { reason: string }[]): string {
-  return skipped.length ? `; ${plural(skipped.length, 'recording')} not exported: ${skipped[0].reason}` : '';
+  const [first] = skipped;
+  return first ? `; ${plural(skipped.length, 'recording')} not exported: ${first.reason}` : '';
 }
 
 /** Turns any failure into the RequestError the Homebridge UI shows, with words a person understands. */
@@ -260,7 +261,7 @@ export class SettingsUi {
     if (!camera) {
       throw new RecordingNotFoundError(`no camera named "${name}"`);
     }
-    const [scan] = engine.scan({ acceptMissing: [name] }).filter((result) => result.camera.path === camera.path);
+    const scan = engine.scan({ acceptMissing: [name] }).find((result) => result.camera.path === camera.path)!;
     engine.store.addEvent({
       time: Date.now(),
       camera: name,

@@ -5,8 +5,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
+import { afterEach, beforeEach } from '@jest/globals';
 import { parsePlatformConfigStrict } from '../../src/config/schema.js';
 import type { RetentionConfig } from '../../src/config/types.js';
+import { RetentionEngine } from '../../src/retention/engine.js';
 
 export const SECOND_MS = 1000;
 export const MINUTE_MS = 60 * SECOND_MS;
@@ -34,6 +36,99 @@ export function makeSandbox(prefix: string): Sandbox {
       fs.rmSync(storage, { recursive: true, force: true });
     },
   };
+}
+
+/** Where a test's folders are: what buildConfig and the tests read from a sandbox, without the means to remove it. */
+export type SandboxFolders = Pick<Sandbox, 'root' | 'storage' | 'databasePath'>;
+
+export interface SandboxInUse extends SandboxFolders {
+  /** A RetentionEngine on `config` that is closed after the test if the test has not closed it. */
+  engine(config: RetentionConfig, options?: ConstructorParameters<typeof RetentionEngine>[1]): RetentionEngine;
+  /** Closes an engine made by `engine()` now (to open the same index again within the test). */
+  close(engine: RetentionEngine): void;
+}
+
+export interface UseSandboxOptions {
+  /** Create the named folders before each test (default true); false when a test file writes them itself. */
+  createFolders?: boolean;
+  /** Runs after the engines are closed and before the folders are removed: the place to unmount what a test mounted there. */
+  beforeRemove?: () => void;
+}
+
+/**
+ * A fresh sandbox for every test of the file (or describe block) that calls it: registers a
+ * beforeEach that makes it and creates `folders` (the camera folders) below its root, and an
+ * afterEach that closes the engines made through it and removes it. The handle reads the current
+ * test's sandbox, so it can be kept in a module-level const; each folder is a property by its name
+ * (`useSandbox('nvr-sweep', ['front']).front`).
+ */
+export function useSandbox<const Folder extends string>(
+  prefix: string,
+  folders: readonly Folder[],
+  options: UseSandboxOptions = {},
+): SandboxInUse & Readonly<Record<Folder, string>> {
+  let current: Sandbox | undefined;
+  const engines: RetentionEngine[] = [];
+  const live = (): Sandbox => {
+    if (!current) {
+      throw new Error(`the '${prefix}' sandbox exists only while a test runs (useSandbox makes it in beforeEach)`);
+    }
+    return current;
+  };
+  const handle: SandboxInUse = {
+    get root() {
+      return live().root;
+    },
+    get storage() {
+      return live().storage;
+    },
+    get databasePath() {
+      return live().databasePath;
+    },
+    engine(config, engineOptions) {
+      const engine = new RetentionEngine(config, engineOptions);
+      engines.push(engine);
+      return engine;
+    },
+    close(engine) {
+      engine.close();
+      engines.splice(engines.indexOf(engine), 1);
+    },
+  };
+  for (const folder of folders) {
+    Object.defineProperty(handle, folder, { enumerable: true, get: () => join(live().root, folder) });
+  }
+  beforeEach(() => {
+    current = makeSandbox(prefix);
+    if (options.createFolders ?? true) {
+      for (const folder of folders) {
+        fs.mkdirSync(join(current.root, folder));
+      }
+    }
+  });
+  afterEach(() => {
+    // Every step runs even when one before it throws (an engine that cannot close would otherwise
+    // leave a mount behind), and the first error is the one reported.
+    const errors: unknown[] = [];
+    const attempt = (step: () => void) => {
+      try {
+        step();
+      } catch (error) {
+        errors.push(error);
+      }
+    };
+    for (const engine of engines.splice(0)) {
+      attempt(() => engine.close());
+    }
+    attempt(() => options.beforeRemove?.());
+    attempt(() => current?.remove());
+    current = undefined;
+    if (errors.length > 0) {
+      throw errors[0];
+    }
+  });
+  // The folder properties were defined just above, one per name in `folders`.
+  return handle as SandboxInUse & Readonly<Record<Folder, string>>;
 }
 
 /** Sets a path's mtime (and atime) to `ageMs` before now; a negative age is in the future. Links are not followed. */
@@ -142,7 +237,11 @@ export interface CameraInput {
  * A validated config, defaults applied, with the index in the sandbox's storage folder. Cameras
  * default to a 7-day retention; `settings` holds platform fields (minAgeSeconds, maxTotalGB, ...).
  */
-export function buildConfig(sandbox: Sandbox, cameras: CameraInput[], settings: Record<string, unknown> = {}): RetentionConfig {
+export function buildConfig(
+  sandbox: Pick<Sandbox, 'storage' | 'databasePath'>,
+  cameras: CameraInput[],
+  settings: Record<string, unknown> = {},
+): RetentionConfig {
   return parsePlatformConfigStrict(
     {
       platform: 'NvrRetention',

@@ -1,22 +1,15 @@
 /* global document, window, homebridge */
 // The settings page: everything it shows comes from the plugin's UI server (homebridge-ui/server.js),
 // which asks the retention engine. Recordings are named by id; file names are only ever shown, as text.
+// shared/ holds the engine's own formatting and reasons, copied there by `npm run build`.
+import { formatBytes as bytes } from './shared/format.js';
+import { REASONS } from './shared/reasons.js';
+
 (() => {
   const $ = (id) => document.getElementById(id);
   const PALETTE = ['#0d6efd', '#fd7e14', '#20c997', '#d63384', '#6f42c1', '#ffc107', '#198754', '#0dcaf0'];
   const PAGE = 50;
 
-  /** Decimal units, as in the settings (1 GB = 1,000,000,000 bytes). */
-  function bytes(n) {
-    const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-    let value = n;
-    let unit = 0;
-    while (Math.abs(value) >= 1000 && unit < units.length - 1) {
-      value /= 1000;
-      unit++;
-    }
-    return unit === 0 ? `${value} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
-  }
   const when = (ms) =>
     ms === null || ms === undefined ? '–' : new Date(ms).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
   const count = (n, one, many = `${one}s`) => `${n.toLocaleString()} ${n === 1 ? one : many}`;
@@ -274,7 +267,7 @@
     const rows = [];
     if (last && last.report) {
       const report = last.report;
-      const reasons = ['age', 'quota', 'cap', 'floor'].map((r) => `${report.byReason[r].count} by ${r}`).join(', ');
+      const reasons = REASONS.map((r) => `${report.byReason[r].count} by ${r}`).join(', ');
       rows.push(
         el(
           'div',

@@ -52,7 +52,7 @@ export async function deleteBatchFiles(
   }
   const outcomes = await deleter.deleteAll(todo.map((recording) => ({ camera: cameraById.get(recording.cameraId)!, recording })));
   for (const [i, recording] of todo.entries()) {
-    const outcome = outcomes[i];
+    const outcome = outcomes[i]!;
     const camera = cameraById.get(recording.cameraId)!;
     const path = join(camera.path, recording.relPath);
     switch (outcome.kind) {

@@ -52,7 +52,7 @@ async function removeFolders(cameraPath: string, folders: string[]): Promise<str
   let next = 0;
   await inParallel(defaultUnlinkConcurrency(), async () => {
     while (next < folders.length) {
-      const folder = folders[next++];
+      const folder = folders[next++]!;
       try {
         await rmdir(join(cameraPath, folder));
         gone.push(folder);

@@ -73,21 +73,21 @@ export class FileDeleter {
     const checked = await this.runPass<CheckOutcome>(
       'check',
       jobs.length,
-      (i) => checkSteps(jobs[i].camera, jobs[i].recording, isSafe(jobs[i])),
+      (i) => {
+        const job = jobs[i]!;
+        return checkSteps(job.camera, job.recording, isSafe(job));
+      },
       probing,
     );
-    const passed = jobs.flatMap((_, i) => (checked[i].kind === 'passed' ? [i] : []));
+    const passed = jobs.filter((_, i) => checked[i]!.kind === 'passed');
     const unlinked = await this.runPass<FileOutcome>(
       'unlink',
       passed.length,
-      (n) => unlinkSteps(jobs[passed[n]].camera, jobs[passed[n]].recording),
+      (n) => unlinkSteps(passed[n]!.camera, passed[n]!.recording),
       probing,
     );
-    const outcomes = checked as FileOutcome[];
-    for (const [n, i] of passed.entries()) {
-      outcomes[i] = unlinked[n];
-    }
-    return outcomes;
+    let n = 0;
+    return checked.map((outcome) => (outcome.kind === 'passed' ? unlinked[n++]! : outcome));
   }
 
   describeCosts(): string {
