@@ -145,7 +145,7 @@ function nextSummary(): Promise<void> {
   });
 }
 
-const summaries = () => run!.output().match(/Sweep deleted \d+ recordings[^\n]*/g) ?? [];
+const summaries = () => run!.output().match(/Sweep deleted \d+ recordings?[^\n]*/g) ?? [];
 
 function index(): DatabaseSync {
   return new DatabaseSync(join(storage, 'nvr-retention', 'index.db'));
@@ -334,7 +334,7 @@ afterAll(async () => {
 describeWithMounts('through a real HomeKit controller', () => {
   test('what the Home app sees: the accessories, alerts between sweeps and after them, a missing disk, a CLI sweep', async () => {
     await start();
-    await waitForLog(run!, 'Sweep deleted 0 recordings');
+    await waitForLog(run!, /Sweep deleted 0 recordings?/);
     const { client, db } = await connect(true);
 
     // The accessory database: names, maker, model, the plugin's version as firmware, a serial each.
@@ -405,7 +405,7 @@ describeWithMounts('through a real HomeKit controller', () => {
     await events.next(sensor, 1, from, 'the sensor (recordings under the floor)');
     from = events.seen.length;
     releaseSweepLock();
-    await waitForLog(run!, /Sweep deleted [1-9]\d* recordings \([^)]*\): floor/);
+    await waitForLog(run!, /Sweep deleted [1-9]\d* recordings? \([^)]*\): floor/);
     await events.next(sensor, 0, from, 'the sensor (after the floor sweep)');
     expect(freeBytes(diskA)).toBeGreaterThanOrEqual(FLOOR);
     expect(freeBytes(diskA) * 10).toBeLessThan(FLOOR * 11);
@@ -444,7 +444,8 @@ describeWithMounts('through a real HomeKit controller', () => {
   test('Protect and Pause writes sent right after a sweep read back and are applied; states and holds survive restarts over one pairing', async () => {
     // A sweep every 2 seconds (a 6-field cron): each try below writes just after a sweep's summary line.
     await start({ schedule: '*/2 * * * * *', sweepOnStartup: false });
-    await waitForLog(run!, 'Watching 2 camera folder(s)');
+    // Singular and plural forms are left open: the log's wording of counts may change.
+    await waitForLog(run!, /Watching 2 camera folder/);
     const { client, db } = await connect(false);
     const protect = db.address('Protect Front', T.switch, T.on);
     const pause = db.address('Pause Retention', T.switch, T.on);
