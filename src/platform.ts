@@ -5,13 +5,32 @@ import type { RetentionConfig } from './config/types.js';
 import type { EngineSwitch } from './homekit/engine-switch.js';
 import { PAUSE_SWITCH_NAME, PAUSE_UUID_SEED, pauseSwitch } from './homekit/pause-switch.js';
 import { protectSwitch, protectSwitchName, protectSwitchSeed } from './homekit/protect-switch.js';
-import { protectSwitchStates, storageState } from './homekit/state.js';
+import { isUnderFloor, protectSwitchStates, storageState } from './homekit/state.js';
 import { STORAGE_ACCESSORY_NAME, STORAGE_UUID_SEED, StorageAccessory } from './homekit/storage-accessory.js';
+import { bytesOfGB } from './config/units.js';
+import { filesystemsOf, readFolderLive, type FilesystemStatus } from './retention/disk.js';
 import type { StatusReport } from './retention/engine.js';
 import { EngineWorker } from './retention/engine-worker.js';
-import { plural } from './retention/format.js';
+import { formatBytes, plural } from './retention/format.js';
+import { LOCK_HELD_ERROR } from './retention/worker-protocol.js';
 import { locationFileIn } from './store/recover.js';
 import { PLATFORM_NAME, PLUGIN_NAME } from './settings.js';
+
+/**
+ * How often the plugin measures free space itself and looks at the index's last sweep (one run by
+ * the CLI or the settings UI): the sensor and battery follow the disks within this, not only at
+ * sweeps (rules §6.4). An early floor sweep starts at most this often. statfs costs microseconds.
+ * NVR_RETENTION_TICK_MS shortens it for tests, which cannot wait minutes.
+ */
+export const TICK_MS = Number(process.env.NVR_RETENTION_TICK_MS) > 0 ? Number(process.env.NVR_RETENTION_TICK_MS) : 60_000;
+
+/** A sweep that finds another one running (the CLI, the settings UI) waits this long for it, then is skipped (rules §3.9). */
+const LOCK_WAIT_MS = 60_000;
+const LOCK_POLL_MS = 1_000;
+
+/** A sweep run's identity as the index has it: it changes when a sweep starts and when it ends. */
+const runKey = (run: { startedAt: string | number; finishedAt: string | number | null } | null | undefined) =>
+  run ? `${new Date(run.startedAt).getTime()}-${run.finishedAt === null ? 'running' : new Date(run.finishedAt).getTime()}` : 'none';
 
 /**
  * The Homebridge side: reads the config, runs the engine in a worker thread on a schedule and keeps
@@ -31,6 +50,15 @@ export class NvrRetentionPlatform implements DynamicPlatformPlugin {
   private lastSweepError: string | null = null;
   private loggedPressure = '';
   private stopping = false;
+  /** The last status from the engine, its free space replaced by the plugin's own measurements in between. */
+  private status?: StatusReport;
+  /** Each camera's last measured free-space level: a disk that goes missing keeps it (rules §6.5). */
+  private levels = new Map<string, number>();
+  private shownRun = 'none';
+  private tick?: NodeJS.Timeout;
+  private measuring = false;
+  private checkingRuns = false;
+  private lastFloorSweepAt = 0;
 
   constructor(
     private readonly log: Logging,
@@ -66,8 +94,13 @@ export class NvrRetentionPlatform implements DynamicPlatformPlugin {
       this.log.warn('Retention is paused (Pause switch): deletions by age, quota and cap wait; the free-space floor still applies.');
     }
     this.setUpAccessories(config);
-    this.show(status);
+    this.show(status, this.readMarks());
     this.schedule(config);
+    this.tick = setInterval(() => {
+      void this.measure(config);
+      void this.checkSweepRuns();
+    }, TICK_MS);
+    this.tick.unref();
     this.log.info(
       `Watching ${plural(config.cameras.length, 'camera folder')}; sweeps on "${config.schedule}"${config.timezone ? ` (${config.timezone})` : ''}.`,
     );
@@ -147,7 +180,7 @@ export class NvrRetentionPlatform implements DynamicPlatformPlugin {
       }
     }
     // Names and services of reused accessories may have changed with the config.
-    const kept = [this.storage, ...this.switches.values(), ...(this.pause ? [this.pause] : [])];
+    const kept = [this.storage, ...this.allSwitches()];
     this.api.updatePlatformAccessories(kept.map((kept) => kept.accessory));
   }
 
@@ -178,8 +211,9 @@ export class NvrRetentionPlatform implements DynamicPlatformPlugin {
     }
     this.sweeping = (async () => {
       try {
-        await this.engine!.sweep({ trigger });
-        this.lastSweepError = null;
+        if (await this.sweepOnceLockIsFree(trigger)) {
+          this.lastSweepError = null;
+        }
       } catch (error) {
         if (this.stopping) {
           return;
@@ -194,12 +228,50 @@ export class NvrRetentionPlatform implements DynamicPlatformPlugin {
     return this.sweeping;
   }
 
+  /**
+   * rules §3.9: another sweep (the CLI, the settings UI) is not a failure of this one. It waits for
+   * it, up to LOCK_WAIT_MS, and is skipped after that; either way with an info line and no fault.
+   * Resolves to whether it swept.
+   */
+  private async sweepOnceLockIsFree(trigger: string): Promise<boolean> {
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    for (let waited = false; ; waited = true) {
+      try {
+        await this.engine!.sweep({ trigger });
+        return true;
+      } catch (error) {
+        if ((error as Error).name !== LOCK_HELD_ERROR || this.stopping) {
+          throw error;
+        }
+        const holder = (error as Error).message.replace(/^a/, 'A');
+        if (Date.now() >= deadline) {
+          this.log.info(`${holder}: the ${trigger} sweep is skipped; HomeKit shows what that sweep did when it ends.`);
+          return false;
+        }
+        if (!waited) {
+          this.log.info(`${holder}: the ${trigger} sweep waits for it (up to ${LOCK_WAIT_MS / 1000} s).`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+      }
+    }
+  }
+
+  /** Each switch's write count before a status read: a write after it wins over what the read returns. */
+  private readMarks(): Map<EngineSwitch, number> {
+    return new Map(this.allSwitches().map((engineSwitch) => [engineSwitch, engineSwitch.readMark]));
+  }
+
+  private allSwitches(): EngineSwitch[] {
+    return [...this.switches.values(), ...(this.pause ? [this.pause] : [])];
+  }
+
   private async refresh(): Promise<void> {
     if (this.stopping) {
       return;
     }
     try {
-      this.show(await this.engine!.status());
+      const marks = this.readMarks();
+      this.show(await this.engine!.status(), marks);
     } catch (error) {
       if (!this.stopping) {
         this.log.error(`Could not read the retention status: ${(error as Error).message}`);
@@ -207,8 +279,22 @@ export class NvrRetentionPlatform implements DynamicPlatformPlugin {
     }
   }
 
-  private show(status: StatusReport): void {
-    const state = storageState(status, this.lastSweepError);
+  private show(status: StatusReport, marks: Map<EngineSwitch, number>): void {
+    this.status = status;
+    this.shownRun = runKey(status.lastSweep);
+    this.showStorage();
+    const switchStates = protectSwitchStates(status);
+    for (const [path, cameraSwitch] of this.switches) {
+      cameraSwitch.update(switchStates.get(path) ?? false, marks.get(cameraSwitch));
+    }
+    if (this.pause) {
+      this.pause.update(status.paused, marks.get(this.pause));
+    }
+  }
+
+  private showStorage(): void {
+    const state = storageState(this.status!, this.lastSweepError, this.levels);
+    this.levels = state.levels;
     this.storage?.update(state);
     // Logged when the causes change, not after every hourly sweep while they last.
     const pressure = state.reasons.join('; ');
@@ -220,16 +306,70 @@ export class NvrRetentionPlatform implements DynamicPlatformPlugin {
       }
       this.loggedPressure = pressure;
     }
-    const switchStates = protectSwitchStates(status);
-    for (const [path, cameraSwitch] of this.switches) {
-      cameraSwitch.update(switchStates.get(path) ?? false);
+  }
+
+  /**
+   * Every tick: free space measured here, in the main thread but through the thread pool (a worker
+   * busy with a long scan answers late), shown at once; a disk under its floor starts a sweep now.
+   */
+  private async measure(config: RetentionConfig): Promise<void> {
+    if (this.measuring || this.stopping || !this.status) {
+      return;
     }
-    this.pause?.update(status.paused);
+    this.measuring = true;
+    try {
+      const readings = await Promise.all(config.cameras.map((camera) => readFolderLive(camera)));
+      if (this.stopping) {
+        return;
+      }
+      const filesystems = filesystemsOf(readings, bytesOfGB(config.minFreeGB) ?? null);
+      this.status = { ...this.status, filesystems };
+      this.showStorage();
+      this.sweepIfUnderFloor(filesystems);
+    } catch (error) {
+      this.log.error(`Could not measure free space: ${(error as Error).message}`);
+    } finally {
+      this.measuring = false;
+    }
+  }
+
+  /** rules §3.5: a disk that fills between scheduled sweeps is not left under its floor until the next one. */
+  private sweepIfUnderFloor(filesystems: FilesystemStatus[]): void {
+    const available = new Set(this.status!.cameras.filter((camera) => camera.available).map((camera) => camera.name));
+    const under = filesystems.filter((fs) => isUnderFloor(fs) && fs.cameras.some((camera) => available.has(camera)));
+    if (under.length === 0 || this.sweeping || Date.now() - this.lastFloorSweepAt < TICK_MS) {
+      return;
+    }
+    this.lastFloorSweepAt = Date.now();
+    const disks = under.map((fs) => `${fs.cameras.join(', ')} (${formatBytes(fs.freeBytes!)} free, floor ${formatBytes(fs.floorBytes!)})`);
+    this.log.info(`Free space under the floor on the disk of ${disks.join('; ')}: sweeping now, before the schedule.`);
+    void this.sweep('floor');
+  }
+
+  /** A sweep run by the CLI or the settings UI shows in HomeKit once it has ended, not at the plugin's next sweep. */
+  private async checkSweepRuns(): Promise<void> {
+    if (this.checkingRuns || this.sweeping || this.stopping) {
+      return;
+    }
+    this.checkingRuns = true;
+    try {
+      const last = await this.engine!.lastSweep();
+      if (last && last.finishedAt !== null && runKey(last) !== this.shownRun && !this.sweeping) {
+        await this.refresh();
+      }
+    } catch (error) {
+      if (!this.stopping) {
+        this.log.debug(`Could not read the last sweep: ${(error as Error).message}`);
+      }
+    } finally {
+      this.checkingRuns = false;
+    }
   }
 
   /** Homebridge waits a few seconds at most: stop the schedule, let the sweep stop at a safe point, close the index. */
   private async shutdown(): Promise<void> {
     this.stopping = true;
+    clearInterval(this.tick);
     try {
       await this.task?.destroy();
       await this.engine?.stop();

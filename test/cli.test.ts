@@ -201,7 +201,17 @@ describe('nvr-retention list and status', () => {
     file('front/c2.mp4', 2);
     file('front/events/e1.mp4', 1);
     file('back/b1.mp4', 0.5);
+    // list reads the index as the last scan left it (it never takes the sweep lock).
+    expect(cli('scan').code).toBe(0);
   }
+
+  test('list shows the index as the last scan left it: a recording added since shows after the next scan', () => {
+    fourRecordings();
+    file('front/c3.mp4', 0.1);
+    expect(json('list').recordings).toHaveLength(4);
+    expect(cli('scan').code).toBe(0);
+    expect(json('list').recordings).toHaveLength(5);
+  });
 
   test('list --camera lists that camera only, newest first', () => {
     fourRecordings();
@@ -345,6 +355,21 @@ describe('exit codes and config errors', () => {
     const result = cli('sweep');
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/another sweep is running \(sweep \(schedule\), pid \d+/);
+  });
+
+  test('status and list only read: with the sweep lock held elsewhere they answer as usual and leave the lock alone', () => {
+    file('front/c1.mp4', 1);
+    expect(cli('scan').code).toBe(0);
+    const db = new DatabaseSync(join(root, 'storage/nvr-retention/index.db'));
+    liveLock(db, 'sweep (schedule)');
+    const holder = db.prepare('SELECT token FROM sweep_lock').all();
+    for (const command of ['status', 'list']) {
+      const result = cli(command);
+      expect(result).toMatchObject({ code: 0, stderr: '' });
+    }
+    expect(json('status').cameras[0].recordings).toBe(1);
+    expect(db.prepare('SELECT token FROM sweep_lock').all()).toEqual(holder);
+    db.close();
   });
 
   test('--help prints the usage and exits 0; no command is exit 2', () => {

@@ -62,11 +62,16 @@ describe('disk-pressure sensor', () => {
     expect(state.reasons).toEqual(['free space under the floor on the disk of front']);
   });
 
-  test('on within 10 % above the floor, off just beyond it', () => {
-    expect(storageState(status({ filesystems: [disk(54.9)] })).reasons).toEqual([
-      'free space within 10 % of the floor on the disk of front',
-    ]);
-    expect(storageState(status({ filesystems: [disk(55)] })).pressure).toBe(false);
+  test('on under the floor only: off at the floor and within 10 % above it, where a floor sweep leaves the disk', () => {
+    expect(storageState(status({ filesystems: [disk(49.999999999)] })).pressure).toBe(true);
+    expect(storageState(status({ filesystems: [disk(50)] })).pressure).toBe(false);
+    expect(storageState(status({ filesystems: [disk(54.9)] })).pressure).toBe(false);
+  });
+
+  test('a camera folder found missing by a measurement counts as unavailable before the next scan', () => {
+    const missing = { ...disk(null, 50, ['back']), error: 'ENOENT', folderMissing: true };
+    const state = storageState(status({ cameras: [camera('front'), camera('back')], filesystems: [disk(500), missing] }));
+    expect(state).toMatchObject({ pressure: true, active: false, reasons: ['camera back unavailable (its folder is missing)'] });
   });
 
   test('a disk without a floor never causes pressure, however full', () => {
@@ -104,10 +109,24 @@ describe('free-space battery', () => {
     expect(storageState(status({ filesystems: [disk(null)] })).batteryLevel).toBeNull();
   });
 
-  test('low battery under the floor plus 10 %, not above it, and never without a floor', () => {
-    expect(storageState(status({ filesystems: [disk(54)] })).lowBattery).toBe(true);
-    expect(storageState(status({ filesystems: [disk(56)] })).lowBattery).toBe(false);
+  test('low battery under the floor plus 10 % (the margin a floor sweep leaves), not from there on, and never without a floor', () => {
+    expect(storageState(status({ filesystems: [disk(54.999999999)] })).lowBattery).toBe(true);
+    expect(storageState(status({ filesystems: [disk(50)] })).lowBattery).toBe(true);
+    expect(storageState(status({ filesystems: [disk(55)] })).lowBattery).toBe(false);
     expect(storageState(status({ filesystems: [disk(1, null)] })).lowBattery).toBe(false);
+  });
+
+  test('a disk that can no longer be measured keeps its last level in the minimum', () => {
+    const cameras = [camera('front'), camera('back')];
+    const before = storageState(status({ cameras, filesystems: [disk(800, 50, ['front']), disk(300, 50, ['back'])] }));
+    expect(before.batteryLevel).toBe(30);
+    const gone = { ...disk(null, 50, ['back']), error: 'ENOENT', folderMissing: true };
+    const after = storageState(status({ cameras, filesystems: [disk(800, 50, ['front']), gone] }), null, before.levels);
+    expect(after.batteryLevel).toBe(30);
+    // Measured again, its new level counts.
+    expect(
+      storageState(status({ cameras, filesystems: [disk(800, 50, ['front']), disk(600, 50, ['back'])] }), null, after.levels).batteryLevel,
+    ).toBe(60);
   });
 });
 

@@ -203,6 +203,11 @@ function storageFolder(values: { config?: string; storage?: string }, cwd: strin
   return resolve(cwd, values.storage ?? dirname(configFile(values, cwd)));
 }
 
+/**
+ * `status` and `list` only read: they show the index as the last scan or sweep left it (and free
+ * space as it is now) and never take the sweep lock, so that they never make a sweep that starts
+ * meanwhile, in Homebridge or elsewhere, find the lock held (rules §3.9, §13).
+ */
 async function runCommand(engine: RetentionEngine, command: string, args: string[], values: Values, io: CliIO): Promise<number> {
   const print = (json: unknown, text: () => string) => io.out(values.json ? JSON.stringify(json, null, 2) : text());
   switch (command) {
@@ -252,7 +257,6 @@ async function runCommand(engine: RetentionEngine, command: string, args: string
       return report.status === 'done' && report.failures.length === 0 ? EXIT_OK : EXIT_FAILED;
     }
     case 'status': {
-      refreshIndex(engine, io);
       const status = engine.status();
       print(status, () => formatStatus(status));
       return EXIT_OK;
@@ -263,7 +267,6 @@ async function runCommand(engine: RetentionEngine, command: string, args: string
         throw new UsageError('--class must be "event" or "continuous"');
       }
       const limit = wholeNumber(values.limit ?? '100', '--limit');
-      refreshIndex(engine, io);
       const offset = wholeNumber(values.offset ?? '0', '--offset');
       const recordings = engine.list(
         {
@@ -352,18 +355,6 @@ async function runCommand(engine: RetentionEngine, command: string, args: string
     }
     default:
       throw new UsageError(`unknown command "${command}"`);
-  }
-}
-
-/** Brings the index up to date before showing it; a running sweep is doing that already. */
-function refreshIndex(engine: RetentionEngine, io: CliIO): void {
-  try {
-    engine.scan();
-  } catch (error) {
-    if (!(error instanceof SweepLockHeldError)) {
-      throw error;
-    }
-    io.err(`Note: ${error.message}; showing the index as it is.`);
   }
 }
 

@@ -13,19 +13,25 @@ export interface StorageState {
   pressure: boolean;
   /** Why it is on, for the log: one short phrase per cause. */
   reasons: string[];
-  /** Lowest free-space percentage among the measurable recordings filesystems; null when none is. */
+  /** Lowest free-space percentage among the recordings disks (a missing one at its last level); null when none was ever measured. */
   batteryLevel: number | null;
   lowBattery: boolean;
   /** The last sweep failed. */
   fault: boolean;
   /** Every camera folder is available. */
   active: boolean;
+  /** Each camera's last measured free-space percentage, by camera name: pass it to the next call (rules §6.5). */
+  levels: Map<string, number>;
 }
 
+/** rules §6.4: the sensor is on while a disk is under its floor, and off again once a sweep (or anything) brought it back. */
+export const isUnderFloor = (fs: FilesystemStatus): boolean =>
+  fs.freeBytes !== null && fs.floorBytes !== null && fs.freeBytes < fs.floorBytes;
+
 /**
- * rules §6.4: the sensor warns before the floor is reached, while free space is within 10 % above it.
- * Compared as free × 10 < floor × 11 so that floating point (50e9 × 1.1 = 55000000000.00001) cannot
- * move the boundary.
+ * rules §6.5: the battery warns before the floor is reached, while free space is within 10 % above it
+ * (and after a floor sweep, which frees just enough to reach the floor). Compared as free × 10 <
+ * floor × 11 so that floating point (50e9 × 1.1 = 55000000000.00001) cannot move the boundary.
  */
 const isUnderMargin = (fs: FilesystemStatus): boolean =>
   fs.freeBytes !== null && fs.floorBytes !== null && fs.freeBytes * 10 < fs.floorBytes * 11;
@@ -46,29 +52,50 @@ function lastSweepEvents(status: StatusReport): RetentionEvent[] {
 /**
  * @param sweepError set when the last sweep could not even be started or finished by the engine
  *   (the worker threw), which leaves no failed run in the store but is a failure all the same.
+ * @param lastLevels the `levels` of the previous call: a disk that cannot be measured now (a NAS gone)
+ *   keeps its last level in the battery's minimum instead of dropping out of it.
  */
-export function storageState(status: StatusReport, sweepError: string | null = null): StorageState {
+export function storageState(
+  status: StatusReport,
+  sweepError: string | null = null,
+  lastLevels: ReadonlyMap<string, number> = new Map(),
+): StorageState {
   const reasons: string[] = [];
-  for (const fs of status.filesystems.filter(isUnderMargin)) {
-    const under = fs.freeBytes! < fs.floorBytes! ? 'under' : 'within 10 % of';
-    reasons.push(`free space ${under} the floor on the disk of ${fs.cameras.join(', ')}`);
+  for (const fs of status.filesystems.filter(isUnderFloor)) {
+    reasons.push(`free space under the floor on the disk of ${fs.cameras.join(', ')}`);
   }
   for (const event of lastSweepEvents(status).filter((e) => UNSATISFIABLE_KINDS.has(e.kind))) {
     reasons.push(event.camera ? `[${event.camera}] ${event.message}` : event.message);
   }
-  const unavailable = status.cameras.filter((camera) => !camera.available);
+  // A folder found missing since the last scan is unavailable now (rules §3.1), not at the next sweep.
+  const missingNow = new Set(status.filesystems.filter((fs) => fs.folderMissing).flatMap((fs) => fs.cameras));
+  const unavailable = status.cameras.filter((camera) => !camera.available || missingNow.has(camera.name));
   for (const camera of unavailable) {
-    reasons.push(`camera ${camera.name} unavailable${camera.unavailableReason ? ` (${camera.unavailableReason})` : ''}`);
+    const why = camera.available ? 'its folder is missing' : camera.unavailableReason;
+    reasons.push(`camera ${camera.name} unavailable${why ? ` (${why})` : ''}`);
   }
 
-  const levels = status.filesystems.map(freePercent).filter((level): level is number => level !== null);
+  const levels = new Map(lastLevels);
+  const shown: number[] = [];
+  for (const fs of status.filesystems) {
+    const level = freePercent(fs);
+    if (level !== null) {
+      shown.push(level);
+      for (const camera of fs.cameras) {
+        levels.set(camera, level);
+      }
+    } else {
+      shown.push(...fs.cameras.flatMap((camera) => levels.get(camera) ?? []));
+    }
+  }
   return {
     pressure: reasons.length > 0,
     reasons,
-    batteryLevel: levels.length > 0 ? Math.min(...levels) : null,
+    batteryLevel: shown.length > 0 ? Math.min(...shown) : null,
     lowBattery: status.filesystems.some(isUnderMargin),
     fault: sweepError !== null || status.lastSweep?.status === 'failed',
     active: unavailable.length === 0,
+    levels,
   };
 }
 

@@ -1,5 +1,6 @@
 import type { API, CharacteristicValue, HAP, PlatformAccessory, Service } from 'homebridge';
 import type { DiskPressureSensor } from '../config/types.js';
+import { describeAccessory } from './accessory-information.js';
 import type { StorageState } from './state.js';
 
 export const STORAGE_ACCESSORY_NAME = 'Recordings Storage';
@@ -14,7 +15,15 @@ type SensorType = HAP['Service']['ContactSensor' | 'OccupancySensor' | 'LeakSens
  * HomeKit gets an answer at once even while a long sweep holds the engine.
  */
 export class StorageAccessory {
-  private state: StorageState = { pressure: false, reasons: [], batteryLevel: null, lowBattery: false, fault: false, active: true };
+  private state: StorageState = {
+    pressure: false,
+    reasons: [],
+    batteryLevel: null,
+    lowBattery: false,
+    fault: false,
+    active: true,
+    levels: new Map(),
+  };
   /** HAP needs a number; until the first measurement the level reads full rather than empty. */
   private batteryLevel = 100;
   private readonly sensor?: Service;
@@ -26,10 +35,7 @@ export class StorageAccessory {
     sensorKind: DiskPressureSensor,
   ) {
     const { Service: S, Characteristic: C } = api.hap;
-    accessory
-      .getService(S.AccessoryInformation)!
-      .setCharacteristic(C.Manufacturer, 'homebridge-nvr-retention')
-      .setCharacteristic(C.Model, 'Recordings Storage');
+    describeAccessory(api, accessory, 'Recordings Storage');
 
     // A cached accessory may carry the sensor type of an earlier config: drop the ones not wanted.
     const sensorTypes: Record<Exclude<DiskPressureSensor, 'none'>, SensorType> = {

@@ -69,6 +69,10 @@ export class EngineWorker {
     return this.call('status', {});
   }
 
+  lastSweep(): Promise<OperationResult<'lastSweep'>> {
+    return this.call('lastSweep', {});
+  }
+
   setProtectSwitch(camera: string, on: boolean): Promise<number> {
     return this.call('setProtectSwitch', { camera, on });
   }

@@ -12,7 +12,7 @@ import { type BrowseOrder, type CameraRow, type RecordingDetail, type RecordingF
 import type { EngineContext } from './context.js';
 import { isExporting, isHeld, isInProgress, liveKeepUntil } from './deletable.js';
 import { deleteRecordingsNow, type ManualDeleteResult } from './delete-by-hand.js';
-import { type DiskProbe, realDisk } from './disk.js';
+import { type DiskProbe, type FilesystemStatus, filesystemsOf, readFolder, realDisk } from './disk.js';
 import { plural } from './format.js';
 import { type Logger, logAtSeverity, silentLogger } from './logger.js';
 import { isPaused, setPaused } from './pause.js';
@@ -40,13 +40,7 @@ export interface CameraStatus {
   protectSwitchOn: boolean;
 }
 
-export interface FilesystemStatus {
-  cameras: string[];
-  freeBytes: number | null;
-  totalBytes: number | null;
-  floorBytes: number | null;
-  error?: string;
-}
+export type { FilesystemStatus } from './disk.js';
 
 export interface StatusReport {
   /** Retention paused by the Pause switch. */
@@ -243,44 +237,15 @@ export class RetentionEngine {
         protectSwitchOn: row.protectSwitchOn,
       };
     });
-    const filesystems = new Map<string, FilesystemStatus>();
-    for (const camera of this.config.cameras) {
-      let id: string;
-      try {
-        id = this.ctx.disk.filesystemOf(camera.path);
-      } catch (error) {
-        filesystems.set(`missing:${camera.path}`, {
-          cameras: [camera.name],
-          freeBytes: null,
-          totalBytes: null,
-          floorBytes: this.floorBytes(),
-          error: (error as Error).message,
-        });
-        continue;
-      }
-      const known = filesystems.get(id);
-      if (known) {
-        known.cameras.push(camera.name);
-        continue;
-      }
-      try {
-        const figures = this.ctx.disk.measure(camera.path);
-        filesystems.set(id, { cameras: [camera.name], ...figures, floorBytes: this.floorBytes() });
-      } catch (error) {
-        filesystems.set(id, {
-          cameras: [camera.name],
-          freeBytes: null,
-          totalBytes: null,
-          floorBytes: this.floorBytes(),
-          error: (error as Error).message,
-        });
-      }
-    }
+    const filesystems = filesystemsOf(
+      this.config.cameras.map((camera) => readFolder(this.ctx.disk, camera)),
+      this.floorBytes(),
+    );
     const last = this.store.lastSweepRun();
     return {
       paused: this.paused,
       cameras,
-      filesystems: [...filesystems.values()],
+      filesystems,
       lastSweep: last
         ? {
             startedAt: new Date(last.startedAt).toISOString(),

@@ -12,6 +12,8 @@ export interface WorkerOperations {
   sweep: { args: { dryRun?: boolean; trigger?: string; acceptMissing?: string[] }; result: SweepReport; progress: SweepProgress };
   scan: { args: { acceptMissing?: string[] }; result: { camera: string; available: boolean; reason?: string }[] };
   status: { args: Record<string, never>; result: StatusReport };
+  /** The last real sweep run in the index, by whoever ran it (the CLI, the settings UI): cheap enough to ask every minute. */
+  lastSweep: { args: Record<string, never>; result: { startedAt: number; finishedAt: number | null; status: string } | null };
   setProtectSwitch: { args: { camera: string; on: boolean }; result: number };
   setPaused: { args: { paused: boolean }; result: boolean };
   close: { args: Record<string, never>; result: null };
@@ -28,7 +30,10 @@ export type OperationProgress<K extends Operation> = WorkerOperations[K] extends
  * transaction across an await and claims each batch afresh, so a recording protected meanwhile is
  * not deleted. Sweeps, scans and close run one at a time, in order.
  */
-export const ANSWERED_AT_ONCE: ReadonlySet<Operation> = new Set<Operation>(['status', 'setProtectSwitch', 'setPaused']);
+export const ANSWERED_AT_ONCE: ReadonlySet<Operation> = new Set<Operation>(['status', 'lastSweep', 'setProtectSwitch', 'setPaused']);
+
+/** The error name a sweep that found the sweep lock held comes back with, so the caller can wait instead of failing. */
+export const LOCK_HELD_ERROR = 'SweepLockHeldError';
 
 export type WorkerRequest = { [K in Operation]: { id: number; op: K; args: OperationArgs<K> } }[Operation];
 

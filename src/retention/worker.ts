@@ -6,8 +6,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { silenceSqliteWarning } from '../runtime/sqlite-warning.js';
 import type { Logger } from './logger.js';
+import { SweepLockHeldError } from '../store/lock.js';
 import {
   ANSWERED_AT_ONCE,
+  LOCK_HELD_ERROR,
   type Operation,
   type OperationArgs,
   type OperationProgress,
@@ -42,6 +44,10 @@ const handlers: Handlers = {
   sweep: (args, progress) => engine.sweep({ ...args, shouldStop: () => Atomics.load(stop, 0) === 1, onProgress: progress }),
   scan: (args) => engine.scan(args).map((scan) => ({ camera: scan.camera.name, available: scan.available, reason: scan.reason })),
   status: () => engine.status(),
+  lastSweep: () => {
+    const last = engine.store.lastSweepRun();
+    return last ? { startedAt: last.startedAt, finishedAt: last.finishedAt, status: last.status } : null;
+  },
   setProtectSwitch: ({ camera, on }) => {
     const known = engine.cameraByName(camera);
     if (!known) {
@@ -68,7 +74,7 @@ async function answer<K extends Operation>(request: { id: number; op: K; args: O
     port.postMessage({
       type: 'error',
       id: request.id,
-      name: (error as Error).name,
+      name: error instanceof SweepLockHeldError ? LOCK_HELD_ERROR : (error as Error).name,
       message: (error as Error).message,
     } satisfies WorkerMessage);
   }
