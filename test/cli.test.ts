@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, w
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { FileLock } from '../src/store/file-lock.js';
 
 const CLI = resolve((JSON.parse(readFileSync('package.json', 'utf8')) as { bin: Record<string, string> }).bin['nvr-retention']);
 const DAY = 86_400_000;
@@ -294,7 +295,11 @@ describe('exit codes and config errors', () => {
       "INSERT INTO sweep_lock (id, token, pid, process_start, host, purpose, acquired_at, heartbeat_at) VALUES (1, 't', ?, ?, ?, 'sweep (schedule)', ?, ?)",
     ).run(process.pid, start, hostname(), Date.now(), Date.now());
     db.close();
+    // And the lock the kernel keeps for that process (rules §3.9), which is what the CLI actually finds taken.
+    const kernelLock = new FileLock(join(root, 'storage/nvr-retention/index.db.lock'), 'single');
+    expect(kernelLock.tryTake()).toBe(true);
     const result = cli('sweep');
+    kernelLock.release();
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/another sweep is running \(sweep \(schedule\), pid \d+/);
   });

@@ -886,6 +886,15 @@ describe('stopping', () => {
   });
 });
 
+/** The lock row a dead holder leaves behind (its kernel lock died with it). */
+function staleLockRow(engine: RetentionEngine, pid: number, processStart: string): void {
+  engine.store.db
+    .prepare(
+      "INSERT OR REPLACE INTO sweep_lock (id, token, pid, process_start, host, purpose, acquired_at, heartbeat_at) VALUES (1, 't', ?, ?, ?, 'sweep (schedule)', ?, ?)",
+    )
+    .run(pid, processStart, os.hostname(), Date.now(), Date.now());
+}
+
 describe('the sweep lock', () => {
   test('while one engine holds the lock, a second engine on the same index gets SweepLockHeldError and deletes nothing', async () => {
     writeRecording(front, 'old.mp4', { ageMs: 30 * DAY_MS });
@@ -904,11 +913,11 @@ describe('the sweep lock', () => {
 
   test('a lock left by a dead process is taken over', async () => {
     writeRecording(front, 'old.mp4', { ageMs: 30 * DAY_MS });
+    // What a SIGKILLed holder leaves: its row in the index; the kernel freed its lock file when it died.
     const crashed = engineFor(frontOnly());
-    crashed.store.lock.acquire('sweep (schedule)');
     const dead = spawnSync(process.execPath, ['-e', '']);
     expect(dead.status).toBe(0);
-    crashed.store.db.prepare('UPDATE sweep_lock SET pid = ?').run(dead.pid!);
+    staleLockRow(crashed, dead.pid!, '');
 
     const engine = engineFor(frontOnly());
     const report: SweepReport = await engine.sweep();
@@ -921,9 +930,8 @@ describe('the sweep lock', () => {
   test('a lock left by a dead process whose pid is now reused by a live one (a restarted container) is taken over', async () => {
     writeRecording(front, 'old.mp4', { ageMs: 30 * DAY_MS });
     const crashed = engineFor(frontOnly());
-    crashed.store.lock.acquire('sweep (schedule)');
     // Same pid as this live process, but another process's start time: the predecessor that died.
-    crashed.store.db.prepare("UPDATE sweep_lock SET pid = ?, process_start = '1'").run(process.pid);
+    staleLockRow(crashed, process.pid, '1');
 
     const report: SweepReport = await engineFor(frontOnly()).sweep();
     expect(report.status).toBe('done');

@@ -1,13 +1,13 @@
 import { copyFile, lstat, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { scanCamera, SWITCH_HOLDER, type ScanResult } from '../catalog/scan.js';
 import type { CameraConfig, RecordingClass, RetentionConfig } from '../config/types.js';
 import { bytesOfGB, DAY_MS, HOUR_MS, SECOND_MS } from '../config/units.js';
 import { CORRUPTION_MESSAGE, type IndexOpenOptions, isCorruption } from '../store/database.js';
 import { SweepLockHeldError } from '../store/lock.js';
-import { migrateDatabase, moveAside } from '../store/recover.js';
+import { indexLocation, migrateDatabase, moveAside } from '../store/recover.js';
 import { type BrowseOrder, type CameraRow, type RecordingDetail, type RecordingFilter, type Severity, Store } from '../store/store.js';
 import type { EngineContext } from './context.js';
 import { isExporting, isHeld, isInProgress, liveKeepUntil } from './deletable.js';
@@ -103,6 +103,7 @@ export class RetentionEngine {
   private readonly ctx: EngineContext;
   private readonly indexOptions: IndexOpenOptions;
   private unrecordedFailure: string | undefined;
+  private readonly locationFile: string | undefined;
 
   /**
    * `locationFile` remembers where the index was last opened (recover.ts: locationFileIn): when the
@@ -114,6 +115,7 @@ export class RetentionEngine {
   ) {
     const log = options.log ?? silentLogger;
     this.indexOptions = { quickCheck: options.quickCheck };
+    this.locationFile = options.locationFile;
     this.ctx = {
       store: options.store ?? openStore(config.databasePath, log, options.locationFile, this.indexOptions),
       config,
@@ -140,10 +142,19 @@ export class RetentionEngine {
    */
   async sweep(options: SweepOptions = {}): Promise<SweepReport> {
     if (!this.store.isStillAtPath) {
-      this.ctx.log.warn(
-        `The index ${this.store.path} was deleted or replaced while in use; it is opened again (a new one is built from the camera folders).`,
-      );
-      this.reopenIndex();
+      const movedTo = this.locationFile === undefined ? undefined : indexLocation(this.locationFile);
+      if (movedTo !== undefined && movedTo !== this.store.path && existsSync(movedTo)) {
+        // Moved by a process with another databasePath (an older version): an empty index here would hold nothing.
+        this.ctx.log.warn(
+          `The index ${this.store.path} was moved to ${movedTo} by another process while in use; this process follows it there.`,
+        );
+        this.reopenIndex(undefined, movedTo);
+      } else {
+        this.ctx.log.warn(
+          `The index ${this.store.path} was deleted or replaced while in use; it is opened again (a new one is built from the camera folders, and takes its holds from the holds journal).`,
+        );
+        this.reopenIndex();
+      }
     }
     this.recordUnrecordedFailure();
     let report: SweepReport;
@@ -186,8 +197,7 @@ export class RetentionEngine {
     this.reopenIndex(() => ({ to: moveAside(this.store.path), reason }));
   }
 
-  private reopenIndex(beforeOpen?: () => { to: string; reason: string }): void {
-    const path = this.store.path;
+  private reopenIndex(beforeOpen?: () => { to: string; reason: string }, path = this.store.path): void {
     this.store.close();
     const movedAside = beforeOpen?.();
     this.ctx.store = Store.open(path, this.indexOptions);
@@ -586,15 +596,22 @@ export class RetentionEngine {
 }
 
 function openStore(databasePath: string, log: Logger, locationFile: string | undefined, indexOptions: IndexOpenOptions): Store {
+  let path = databasePath;
   if (locationFile) {
     const moved = migrateDatabase(databasePath, locationFile);
-    if (moved?.keptAs) {
+    if (moved?.inUse) {
+      // Opening an empty index at the new path would lose every hold; the one in use is the index.
+      log.warn(
+        `databasePath is ${moved.to}, but the index at ${moved.from} is open in another process (Homebridge or a CLI whose config names ${moved.from}): it is used where it is, and moves once no process has it open. Give every config the same databasePath.`,
+      );
+      path = moved.from;
+    } else if (moved?.keptAs) {
       log.info(
         `databasePath changed: the index moved from ${moved.from} to ${moved.to} (the old file is kept as ${moved.keptAs})${moved.replaced ? `; an index found there is kept as ${moved.replaced}` : ''}.`,
       );
     }
   }
-  const store = Store.open(databasePath, indexOptions);
+  const store = Store.open(path, indexOptions);
   announce(store, log, store.opened.movedAside);
   return store;
 }

@@ -3,7 +3,8 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { RecordingClass } from '../config/types.js';
 import { type IndexOpenOptions, inTransaction, openIndex } from './database.js';
 import { type HoldState, HoldsJournal, type JournalEntry, journalPathFor } from './journal.js';
-import { SweepLock } from './lock.js';
+import { FileLock } from './file-lock.js';
+import { lockPathFor, SweepLock } from './lock.js';
 
 /** Rows are read in pages of this many, so no query ever holds a million rows in memory. */
 export const PAGE_SIZE = 1000;
@@ -293,14 +294,19 @@ export class Store {
   opened: OpenReport = { created: false, restoredHolds: 0, restoredSwitches: 0, reappliedHolds: 0 };
   /** The file opened, to notice when the name no longer leads to it (deleted or replaced while open). */
   private readonly inode: bigint | undefined;
+  /** Held while the index is open: nobody moves an index that a process has open (recover.ts: migrateDatabase). */
+  private readonly inUse: FileLock | undefined;
 
   private constructor(
     readonly db: DatabaseSync,
     readonly path: string,
     private readonly journal: HoldsJournal | undefined,
   ) {
-    this.lock = new SweepLock(db);
+    const lockFile = path === ':memory:' ? undefined : lockPathFor(path);
+    this.lock = new SweepLock(db, lockFile);
     this.inode = path === ':memory:' ? undefined : inodeOf(path);
+    this.inUse = lockFile === undefined ? undefined : new FileLock(lockFile, 'shared');
+    this.inUse?.tryTake(10_000);
   }
 
   /**
@@ -479,6 +485,7 @@ export class Store {
 
   close(): void {
     this.lock.release();
+    this.inUse?.release();
     this.statements.clear();
     if (this.db.isOpen) {
       this.db.close();
