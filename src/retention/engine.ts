@@ -16,6 +16,7 @@ import { type DiskProbe, realDisk } from './disk.js';
 import { type Logger, logAtSeverity, silentLogger } from './logger.js';
 import { isPaused, setPaused } from './pause.js';
 import type { SweepReport } from './report.js';
+import { tellHoldsSync } from './reconcile.js';
 import { runSweep, type SweepOptions } from './sweep.js';
 
 /** An export lease long enough for a large clip on a slow NAS; renewed per file. */
@@ -122,7 +123,27 @@ export class RetentionEngine {
       disk: options.disk ?? realDisk,
       log,
     };
-    for (const camera of config.cameras) {
+    this.ensureCameras();
+  }
+
+  /** Each configured camera has its row; one whose folder moved keeps its recordings and holds (rules §12). */
+  private ensureCameras(): void {
+    const configuredPaths = new Set(this.config.cameras.map((camera) => camera.path));
+    for (const camera of this.config.cameras) {
+      const from = this.store.followMovedCamera(camera.name, camera.path, configuredPaths);
+      if (from !== undefined) {
+        const message = `the folder of camera "${camera.name}" changed from ${from} to ${camera.path}: its recordings and holds follow it`;
+        this.ctx.log.info(`${message.charAt(0).toUpperCase()}${message.slice(1)}.`);
+        this.store.addEvent({
+          time: Date.now(),
+          camera: camera.name,
+          kind: 'camera_moved',
+          severity: 'info',
+          message,
+          from,
+          to: camera.path,
+        });
+      }
       this.store.ensureCamera(camera.name, camera.path);
     }
   }
@@ -202,6 +223,7 @@ export class RetentionEngine {
     const movedAside = beforeOpen?.();
     this.ctx.store = Store.open(path, this.indexOptions);
     announce(this.ctx.store, this.ctx.log, movedAside ?? this.ctx.store.opened.movedAside);
+    this.ensureCameras();
   }
 
   /** The Pause switch: while paused, sweeps delete only for the free-space floor (a full disk stops recording). */
@@ -217,6 +239,10 @@ export class RetentionEngine {
   scan(options: { acceptMissing?: string[] } = {}): ScanResult[] {
     this.store.lock.acquire('scan');
     try {
+      tellHoldsSync(this.store.syncHoldsFromJournal(), (event) => {
+        logAtSeverity(this.ctx.log, event.severity, event.message);
+        this.store.addEvent({ ...event, time: Date.now() });
+      });
       return this.config.cameras.map((camera) =>
         scanCamera(this.store, camera, {
           minAgeMs: this.config.minAgeSeconds * SECOND_MS,
@@ -618,11 +644,12 @@ function openStore(databasePath: string, log: Logger, locationFile: string | und
 
 /** Tells the user what opening the index found: damage (an error, with where the bad file went), holds read back. */
 function announce(store: Store, log: Logger, movedAside: { to: string; reason: string } | undefined): void {
-  const { created, restoredHolds, restoredSwitches, reappliedHolds } = store.opened;
+  const { created, restoredHolds, restoredSwitches, reappliedHolds, journalDamagedLines } = store.opened;
   const tell = (severity: Severity, kind: string, message: string, details: Record<string, unknown>) => {
     logAtSeverity(log, severity, `${message.charAt(0).toUpperCase()}${message.slice(1)}.`);
     store.addEvent({ ...details, time: Date.now(), camera: null, kind, severity, message });
   };
+  tellHoldsSync({ reappliedHolds: 0, journalDamagedLines }, (event) => tell(event.severity, event.kind, event.message, event));
   if (movedAside) {
     tell(
       'error',

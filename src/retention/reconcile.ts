@@ -5,6 +5,7 @@
  */
 import { scanCamera, type ScanResult } from '../catalog/scan.js';
 import { MINUTE_MS, SECOND_MS } from '../config/units.js';
+import type { HoldsSync } from '../store/store.js';
 import type { EngineContext, Raise } from './context.js';
 
 /**
@@ -19,6 +20,7 @@ export function reconcile(
   raise: Raise,
 ): ScanResult[] {
   const { store, config, log } = ctx;
+  tellHoldsSync(store.syncHoldsFromJournal(), raise);
   return config.cameras.map((camera) => {
     const wasAvailable = store.cameraByPath(camera.path)?.available ?? true;
     const scan = scanCamera(store, camera, {
@@ -72,4 +74,27 @@ export function reconcile(
 /** A path too long for the system is too long for a log line too: its start and its end say where it is. */
 function shortened(path: string): string {
   return path.length <= 200 ? path : `${path.slice(0, 100)}…${path.slice(-100)}`;
+}
+
+/** What bringing the index's holds in line with the journal found (rules §10), for the user. */
+export function tellHoldsSync(sync: HoldsSync, raise: Raise): void {
+  if (sync.journalDamagedLines.length > 0) {
+    const lines = sync.journalDamagedLines;
+    raise({
+      kind: 'journal_damaged',
+      camera: null,
+      severity: 'warning',
+      message: `the holds journal had ${lines.length} unreadable lines (line ${lines.slice(0, 10).join(', ')}${lines.length > 10 ? ', ...' : ''}); it was rewritten from the index's holds and its readable lines`,
+      lines: lines.slice(0, 100),
+    });
+  }
+  if (sync.reappliedHolds > 0) {
+    raise({
+      kind: 'holds_restored',
+      camera: null,
+      severity: 'warning',
+      message: `${sync.reappliedHolds} holds of the holds journal were missing from the index (another process's index, a folder back after a sweep); they hold again`,
+      holds: sync.reappliedHolds,
+    });
+  }
 }
