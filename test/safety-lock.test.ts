@@ -5,75 +5,28 @@
  * batch, holding the lock, while the test acts from other processes).
  */
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { EngineChild } from './helpers/child.js';
-import { DAY_MS, setAge } from './helpers/tree.js';
+import { execFileSync } from 'node:child_process';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isRoot, safetySandbox, type SafetySandbox } from './helpers/safety.js';
 
-const CLI = resolve((JSON.parse(readFileSync('package.json', 'utf8')) as { bin: Record<string, string> }).bin['nvr-retention']);
-const isRoot = process.getuid?.() === 0;
 const rootTest = isRoot ? test : test.skip;
 
+let box: SafetySandbox;
 let root: string;
 let storage: string;
-let front: string;
 let gate: string;
-const children: EngineChild[] = [];
+let oldFiles: SafetySandbox['oldFiles'];
+let config: SafetySandbox['config'];
+let cli: SafetySandbox['cli'];
+let child: SafetySandbox['child'];
 
 beforeEach(() => {
-  root = mkdtempSync(join(tmpdir(), 'nvr-safety-lock-'));
-  if (isRoot) {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m', 'tmpfs', root]);
-  }
-  storage = join(root, 'storage');
-  front = join(root, 'cams', 'front');
-  mkdirSync(storage, { recursive: true });
-  mkdirSync(front, { recursive: true });
-  gate = join(root, 'gate');
+  box = safetySandbox('nvr-safety-lock');
+  ({ root, storage, gate, oldFiles, config, cli, child } = box);
 });
 
-afterEach(async () => {
-  for (const child of children.splice(0)) {
-    await child.kill().catch(() => undefined);
-  }
-  if (isRoot) {
-    execFileSync('umount', ['-l', root]);
-  }
-  rmSync(root, { recursive: true, force: true });
-});
-
-/** `count` old recordings of camera Front, oldest first by name. */
-function oldFiles(count: number): string[] {
-  const paths: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const day = `d${String(Math.floor(i / 500)).padStart(3, '0')}`;
-    const path = join(front, day, `r${String(i).padStart(6, '0')}.mp4`);
-    mkdirSync(join(path, '..'), { recursive: true });
-    writeFileSync(path, 'x');
-    setAge(path, 30 * DAY_MS + (count - i) * 1000);
-    paths.push(path);
-  }
-  return paths;
-}
-
-function config(name: string, block: Record<string, unknown> = {}): string {
-  const file = join(storage, name);
-  writeFileSync(file, JSON.stringify({ cameras: [{ name: 'Front', path: front, retentionDays: 7 }], ...block }));
-  return file;
-}
-
-function cli(configFile: string, ...args: string[]): { code: number; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [CLI, ...args, '--config', configFile, '--storage', storage], { encoding: 'utf8' });
-  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
-}
-
-function child(configFile: string, options: { gate?: string; prefix?: string[] } = {}): EngineChild {
-  const started = new EngineChild(configFile, storage, options);
-  children.push(started);
-  return started;
-}
+afterEach(() => box.remove());
 
 describe('the sweep lock is one the kernel keeps (rules §3.9)', () => {
   rootTest('a sweep in another PID namespace (Homebridge in Docker) holds it against the host; SIGKILL frees it', async () => {
