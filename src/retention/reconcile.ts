@@ -4,6 +4,8 @@
  * names that cannot be used, clocks that run ahead.
  */
 import { scanCamera, type ScanResult } from '../catalog/scan.js';
+import { describeOverlap, identityOverlaps } from '../config/folder-identity.js';
+import type { CameraConfig } from '../config/types.js';
 import { MINUTE_MS, SECOND_MS } from '../config/units.js';
 import type { HoldsSync } from '../store/store.js';
 import type { EngineContext, Raise } from './context.js';
@@ -21,7 +23,12 @@ export function reconcile(
 ): ScanResult[] {
   const { store, config, log } = ctx;
   tellHoldsSync(store.syncHoldsFromJournal(), raise);
-  return config.cameras.map((camera) => {
+  const overlapping = overlapsByIdentity(config.cameras);
+  return config.cameras.map((camera, i) => {
+    const overlap = overlapping.get(i);
+    if (overlap !== undefined) {
+      return refuseOverlapping(ctx, camera, overlap, raise);
+    }
     const wasAvailable = store.cameraByPath(camera.path)?.available ?? true;
     const scan = scanCamera(store, camera, {
       minAgeMs: config.minAgeSeconds * SECOND_MS,
@@ -97,4 +104,40 @@ export function tellHoldsSync(sync: HoldsSync, raise: Raise): void {
       holds: sync.reappliedHolds,
     });
   }
+}
+
+/**
+ * Mounts change while Homebridge runs: two camera folders that have become one directory, or one
+ * inside the other, by identity (a bind mount made since start-up) are both left alone, as the config
+ * check refuses both at start-up. Returns why, by camera index.
+ */
+function overlapsByIdentity(cameras: CameraConfig[]): Map<number, string> {
+  const found = new Map<number, string>();
+  for (const { a, b, overlap } of identityOverlaps(cameras.map((camera) => camera.path))) {
+    if (!found.has(a)) {
+      const other = cameras[b]!;
+      found.set(a, `its folder must not ${describeOverlap(overlap, `camera "${other.name}" (${other.path})`)}`);
+    }
+  }
+  return found;
+}
+
+function refuseOverlapping(ctx: EngineContext, camera: CameraConfig, why: string, raise: Raise): ScanResult {
+  const { store } = ctx;
+  const row = store.ensureCamera(camera.name, camera.path);
+  const reason = `${why}; nothing of it is deleted until the folders are apart again`;
+  store.setCameraAvailability(row.id, false, reason, Date.now());
+  raise({ kind: 'camera_overlap', camera: camera.name, severity: 'error', message: `camera unavailable: ${reason}`, reason });
+  return {
+    camera: store.camera(row.id),
+    available: false,
+    reason,
+    added: 0,
+    updated: 0,
+    removed: 0,
+    missing: 0,
+    foldersRead: 0,
+    foldersSkipped: 0,
+    unreadableNames: [],
+  };
 }
