@@ -172,7 +172,7 @@ export class RetentionEngine {
         this.reopenIndex(undefined, movedTo);
       } else {
         this.ctx.log.warn(
-          `The index ${this.store.path} was deleted or replaced while in use; it is opened again (a new one is built from the camera folders, and takes its holds from the holds journal).`,
+          `The index ${this.store.path} was deleted or replaced while in use; it is opened again (a new one is built from the camera folders).`,
         );
         this.reopenIndex();
       }
