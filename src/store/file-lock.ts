@@ -11,7 +11,8 @@
  * - `single`: one at a time, beside any number of shared ones (the sweep lock);
  * - `exclusive`: only when nobody holds anything (moving the index away).
  */
-import { statSync } from 'node:fs';
+import { chownSync, closeSync, existsSync, openSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 
 export type LockKind = 'shared' | 'single' | 'exclusive';
@@ -40,6 +41,7 @@ export class FileLock {
       return true;
     }
     for (let attempt = 0; attempt < 3; attempt++) {
+      createOwnedLikeFolder(this.path);
       const db = new DatabaseSync(this.path, { timeout: waitMs });
       try {
         db.exec(BEGIN[this.kind]);
@@ -103,5 +105,24 @@ function inodeOf(path: string): number | undefined {
     return statSync(path).ino;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * A lock file made by root (a CLI run by cron as root) belongs to the owner of its folder, as the
+ * index does: Homebridge, running as its own user, must be able to open it for writing to lock it.
+ */
+function createOwnedLikeFolder(path: string): void {
+  if (existsSync(path)) {
+    return;
+  }
+  closeSync(openSync(path, 'a', 0o664));
+  if (process.getuid?.() === 0) {
+    const folder = statSync(dirname(path));
+    try {
+      chownSync(path, folder.uid, folder.gid);
+    } catch {
+      // A filesystem without owners (a FAT stick, some NAS shares): nothing to give away.
+    }
   }
 }
