@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, w
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { FileLock } from '../src/store/file-lock.js';
 import { liveLock } from './helpers/lock.js';
 
 const CLI = resolve((JSON.parse(readFileSync('package.json', 'utf8')) as { bin: Record<string, string> }).bin['nvr-retention']);
@@ -352,7 +353,11 @@ describe('exit codes and config errors', () => {
     const db = new DatabaseSync(join(root, 'storage/nvr-retention/index.db'));
     liveLock(db, 'sweep (schedule)');
     db.close();
+    // And the lock the kernel keeps for that process (rules §3.9), which is what the CLI actually finds taken.
+    const kernelLock = new FileLock(join(root, 'storage/nvr-retention/index.db.lock'), 'single');
+    expect(kernelLock.tryTake()).toBe(true);
     const result = cli('sweep');
+    kernelLock.release();
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/another sweep is running \(sweep \(schedule\), pid \d+/);
   });

@@ -5,8 +5,8 @@ import type { CameraConfig, RecordingClass } from '../config/types.js';
 import type { CameraRow, FolderRow, IndexedFile, Store } from '../store/store.js';
 import { type Classifier, groupFolder, makeClassifier } from './classify.js';
 
-/** Who a hold made by a camera's protect switch belongs to (rules §5). */
-export const SWITCH_HOLDER = 'switch';
+export { SWITCH_HOLDER } from '../store/journal.js';
+import { SWITCH_HOLDER } from '../store/journal.js';
 
 /** A folder modified this close to the scan may change again within the same mtime tick: read it next time too. */
 const RACY_MTIME_MS = 2000;

@@ -2,6 +2,7 @@ import { lstatSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError, formatPath, type ConfigIssue } from './errors.js';
+import { describeOverlap, identityOverlaps } from './folder-identity.js';
 import { DEFAULT_EVENT_PATTERNS, DEFAULT_EXTENSIONS, DISK_PRESSURE_SENSORS, type CameraConfig, type RetentionConfig } from './types.js';
 
 export { ConfigError, formatIssue, type ConfigIssue } from './errors.js';
@@ -296,6 +297,15 @@ function refuseOverlaps(cameras: CameraCheck[]): void {
       if (message) {
         a.issues.push({ path: `cameras[${a.index}].path`, message });
       }
+    }
+  }
+  // Names can differ while the folders are one (a bind mount): the folders that exist are compared by identity too.
+  for (const { a, b, overlap } of identityOverlaps(cameras.map((camera) => camera.folder))) {
+    const camera = cameras[a]!;
+    const other = cameras[b]!;
+    const field = `cameras[${camera.index}].path`;
+    if (!camera.issues.some((issue) => issue.path === field)) {
+      camera.issues.push({ path: field, message: `must not ${describeOverlap(overlap, `cameras[${other.index}] (${other.folder})`)}` });
     }
   }
 }

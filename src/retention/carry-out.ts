@@ -107,7 +107,16 @@ export async function carryOut(
       if (options.shouldStop?.()) {
         break;
       }
-      store.lock.heartbeat();
+      if (!store.lock.heartbeat() || !store.isStillAtPath) {
+        // Another process may be sweeping, or holding, on the index or lock file now at that path (rules §3.9).
+        raise({
+          kind: 'sweep_stopped',
+          camera: null,
+          severity: 'warning',
+          message: `sweep stopped: the index ${store.path} or its lock file was deleted or replaced while the sweep ran; nothing more is deleted until the next sweep`,
+        });
+        break;
+      }
       inFlight = deleteBatchFiles(
         store,
         log,

@@ -1,13 +1,13 @@
 import { copyFile, lstat, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { scanCamera, SWITCH_HOLDER, type ScanResult } from '../catalog/scan.js';
 import type { CameraConfig, RecordingClass, RetentionConfig } from '../config/types.js';
 import { bytesOfGB, DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS } from '../config/units.js';
 import { CORRUPTION_MESSAGE, type IndexOpenOptions, isCorruption } from '../store/database.js';
 import { SweepLockHeldError } from '../store/lock.js';
-import { migrateDatabase, moveAside } from '../store/recover.js';
+import { indexLocation, migrateDatabase, moveAside } from '../store/recover.js';
 import { type BrowseOrder, type CameraRow, type RecordingDetail, type RecordingFilter, type Severity, Store } from '../store/store.js';
 import type { EngineContext } from './context.js';
 import { isExporting, isHeld, isInProgress, liveKeepUntil } from './deletable.js';
@@ -17,6 +17,7 @@ import { plural } from './format.js';
 import { type Logger, logAtSeverity, silentLogger } from './logger.js';
 import { isPaused, setPaused } from './pause.js';
 import type { SweepReport } from './report.js';
+import { tellHoldsSync } from './reconcile.js';
 import { runSweep, type SweepOptions } from './sweep.js';
 
 /** An export lease long enough for a large clip on a slow NAS; renewed per file. */
@@ -98,6 +99,7 @@ export class RetentionEngine {
   private readonly ctx: EngineContext;
   private readonly indexOptions: IndexOpenOptions;
   private unrecordedFailure: string | undefined;
+  private readonly locationFile: string | undefined;
 
   /**
    * `locationFile` remembers where the index was last opened (recover.ts: locationFileIn): when the
@@ -109,13 +111,34 @@ export class RetentionEngine {
   ) {
     const log = options.log ?? silentLogger;
     this.indexOptions = { quickCheck: options.quickCheck };
+    this.locationFile = options.locationFile;
     this.ctx = {
       store: options.store ?? openStore(config.databasePath, log, options.locationFile, this.indexOptions),
       config,
       disk: options.disk ?? realDisk,
       log,
     };
-    for (const camera of config.cameras) {
+    this.ensureCameras();
+  }
+
+  /** Each configured camera has its row; one whose folder moved keeps its recordings and holds (rules §12). */
+  private ensureCameras(): void {
+    const configuredPaths = new Set(this.config.cameras.map((camera) => camera.path));
+    for (const camera of this.config.cameras) {
+      const from = this.store.followMovedCamera(camera.name, camera.path, configuredPaths);
+      if (from !== undefined) {
+        const message = `the folder of camera "${camera.name}" changed from ${from} to ${camera.path}: its recordings and holds follow it`;
+        this.ctx.log.info(`${message.charAt(0).toUpperCase()}${message.slice(1)}.`);
+        this.store.addEvent({
+          time: Date.now(),
+          camera: camera.name,
+          kind: 'camera_moved',
+          severity: 'info',
+          message,
+          from,
+          to: camera.path,
+        });
+      }
       this.store.ensureCamera(camera.name, camera.path);
     }
   }
@@ -135,10 +158,19 @@ export class RetentionEngine {
    */
   async sweep(options: SweepOptions = {}): Promise<SweepReport> {
     if (!this.store.isStillAtPath) {
-      this.ctx.log.warn(
-        `The index ${this.store.path} was deleted or replaced while in use; it is opened again (a new one is built from the camera folders).`,
-      );
-      this.reopenIndex();
+      const movedTo = this.locationFile === undefined ? undefined : indexLocation(this.locationFile);
+      if (movedTo !== undefined && movedTo !== this.store.path && existsSync(movedTo)) {
+        // Moved by a process with another databasePath (an older version): an empty index here would hold nothing.
+        this.ctx.log.warn(
+          `The index ${this.store.path} was moved to ${movedTo} by another process while in use; this process follows it there.`,
+        );
+        this.reopenIndex(undefined, movedTo);
+      } else {
+        this.ctx.log.warn(
+          `The index ${this.store.path} was deleted or replaced while in use; it is opened again (a new one is built from the camera folders).`,
+        );
+        this.reopenIndex();
+      }
     }
     this.recordUnrecordedFailure();
     let report: SweepReport;
@@ -181,12 +213,12 @@ export class RetentionEngine {
     this.reopenIndex(() => ({ to: moveAside(this.store.path), reason }));
   }
 
-  private reopenIndex(beforeOpen?: () => { to: string; reason: string }): void {
-    const path = this.store.path;
+  private reopenIndex(beforeOpen?: () => { to: string; reason: string }, path = this.store.path): void {
     this.store.close();
     const movedAside = beforeOpen?.();
     this.ctx.store = Store.open(path, this.indexOptions);
     announce(this.ctx.store, this.ctx.log, movedAside ?? this.ctx.store.opened.movedAside);
+    this.ensureCameras();
   }
 
   /** The Pause switch: while paused, sweeps delete only for the free-space floor (a full disk stops recording). */
@@ -202,6 +234,10 @@ export class RetentionEngine {
   scan(options: { acceptMissing?: string[] } = {}): ScanResult[] {
     this.store.lock.acquire('scan');
     try {
+      tellHoldsSync(this.store.syncHoldsFromJournal(), (event) => {
+        logAtSeverity(this.ctx.log, event.severity, event.message);
+        this.store.addEvent({ ...event, time: Date.now() });
+      });
       return this.config.cameras.map((camera) =>
         scanCamera(this.store, camera, {
           minAgeMs: this.config.minAgeSeconds * SECOND_MS,
@@ -552,26 +588,34 @@ export class RetentionEngine {
 }
 
 function openStore(databasePath: string, log: Logger, locationFile: string | undefined, indexOptions: IndexOpenOptions): Store {
+  let path = databasePath;
   if (locationFile) {
     const moved = migrateDatabase(databasePath, locationFile);
-    if (moved?.keptAs) {
+    if (moved?.inUse) {
+      // Opening an empty index at the new path would lose every hold; the one in use is the index.
+      log.warn(
+        `databasePath is ${moved.to}, but the index at ${moved.from} is open in another process (Homebridge or a CLI whose config names ${moved.from}): it is used where it is, and moves once no process has it open. Give every config the same databasePath.`,
+      );
+      path = moved.from;
+    } else if (moved?.keptAs) {
       log.info(
         `databasePath changed: the index moved from ${moved.from} to ${moved.to} (the old file is kept as ${moved.keptAs})${moved.replaced ? `; an index found there is kept as ${moved.replaced}` : ''}.`,
       );
     }
   }
-  const store = Store.open(databasePath, indexOptions);
+  const store = Store.open(path, indexOptions);
   announce(store, log, store.opened.movedAside);
   return store;
 }
 
 /** Tells the user what opening the index found: damage (an error, with where the bad file went), holds read back. */
 function announce(store: Store, log: Logger, movedAside: { to: string; reason: string } | undefined): void {
-  const { created, restoredHolds, restoredSwitches, reappliedHolds } = store.opened;
+  const { created, restoredHolds, restoredSwitches, reappliedHolds, journalDamagedLines } = store.opened;
   const tell = (severity: Severity, kind: string, message: string, details: Record<string, unknown>) => {
     logAtSeverity(log, severity, `${message.charAt(0).toUpperCase()}${message.slice(1)}.`);
     store.addEvent({ ...details, time: Date.now(), camera: null, kind, severity, message });
   };
+  tellHoldsSync({ reappliedHolds: 0, journalDamagedLines }, (event) => tell(event.severity, event.kind, event.message, event));
   if (movedAside) {
     tell(
       'error',

@@ -4,7 +4,10 @@
  * names that cannot be used, clocks that run ahead.
  */
 import { scanCamera, type ScanResult } from '../catalog/scan.js';
+import { describeOverlap, identityOverlaps } from '../config/folder-identity.js';
+import type { CameraConfig } from '../config/types.js';
 import { MINUTE_MS, SECOND_MS } from '../config/units.js';
+import type { HoldsSync } from '../store/store.js';
 import type { EngineContext, Raise } from './context.js';
 import { plural } from './format.js';
 
@@ -20,7 +23,13 @@ export function reconcile(
   raise: Raise,
 ): ScanResult[] {
   const { store, config, log } = ctx;
-  return config.cameras.map((camera) => {
+  tellHoldsSync(store.syncHoldsFromJournal(), raise);
+  const overlapping = overlapsByIdentity(config.cameras);
+  return config.cameras.map((camera, i) => {
+    const overlap = overlapping.get(i);
+    if (overlap !== undefined) {
+      return refuseOverlapping(ctx, camera, overlap, raise);
+    }
     const wasAvailable = store.cameraByPath(camera.path)?.available ?? true;
     const scan = scanCamera(store, camera, {
       minAgeMs: config.minAgeSeconds * SECOND_MS,
@@ -73,4 +82,63 @@ export function reconcile(
 /** A path too long for the system is too long for a log line too: its start and its end say where it is. */
 function shortened(path: string): string {
   return path.length <= 200 ? path : `${path.slice(0, 100)}…${path.slice(-100)}`;
+}
+
+/** What bringing the index's holds in line with the journal found (rules §10), for the user. */
+export function tellHoldsSync(sync: HoldsSync, raise: Raise): void {
+  if (sync.journalDamagedLines.length > 0) {
+    const lines = sync.journalDamagedLines;
+    raise({
+      kind: 'journal_damaged',
+      camera: null,
+      severity: 'warning',
+      message: `the holds journal had ${lines.length} unreadable lines (line ${lines.slice(0, 10).join(', ')}${lines.length > 10 ? ', ...' : ''}); it was rewritten from the index's holds and its readable lines`,
+      lines: lines.slice(0, 100),
+    });
+  }
+  if (sync.reappliedHolds > 0) {
+    raise({
+      kind: 'holds_restored',
+      camera: null,
+      severity: 'warning',
+      message: `${sync.reappliedHolds} holds of the holds journal were missing from the index (another process's index, a folder back after a sweep); they hold again`,
+      holds: sync.reappliedHolds,
+    });
+  }
+}
+
+/**
+ * Mounts change while Homebridge runs: two camera folders that have become one directory, or one
+ * inside the other, by identity (a bind mount made since start-up) are both left alone, as the config
+ * check refuses both at start-up. Returns why, by camera index.
+ */
+function overlapsByIdentity(cameras: CameraConfig[]): Map<number, string> {
+  const found = new Map<number, string>();
+  for (const { a, b, overlap } of identityOverlaps(cameras.map((camera) => camera.path))) {
+    if (!found.has(a)) {
+      const other = cameras[b]!;
+      found.set(a, `its folder must not ${describeOverlap(overlap, `camera "${other.name}" (${other.path})`)}`);
+    }
+  }
+  return found;
+}
+
+function refuseOverlapping(ctx: EngineContext, camera: CameraConfig, why: string, raise: Raise): ScanResult {
+  const { store } = ctx;
+  const row = store.ensureCamera(camera.name, camera.path);
+  const reason = `${why}; nothing of it is deleted until the folders are apart again`;
+  store.setCameraAvailability(row.id, false, reason, Date.now());
+  raise({ kind: 'camera_overlap', camera: camera.name, severity: 'error', message: `camera unavailable: ${reason}`, reason });
+  return {
+    camera: store.camera(row.id),
+    available: false,
+    reason,
+    added: 0,
+    updated: 0,
+    removed: 0,
+    missing: 0,
+    foldersRead: 0,
+    foldersSkipped: 0,
+    unreadableNames: [],
+  };
 }

@@ -1,26 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { DatabaseSync } from 'node:sqlite';
-import { MINUTE_MS } from '../config/units.js';
 import { inTransaction } from './database.js';
+import { FileLock } from './file-lock.js';
 
-/** A holder on another host that has not beaten its heart for this long is presumed dead. */
-const FOREIGN_HOLDER_STALE_MS = 10 * MINUTE_MS;
-
-/**
- * When a process started, as the kernel tells it (/proc/PID/stat field 22): with the pid it names one
- * process for good, in every one of its threads, even after the pid is reused (a container restarts
- * Homebridge at the same low pid). Undefined where there is no /proc.
- */
-function processStart(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
+/** A sweep that starts while the lock is being looked at (the settings UI's status) waits this long for it. */
+const ACQUIRE_GRACE_MS = 250;
 
 export interface LockHolder {
   token: string;
@@ -35,37 +20,63 @@ export interface LockHolder {
 export class SweepLockHeldError extends Error {
   constructor(readonly holder: LockHolder) {
     super(
-      `another sweep is running (${holder.purpose}, pid ${holder.pid} on ${holder.host}, since ${new Date(holder.acquiredAt).toISOString()})`,
+      holder.token === ''
+        ? 'another sweep is running (in a process that opened the index before it was deleted or replaced)'
+        : `another sweep is running (${holder.purpose}, pid ${holder.pid} on ${holder.host}, since ${new Date(holder.acquiredAt).toISOString()})`,
     );
   }
 }
 
+/** The holder when the index has no row for it: the holder wrote its row into an index since deleted or replaced. */
+function unknownHolder(): LockHolder {
+  return { token: '', pid: 0, processStart: '', host: '?', purpose: 'sweep', acquiredAt: Date.now(), heartbeatAt: 0 };
+}
+
+/** The lock file of an index: beside it, never inside it, so it outlives an index deleted or replaced while in use. */
+export function lockPathFor(databasePath: string): string {
+  return `${databasePath}.lock`;
+}
+
 /**
- * The one-sweep-at-a-time lock, kept as a row in the shared index so that the Homebridge process,
- * the settings UI's server and the CLI all see it. A holder whose process is gone (a crash, SIGKILL)
- * is recognised and replaced, so a crash never leaves retention stuck.
+ * The one-sweep-at-a-time lock (rules §3.9). Who may sweep is decided by the kernel: a `single` lock on
+ * the file beside the index (file-lock.ts), which dies with its holder, whatever its PID namespace or
+ * host name, and which a new index made at the same path (the old one deleted mid-sweep) still sees.
+ * A row in the index says who holds it, for messages and the settings UI only.
  */
 export class SweepLock {
   private token: string | undefined;
+  private readonly kernel: FileLock | undefined;
 
-  constructor(private readonly db: DatabaseSync) {}
+  constructor(
+    private readonly db: DatabaseSync,
+    lockFile: string | undefined,
+  ) {
+    this.kernel = lockFile === undefined ? undefined : new FileLock(lockFile, 'single');
+  }
 
   /** Takes the lock or throws SweepLockHeldError naming the holder. */
   acquire(purpose: string, now = Date.now()): void {
+    if (this.kernel && !this.kernel.tryTake(ACQUIRE_GRACE_MS)) {
+      throw new SweepLockHeldError(this.holderRow() ?? unknownHolder());
+    }
+    const row = this.kernel ? undefined : this.holderRow();
+    if (row && row.token !== this.token) {
+      // An index in memory (tests): only this connection can hold it, so a row means a holder.
+      throw new SweepLockHeldError(row);
+    }
     const token = randomUUID();
-    inTransaction(this.db, () => {
-      const holder = this.holder();
-      // Our own lock, left by a release that could not be written (a full disk), is ours to take again.
-      if (holder && isAlive(holder, now) && holder.token !== this.token) {
-        throw new SweepLockHeldError(holder);
-      }
-      this.db
-        .prepare(
-          'INSERT OR REPLACE INTO sweep_lock (id, token, pid, process_start, host, purpose, acquired_at, heartbeat_at) VALUES (1, ?, ?, ?, ?, ?, ?, ?)',
-        )
-        .run(token, process.pid, processStart(process.pid) ?? '', hostname(), purpose, now, now);
-    });
-    // Only once committed: a commit that fails (a full disk) leaves the lock as it was, and our token with it.
+    try {
+      inTransaction(this.db, () => {
+        this.db
+          .prepare(
+            'INSERT OR REPLACE INTO sweep_lock (id, token, pid, process_start, host, purpose, acquired_at, heartbeat_at) VALUES (1, ?, ?, ?, ?, ?, ?, ?)',
+          )
+          .run(token, process.pid, '', hostname(), purpose, now, now);
+      });
+    } catch (error) {
+      this.kernel?.release();
+      throw error;
+    }
     this.token = token;
   }
 
@@ -89,20 +100,49 @@ export class SweepLock {
     return this.token !== undefined;
   }
 
-  heartbeat(now = Date.now()): void {
+  /**
+   * Beats the holder row's heart; false when the lock can no longer be trusted: its file was deleted
+   * or replaced by hand, so another process may be holding a lock on the new one.
+   */
+  heartbeat(now = Date.now()): boolean {
     if (this.token) {
-      this.db.prepare('UPDATE sweep_lock SET heartbeat_at = ? WHERE token = ?').run(now, this.token);
+      try {
+        this.db.prepare('UPDATE sweep_lock SET heartbeat_at = ? WHERE token = ?').run(now, this.token);
+      } catch {
+        // A full disk under the index: the row is for people only; the kernel's lock is what counts.
+      }
     }
+    return this.kernel?.stillAtPath ?? true;
   }
 
   release(): void {
-    if (this.token) {
-      this.db.prepare('DELETE FROM sweep_lock WHERE token = ?').run(this.token);
-      this.token = undefined;
+    if (!this.token) {
+      return;
+    }
+    this.token = undefined;
+    try {
+      this.db.prepare('DELETE FROM sweep_lock WHERE id = 1').run();
+    } catch {
+      // A row left behind (a full disk) names nobody once the kernel's lock is free: holder() ignores it.
+    } finally {
+      this.kernel?.release();
     }
   }
 
+  /** Who holds the lock now, or undefined when nobody does (a row left by a dead holder does not count). */
   holder(): LockHolder | undefined {
+    if (this.token !== undefined || !this.kernel) {
+      return this.holderRow();
+    }
+    const probe = new FileLock(this.kernel.path, 'single');
+    if (probe.tryTake()) {
+      probe.release();
+      return undefined;
+    }
+    return this.holderRow() ?? unknownHolder();
+  }
+
+  private holderRow(): LockHolder | undefined {
     const row = this.db
       .prepare('SELECT token, pid, process_start, host, purpose, acquired_at, heartbeat_at FROM sweep_lock WHERE id = 1')
       .get() as
@@ -119,22 +159,5 @@ export class SweepLock {
         heartbeatAt: row.heartbeat_at,
       }
     );
-  }
-}
-
-function isAlive(holder: LockHolder, now: number): boolean {
-  if (holder.host !== hostname()) {
-    return now - holder.heartbeatAt < FOREIGN_HOLDER_STALE_MS;
-  }
-  const start = processStart(holder.pid);
-  if (start !== undefined && holder.processStart !== '') {
-    return start === holder.processStart;
-  }
-  try {
-    process.kill(holder.pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to another user; it is alive.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -1,7 +1,9 @@
 import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { FileLock } from './file-lock.js';
 import { fsyncFolder, journalPathFor, writeFileAtomic } from './journal.js';
+import { lockPathFor } from './lock.js';
 
 /** Moves a damaged index (and its write-ahead log) aside as `<path>.corrupt-<time>`; returns the new name. */
 export function moveAside(path: string): string {
@@ -39,6 +41,11 @@ function readLocation(file: string): Location | undefined {
   }
 }
 
+/** Where the location file says the index is now (another process may have moved it). */
+export function indexLocation(file: string): string | undefined {
+  return readLocation(file)?.databasePath;
+}
+
 function writeLocation(file: string, location: Location): void {
   mkdirSync(dirname(file), { recursive: true });
   writeFileAtomic(file, `${JSON.stringify(location)}\n`);
@@ -65,6 +72,12 @@ export interface Migration {
   keptAs?: string;
   /** An index that was already at the new path, not made by this move, and where it was put. */
   replaced?: string;
+  /**
+   * Set when the index could not be moved because another process has it (or the one at the new
+   * path) open, e.g. Homebridge with its own databasePath while a cron CLI runs without one: the
+   * caller uses the index where it is (`from`), and the move happens once nobody has it open.
+   */
+  inUse?: boolean;
 }
 
 /**
@@ -92,40 +105,64 @@ export function migrateDatabase(databasePath: string, locationFile: string): Mig
     return undefined;
   }
   const migration: Migration = { from: previous, to: databasePath };
-  const journalFrom = journalPathFor(previous);
-  const journalTo = journalPathFor(databasePath);
-  if (existsSync(previous)) {
-    if (location?.movingTo !== databasePath) {
-      if (existsSync(databasePath)) {
-        migration.replaced = `${databasePath}.replaced-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-        renameSync(databasePath, migration.replaced);
-        rmSync(`${databasePath}-wal`, { force: true });
-        rmSync(`${databasePath}-shm`, { force: true });
-        rmSync(journalTo, { force: true });
-      }
-      writeLocation(locationFile, { databasePath: previous, movingTo: databasePath });
+  if (!existsSync(previous)) {
+    writeLocation(locationFile, { databasePath });
+    return migration;
+  }
+  // An index another process has open is never moved from under it: it would carry on in the old file, unseen.
+  mkdirSync(dirname(databasePath), { recursive: true });
+  const locks = [previous, databasePath].map((path) => new FileLock(lockPathFor(path), 'exclusive'));
+  try {
+    if (!locks.every((lock) => lock.tryTake())) {
+      return { ...migration, inUse: true };
     }
-    rmSync(`${databasePath}.part`, { force: true });
-    rmSync(`${journalTo}.part`, { force: true });
-    if (!existsSync(databasePath)) {
-      mkdirSync(dirname(databasePath), { recursive: true });
-      checkpoint(previous);
-      if (existsSync(journalFrom)) {
-        copyDurably(journalFrom, journalTo);
-      }
-      copyDurably(previous, databasePath);
+    moveIndex(previous, databasePath, { locationFile, location }, migration);
+  } finally {
+    for (const lock of locks) {
+      lock.release();
     }
-    migration.keptAs = `${previous}.migrated`;
-    if (existsSync(journalFrom)) {
-      renameSync(journalFrom, `${journalFrom}.migrated`);
-    }
-    renameSync(previous, migration.keptAs);
-    rmSync(`${previous}-wal`, { force: true });
-    rmSync(`${previous}-shm`, { force: true });
-    fsyncFolder(dirname(previous));
   }
   writeLocation(locationFile, { databasePath });
   return migration;
+}
+
+/** Steps 1 to 3 of migrateDatabase, with nobody else holding either index open. */
+function moveIndex(
+  previous: string,
+  databasePath: string,
+  { locationFile, location }: { locationFile: string; location: Location | undefined },
+  migration: Migration,
+): void {
+  const journalFrom = journalPathFor(previous);
+  const journalTo = journalPathFor(databasePath);
+  if (location?.movingTo !== databasePath) {
+    if (existsSync(databasePath)) {
+      migration.replaced = `${databasePath}.replaced-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      renameSync(databasePath, migration.replaced);
+      rmSync(`${databasePath}-wal`, { force: true });
+      rmSync(`${databasePath}-shm`, { force: true });
+      rmSync(journalTo, { force: true });
+    }
+    writeLocation(locationFile, { databasePath: previous, movingTo: databasePath });
+  }
+  rmSync(`${databasePath}.part`, { force: true });
+  rmSync(`${journalTo}.part`, { force: true });
+  if (!existsSync(databasePath)) {
+    mkdirSync(dirname(databasePath), { recursive: true });
+    checkpoint(previous);
+    if (existsSync(journalFrom)) {
+      copyDurably(journalFrom, journalTo);
+    }
+    copyDurably(previous, databasePath);
+  }
+  migration.keptAs = `${previous}.migrated`;
+  if (existsSync(journalFrom)) {
+    renameSync(journalFrom, `${journalFrom}.migrated`);
+  }
+  renameSync(previous, migration.keptAs);
+  rmSync(`${previous}-wal`, { force: true });
+  rmSync(`${previous}-shm`, { force: true });
+  fsyncFolder(dirname(previous));
 }
 
 /** Folds the write-ahead log into the main file, so that copying the main file copies everything. */

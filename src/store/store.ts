@@ -2,8 +2,9 @@ import { statSync } from 'node:fs';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { RecordingClass } from '../config/types.js';
 import { type IndexOpenOptions, inTransaction, openIndex } from './database.js';
-import { type HoldState, HoldsJournal, type JournalEntry, journalPathFor } from './journal.js';
-import { SweepLock } from './lock.js';
+import { type HoldState, HoldsJournal, type JournalEntry, journalPathFor, SWITCH_HOLDER } from './journal.js';
+import { FileLock } from './file-lock.js';
+import { lockPathFor, SweepLock } from './lock.js';
 
 /** Rows are read in pages of this many, so no query ever holds a million rows in memory. */
 export const PAGE_SIZE = 1000;
@@ -93,6 +94,14 @@ export interface OpenReport {
   restoredSwitches: number;
   /** Holds of the journal that the index had lost (a power cut after the journal's fsync, an index from a backup), applied again. */
   reappliedHolds: number;
+  /** Journal lines that could not be read (1-based); the journal was rewritten from the index's holds and the readable lines. */
+  journalDamagedLines: number[];
+}
+
+/** What bringing the index's holds in line with the journal did (at open, and before every scan). */
+export interface HoldsSync {
+  reappliedHolds: number;
+  journalDamagedLines: number[];
 }
 
 /**
@@ -290,17 +299,22 @@ export class Store {
   /** Left of what the journal restored into a new index, waiting for their recordings to be indexed. */
   private restoredHoldsLeft = 0;
   private restoredSwitchesLeft = 0;
-  opened: OpenReport = { created: false, restoredHolds: 0, restoredSwitches: 0, reappliedHolds: 0 };
+  opened: OpenReport = { created: false, restoredHolds: 0, restoredSwitches: 0, reappliedHolds: 0, journalDamagedLines: [] };
   /** The file opened, to notice when the name no longer leads to it (deleted or replaced while open). */
   private readonly inode: bigint | undefined;
+  /** Held while the index is open: nobody moves an index that a process has open (recover.ts: migrateDatabase). */
+  private readonly inUse: FileLock | undefined;
 
   private constructor(
     readonly db: DatabaseSync,
     readonly path: string,
     private readonly journal: HoldsJournal | undefined,
   ) {
-    this.lock = new SweepLock(db);
+    const lockFile = path === ':memory:' ? undefined : lockPathFor(path);
+    this.lock = new SweepLock(db, lockFile);
     this.inode = path === ':memory:' ? undefined : inodeOf(path);
+    this.inUse = lockFile === undefined ? undefined : new FileLock(lockFile, 'shared');
+    this.inUse?.tryTake(10_000);
   }
 
   /**
@@ -333,18 +347,34 @@ export class Store {
    * put back on the recordings that lack them, and those not indexed wait in restored_holds for the
    * scan. Only in the direction of more protection: a release the index lacks is left alone.
    */
-  private syncJournal(): { restoredHolds: number; restoredSwitches: number; reappliedHolds: number } {
+  private syncJournal(): { restoredHolds: number; restoredSwitches: number } & HoldsSync {
     const journal = this.journal;
-    let reappliedHolds = 0;
+    let sync: HoldsSync = { reappliedHolds: 0, journalDamagedLines: [] };
     if (journal?.exists) {
-      reappliedHolds = this.applyJournal(journal.read());
+      sync = this.syncHoldsFromJournal();
     } else {
       journal?.writeSnapshot(this.holdsInIndex());
     }
     journal?.compactIfLarge(Date.now());
+    return { restoredHolds: this.restoredHoldsLeft, restoredSwitches: this.restoredSwitchesLeft, ...sync };
+  }
+
+  /**
+   * The journal is the source of holds (rules §10): before every scan, in every process, its holds are
+   * put on the recordings indexed, and wait in restored_holds for those that are not (a folder away for
+   * a sweep, an index another process made anew). A damaged journal is repaired first from the index's
+   * holds plus its readable lines.
+   */
+  syncHoldsFromJournal(): HoldsSync {
+    if (!this.journal) {
+      return { reappliedHolds: 0, journalDamagedLines: [] };
+    }
+    // Read (and repaired) under the journal's lock, applied after it: an append waits on the index's write lock while holding it.
+    const read = this.journal.readAndRepair(() => this.holdsInIndex());
+    const reappliedHolds = this.applyJournal(read);
     this.restoredHoldsLeft = (this.sql('SELECT COUNT(*) AS n FROM restored_holds').get() as { n: number }).n;
     this.restoredSwitchesLeft = (this.sql('SELECT COUNT(*) AS n FROM restored_switches').get() as { n: number }).n;
-    return { restoredHolds: this.restoredHoldsLeft, restoredSwitches: this.restoredSwitchesLeft, reappliedHolds };
+    return { reappliedHolds, journalDamagedLines: read.damagedLines };
   }
 
   private applyJournal(state: HoldState): number {
@@ -368,11 +398,9 @@ export class Store {
         let changed = 0;
         if (hold.protectedBy !== null) {
           changed += Number(
-            this.sql('UPDATE recordings SET protected = 1, protected_by = ?, protected_at = ? WHERE id = ? AND protected = 0').run(
-              hold.protectedBy,
-              hold.protectedAt,
-              row.id,
-            ).changes,
+            this.sql(
+              'UPDATE recordings SET protected = 1, protected_by = ?, protected_at = ? WHERE id = ? AND (protected = 0 OR (protected_by = ? AND ? != ?))',
+            ).run(hold.protectedBy, hold.protectedAt, row.id, SWITCH_HOLDER, hold.protectedBy, SWITCH_HOLDER).changes,
           );
         }
         if (hold.keepUntil !== null) {
@@ -478,13 +506,8 @@ export class Store {
   }
 
   close(): void {
-    try {
-      this.lock.release();
-    } catch {
-      // A full disk under the index cannot take the release: the row keeps this process's token, and
-      // the lock is free again once the process has ended (a dead holder is recognised). Closing must
-      // not throw, or Homebridge would stop on it.
-    }
+    this.lock.release();
+    this.inUse?.release();
     this.statements.clear();
     if (this.db.isOpen) {
       this.db.close();
@@ -514,6 +537,50 @@ export class Store {
       this.restoreSwitch(name, path);
     }
     return this.cameraByPath(path)!;
+  }
+
+  /**
+   * A camera whose folder moved (a new disk, config `path` updated) follows its name (rules §12): when no
+   * camera row has `path` but one is named `name`, that row takes the new path, keeping its recordings
+   * (matched again by path below the folder at the next scan) and their holds; the journal and the
+   * holds waiting to be restored are moved to the new folder too. Returns the old path, if it moved.
+   */
+  followMovedCamera(name: string, path: string, configuredPaths: ReadonlySet<string>): string | undefined {
+    if (this.cameraByPath(path)) {
+      return undefined;
+    }
+    const row = this.sql('SELECT id, path FROM cameras WHERE name = ? ORDER BY last_scan_at DESC LIMIT 1').get(name) as
+      { id: number; path: string } | undefined;
+    // A folder still configured (for another camera now) keeps its own recordings and holds.
+    if (!row || configuredPaths.has(row.path)) {
+      return undefined;
+    }
+    const from = row.path;
+    const move = () => {
+      this.transaction(() => {
+        this.sql('UPDATE cameras SET path = ? WHERE id = ?').run(path, row.id);
+        // Another disk: every folder is read again, not trusted from its old mtime.
+        this.sql('UPDATE folders SET mtime_ms = NULL WHERE camera_id = ?').run(row.id);
+        this.sql('UPDATE restored_holds SET camera_folder = ? WHERE camera_folder = ?').run(path, from);
+        this.sql('UPDATE restored_switches SET camera_folder = ? WHERE camera_folder = ?').run(path, from);
+      });
+    };
+    if (!this.journal) {
+      move();
+      return from;
+    }
+    const journal = this.journal;
+    journal.locked(() => {
+      move();
+      // A crash before this rewrite is harmless: journal entries find their camera by name when the folder is unknown.
+      const state = journal.read();
+      const moved = (folder: string) => (folder === from ? path : folder);
+      journal.writeSnapshot({
+        holds: state.holds.map((hold) => ({ ...hold, folder: moved(hold.folder) })),
+        switches: state.switches.map((s) => ({ ...s, folder: moved(s.folder) })),
+      });
+    });
+    return from;
   }
 
   /**
@@ -845,17 +912,20 @@ export class Store {
   }
 
   /**
-   * Marks recordings protected; a recording already protected keeps its first protector, and one that
-   * a sweep is deleting at this moment cannot be saved (it is not counted).
+   * Marks recordings protected; a recording already protected keeps its first protector, except that a
+   * hold by hand replaces the Protect switch's (rules §5: turning the switch off never releases it). One
+   * that a sweep is deleting at this moment cannot be saved (it is not counted).
    */
   protect(ids: number[], by: string, now: number): number {
+    const overridable = by === SWITCH_HOLDER ? '' : SWITCH_HOLDER;
     return this.journaled(() => {
       const rows = this.updateReturning(
         (list) =>
-          `UPDATE recordings SET protected = 1, protected_by = ?, protected_at = ? WHERE protected = 0 AND deleting = 0 AND id IN (${list})`,
+          `UPDATE recordings SET protected = 1, protected_by = ?, protected_at = ? WHERE (protected = 0 OR protected_by = ?) AND deleting = 0 AND id IN (${list})`,
         ids,
         by,
         now,
+        overridable,
       );
       return {
         result: rows.length,
