@@ -6,7 +6,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { silenceSqliteWarning } from '../runtime/sqlite-warning.js';
 import type { Logger } from './logger.js';
-import { SweepLockHeldError } from '../store/lock.js';
 import {
   ANSWERED_AT_ONCE,
   LOCK_HELD_ERROR,
@@ -22,6 +21,7 @@ import {
 // This thread has its own `process`: drop Node 22's SQLite warning here too, before the engine loads node:sqlite.
 silenceSqliteWarning();
 const { RetentionEngine } = await import('./engine.js');
+const { SweepLockHeldError } = await import('../store/lock.js');
 
 const port = parentPort!;
 const init = workerData as WorkerInit;
