@@ -269,7 +269,7 @@ describe('the config parser', () => {
     ['the root folder', () => '/'],
     ['the storage folder', () => sandbox.storage],
     ['a parent of the storage folder', () => dirname(sandbox.storage)],
-    ['a folder inside the storage folder', () => join(sandbox.storage, 'sub')],
+    ["a folder inside the storage folder's persist/", () => join(sandbox.storage, 'persist', 'sub')],
     ['a relative path', () => 'cams/a'],
     ['a path through a link to the storage folder', () => join(sandbox.root, 'link-to-storage')],
     ['a path through a link to a camera folder', () => join(sandbox.root, 'link-to-cams', 'c')],
@@ -286,12 +286,12 @@ describe('the config parser', () => {
     expect(parsed.disabledCameras.flatMap((camera) => camera.issues.map((issue) => issue.path))).toContain('cameras[1].path');
   });
 
-  test('a camera inside the storage folder is refused when the storage folder is given through a link', () => {
-    const raw = { cameras: [{ name: 'Sneaky', path: join(sandbox.storage, 'sub'), retentionDays: 7 }] };
+  test("a camera inside the storage folder's state is refused when the storage folder is given through a link", () => {
+    const raw = { cameras: [{ name: 'Sneaky', path: join(sandbox.storage, 'persist', 'sub'), retentionDays: 7 }] };
     const parsed = parsePlatformConfig(raw, { storagePath: join(sandbox.root, 'link-to-storage') });
     expect(parsed.config.cameras).toEqual([]);
     expect(parsed.disabledCameras[0].issues.map(formatIssue)).toEqual([
-      expect.stringMatching(/^cameras\[0\]\.path: must not be inside the Homebridge storage folder/),
+      expect.stringMatching(/^cameras\[0\]\.path: must not be inside Homebridge's own persist\//),
     ]);
   });
 
