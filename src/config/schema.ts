@@ -55,7 +55,8 @@ const companionPattern = z
   .refine((p) => p.includes('{base}'), 'must contain {base} (the recording\'s name without its extension), e.g. "{base}@2.jpeg"')
   .refine((p) => !p.startsWith('/') && !p.split('/').some((part) => part === '..' || part === '.' || part === ''), {
     message: 'must be a path below the recording\'s folder, e.g. "thumbs/{base}.jpg" (no "/" at the start, no "..")',
-  });
+  })
+  .refine((p) => !p.includes('/') || !/[*?]/.test(p), "must not use * or ? when it names a folder below the recording's");
 
 const glob = z
   .string()

@@ -2,6 +2,7 @@ import { copyFile, lstat, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import { makeMatcher } from '../catalog/classify.js';
 import { scanCamera, SWITCH_HOLDER, type ScanResult } from '../catalog/scan.js';
 import type { CameraConfig, RecordingClass, RetentionConfig } from '../config/types.js';
 import { bytesOfGB, DAY_MS, HOUR_MS, SECOND_MS } from '../config/units.js';
@@ -26,6 +27,8 @@ export { silentLogger } from './logger.js';
 export interface CameraStatus {
   name: string;
   path: string;
+  /** The camera's identity (its folder, or folder and name when it shares the folder by match): what its switch is keyed by. */
+  key: string;
   available: boolean;
   unavailableReason: string | null;
   recordings: number;
@@ -121,7 +124,7 @@ export class RetentionEngine {
       log,
     };
     for (const camera of config.cameras) {
-      this.store.ensureCamera(camera.name, camera.path);
+      this.store.ensureCamera(camera.name, camera.indexKey);
     }
   }
 
@@ -211,6 +214,8 @@ export class RetentionEngine {
         scanCamera(this.store, camera, {
           minAgeMs: this.config.minAgeSeconds * SECOND_MS,
           acceptMissing: options.acceptMissing?.includes(camera.name),
+          cameras: this.config.cameras,
+          timeZone: this.config.timezone,
         }),
       );
     } finally {
@@ -219,7 +224,7 @@ export class RetentionEngine {
   }
 
   cameraRow(camera: CameraConfig): CameraRow {
-    return this.store.ensureCamera(camera.name, camera.path);
+    return this.store.ensureCamera(camera.name, camera.indexKey);
   }
 
   status(): StatusReport {
@@ -229,6 +234,7 @@ export class RetentionEngine {
       return {
         name: camera.name,
         path: camera.path,
+        key: camera.indexKey,
         available: row.available,
         unavailableReason: row.unavailableReason,
         recordings: row.recordingCount,
@@ -326,9 +332,12 @@ export class RetentionEngine {
    */
   resolveRecording(path: string, cwd = process.cwd()): { camera: CameraConfig; recording: RecordingDetail } {
     const absolute = resolve(cwd, path);
-    const camera = this.config.cameras.find((c) => absolute.startsWith(c.path + sep));
+    // Cameras may share a folder (match): the file is the one camera's whose folder holds it and whose match selects it.
+    const camera = this.config.cameras.find(
+      (c) => absolute.startsWith(c.path + sep) && makeMatcher(c)(relative(c.path, absolute).split(sep).join('/')),
+    );
     if (!camera) {
-      throw new RecordingNotFoundError(`${absolute} is not inside any camera folder`);
+      throw new RecordingNotFoundError(`${absolute} is not inside any camera folder, or no camera's "match" selects it`);
     }
     const relPath = relative(camera.path, absolute).split(sep).join('/');
     const row = this.cameraRow(camera);
