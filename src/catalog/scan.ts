@@ -492,11 +492,11 @@ function noteIgnored(store: Store, walk: Walk, folder: FolderRow, names: string[
     if (used.has(name)) {
       continue;
     }
-    let size = 0;
+    let size: number;
     try {
       size = lstatSync(join(walk.camera.path, folder.relPath, name)).size;
     } catch {
-      continue;
+      continue; // Gone since the listing.
     }
     ignored.count++;
     ignored.bytes += size;
