@@ -143,6 +143,29 @@ describe('cameras sharing a folder', () => {
     expect(fs.existsSync(inner)).toBe(true);
   });
 
+  test('a camera in a shared folder that is renamed keeps its row, and so its holds', async () => {
+    const cam = join(sandbox.root, 'cui');
+    put(join(cam, 'Front_Door-1-1796000000_m_CUI.mp4'), 30 * DAY_MS);
+    put(join(cam, 'Garage-1-1796000000_m_CUI.mp4'), 30 * DAY_MS);
+    const before = engineFor([
+      { name: 'Front Door', path: cam, recorder: 'camera.ui', retentionDays: 1, eventRetentionDays: 1 },
+      { name: 'Garage', path: cam, recorder: 'camera.ui', retentionDays: 100 },
+    ]);
+    before.scan();
+    before.protect([rows(before, 'Front Door')[0]!.id], 'test');
+    before.close();
+    engines.length = 0;
+    // Globs ignore case, so "Front door" still selects the same files: it must still hold the one it held.
+    const after = engineFor([
+      { name: 'Front door', path: cam, recorder: 'camera.ui', retentionDays: 1, eventRetentionDays: 1 },
+      { name: 'Garage', path: cam, recorder: 'camera.ui', retentionDays: 100 },
+    ]);
+    const report = await after.sweep();
+    expect(report.deleted.count).toBe(0);
+    expect(rows(after, 'Front door').map((r) => [r.relPath, r.protected])).toEqual([['Front_Door-1-1796000000_m_CUI.mp4', true]]);
+    expect(filesBelow(cam)).toHaveLength(2);
+  });
+
   test('the vanished-at-once guard works per camera on its own files', () => {
     const cam = join(sandbox.root, 'cui');
     for (const name of ['Front', 'Garage']) {

@@ -10,6 +10,7 @@ import { CORRUPTION_MESSAGE, type IndexOpenOptions, isCorruption } from '../stor
 import { SweepLockHeldError } from '../store/lock.js';
 import { migrateDatabase, moveAside } from '../store/recover.js';
 import { type BrowseOrder, type CameraRow, type RecordingDetail, type RecordingFilter, type Severity, Store } from '../store/store.js';
+import { adoptChangedCameraKeys } from './camera-keys.js';
 import type { EngineContext } from './context.js';
 import { isExporting, isHeld, isInProgress, liveKeepUntil } from './deletable.js';
 import { deleteRecordingsNow, type ManualDeleteResult } from './delete-by-hand.js';
@@ -123,6 +124,7 @@ export class RetentionEngine {
       disk: options.disk ?? realDisk,
       log,
     };
+    adoptChangedCameraKeys(this.store, config.cameras, log);
     for (const camera of config.cameras) {
       this.store.ensureCamera(camera.name, camera.indexKey);
     }

@@ -542,6 +542,16 @@ export class Store {
     }
   }
 
+  /** Every camera row, configured or not (a camera removed from the config keeps its row). */
+  allCameras(): CameraRow[] {
+    return this.sql('SELECT * FROM cameras ORDER BY id').all().map(toCamera);
+  }
+
+  /** Gives a camera row a new key (its `path` column) and name: the same camera, known by a new key. */
+  rekeyCamera(id: number, path: string, name: string): void {
+    this.sql('UPDATE cameras SET path = ?, name = ? WHERE id = ?').run(path, name, id);
+  }
+
   cameraByPath(path: string): CameraRow | undefined {
     const row = this.sql('SELECT * FROM cameras WHERE path = ?').get(path);
     return row ? toCamera(row) : undefined;
