@@ -212,14 +212,24 @@ function expectSafeCameras(config: RetentionConfig): void {
     expect(hasLinkOnTheWay(camera.path)).toBe(false);
     const real = realFolder(camera.path);
     expect(real).not.toBe('/');
-    expect(sameOrInside(real, storage) || sameOrInside(storage, real)).toBe(false);
+    // Inside the storage folder is allowed (camera.ui), but never meeting Homebridge's own state or the index folder.
+    expect(sameOrInside(storage, real)).toBe(false);
+    const state = ['config.json', 'accessories', 'persist', 'backups', 'node_modules'].map((name) => join(storage, name));
+    const indexFolder = dirname(config.databasePath);
+    if (sameOrInside(indexFolder, storage) && indexFolder !== storage) {
+      state.push(fs.existsSync(indexFolder) ? fs.realpathSync(indexFolder) : indexFolder);
+    }
+    for (const at of state) {
+      expect(sameOrInside(real, at) || sameOrInside(at, real)).toBe(false);
+    }
     expect(sameOrInside(config.databasePath, real)).toBe(false);
     return real;
   });
+  // Folders meet only through match: the same folder when both have it, one inside another when the outer one has it.
   for (const [i, a] of folders.entries()) {
     for (const [j, b] of folders.entries()) {
-      if (i !== j) {
-        expect(sameOrInside(a, b)).toBe(false);
+      if (i !== j && sameOrInside(a, b)) {
+        expect(config.cameras[j]!.match).toBeDefined();
       }
     }
   }
