@@ -218,16 +218,31 @@ describe('warnings about what the layout leaves out', () => {
   test('a name nameTime cannot read falls back to the file time, and is counted in a warning', async () => {
     const cam = join(sandbox.root, 'viofo');
     const clip = '2026-11-30/2026_1130_080300_000123F.MP4';
-    put(join(cam, clip), 60_000);
-    put(join(cam, 'renamed.MP4'), 60_000);
+    put(join(cam, clip), 10 * 60_000);
+    put(join(cam, 'renamed.MP4'), 10 * 60_000);
     const engine = engineFor([{ name: 'Dashcam', path: cam, recorder: 'viofo' }]);
     const report = await engine.sweep({ dryRun: true });
     const byPath = new Map(rows(engine).map((r) => [r.relPath, r.endTime]));
     expect(byPath.get(clip)).toBe(new Date(2026, 10, 30, 8, 3, 0).getTime());
-    expect(Math.abs(byPath.get('renamed.MP4')! - (Date.now() - 60_000))).toBeLessThan(5000);
+    expect(Math.abs(byPath.get('renamed.MP4')! - (Date.now() - 10 * 60_000))).toBeLessThan(5000);
     expect(report.events.filter((e) => e.kind === 'name_time_missing')).toEqual([
       expect.objectContaining({ camera: 'Dashcam', count: 1, example: 'renamed.MP4' }),
     ]);
+  });
+
+  test('a file whose name is old but that is still being written counts as in progress until its mtime settles', async () => {
+    const cam = join(sandbox.root, 'viofo');
+    const clip = '2026-11-30/2026_1130_080300_000123F.MP4';
+    put(join(cam, clip), 1000);
+    const engine = engineFor([{ name: 'Dashcam', path: cam, recorder: 'viofo', retentionDays: 1 }], { minAgeSeconds: 600 });
+    const report = await engine.sweep();
+    expect(report.deleted.count).toBe(0);
+    expect(report.events.filter((e) => e.kind === 'name_time_missing')).toEqual([]);
+    expect(fs.existsSync(join(cam, clip))).toBe(true);
+    // Settled: the name's time counts, and the clip is long expired.
+    setAge(join(cam, clip), 20 * 60_000);
+    const later = await engine.sweep();
+    expect(later.deleted.count).toBe(1);
   });
 
   test('recordingMode names the class of every recording, whatever the names say', () => {

@@ -71,6 +71,8 @@ interface Walk {
   classifier: Classifier;
   layout: CameraLayout;
   scanStartedAt: number;
+  /** A file written after this may still be being written (minAgeSeconds before the scan). */
+  settledBefore: number;
   recentAfter: number;
   /** A set: a file can be seen gone both by its folder listing and by its own stat. */
   removedIds: Set<number>;
@@ -114,6 +116,7 @@ export function scanCamera(store: Store, camera: CameraConfig, options: ScanOpti
     classifier: makeClassifier(camera),
     layout: cameraLayout(camera, options.cameras ?? [camera], options.timeZone),
     scanStartedAt: now,
+    settledBefore: now - options.minAgeMs,
     recentAfter: (row.lastScanAt ?? 0) - options.minAgeMs,
     removedIds: new Set(),
     removedFolders: [],
@@ -352,7 +355,9 @@ function indexFile(store: Store, walk: Walk, folder: FolderRow, relPath: string,
       // A sidecar that vanished between listing and stat is simply not there.
     }
   }
-  const fromName = walk.layout.timeFromName?.(relPath);
+  // A file still being written (a sync downloading it) must count as in progress whatever its name says: until its
+  // mtime has settled it ends at its mtime, and as a recent file it is looked at again by the next scan.
+  const fromName = newest > walk.settledBefore ? undefined : walk.layout.timeFromName?.(relPath);
   const endTime = fromName ?? newest;
   if (
     known &&
@@ -364,7 +369,7 @@ function indexFile(store: Store, walk: Walk, folder: FolderRow, relPath: string,
   ) {
     return;
   }
-  if (walk.layout.timeFromName && fromName === undefined) {
+  if (walk.layout.timeFromName && fromName === undefined && newest <= walk.settledBefore) {
     walk.layout.nameTimeMisses.count++;
     walk.layout.nameTimeMisses.example ??= relPath;
   }
