@@ -49,9 +49,10 @@ export function nameTimeReader(pattern: string, timeZone: string | undefined): N
       return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined;
     }
     const part = (name: string, fallback: number) => (groups[name] === undefined || groups[name] === '' ? fallback : Number(groups[name]));
+    // Two digits are this century's (`261130`); four are the year as written.
     const rawYear = part('year', NaN);
     const wall = {
-      year: rawYear < 100 ? 2000 + rawYear : rawYear,
+      year: (groups.year ?? '').length <= 2 ? 2000 + rawYear : rawYear,
       month: part('month', NaN),
       day: part('day', NaN),
       hour: part('hour', 0),
