@@ -126,6 +126,12 @@ describe('cameras sharing a folder', () => {
       expect.objectContaining({ camera: 'Front', count: 1, example: 'front-1.mp4', other: 'All' }),
       expect.objectContaining({ camera: 'All', count: 1, example: 'front-1.mp4', other: 'Front' }),
     ]);
+    // Every sweep says it again, until the globs tell the cameras apart, even with the folder settled.
+    settleFolders(cam);
+    for (let sweep = 0; sweep < 2; sweep++) {
+      const next = await engine.sweep();
+      expect(next.events.filter((e) => e.kind === 'camera_overlap').map((e) => e.camera)).toEqual(['Front', 'All']);
+    }
   });
 
   test('files no camera matches are never touched, and a camera folder inside another is never removed when emptied', async () => {

@@ -272,7 +272,10 @@ function visitFolder(store: Store, walk: Walk, folder: FolderRow): FolderRow[] {
     }
   }
   fileNames.sort();
+  const overlapsBefore = walk.layout.overlaps.count;
   const ownNames = claimFiles(store, walk, folder, fileNames);
+  // A folder holding files two cameras match is read again by every scan, so that every sweep reports them.
+  const readAgain = walk.layout.overlaps.count > overlapsBefore;
 
   const indexed = new Map(store.filesInFolder(folder.id).map((file) => [file.relPath, file]));
   const group = groupFolder(ownNames, walk.classifier, walk.camera.extensions, walk.layout.companions);
@@ -299,7 +302,7 @@ function visitFolder(store: Store, walk: Walk, folder: FolderRow): FolderRow[] {
   for (const name of folderNames) {
     children.push(store.ensureFolder(walk.row.id, childPath(folder.relPath, name), folder.id));
   }
-  walk.folderMtimes.push([folder.id, stats.mtimeMs > walk.scanStartedAt - RACY_MTIME_MS ? null : stats.mtimeMs]);
+  walk.folderMtimes.push([folder.id, readAgain || stats.mtimeMs > walk.scanStartedAt - RACY_MTIME_MS ? null : stats.mtimeMs]);
   return children;
 }
 
