@@ -76,6 +76,20 @@ describe('a companion goes with its recording', () => {
     });
   });
 
+  test('a wildcard beside {base} still finds the clip: {base}*.jpg takes clip-1.jpg and clip.jpg, not other.jpg', () => {
+    const cam = join(sandbox.root, 'wild');
+    put(join(cam, 'clip.mkv'), DAY_MS);
+    for (const name of ['clip-1.jpg', 'clip_preview.jpg', 'other.jpg']) {
+      put(join(cam, name), DAY_MS, 10);
+    }
+    const engine = engineFor([{ name: 'Wild', path: cam, companions: ['{base}*.jpg'] }]);
+    engine.scan();
+    expect(rows(engine).map((r) => [r.relPath, r.sidecars])).toEqual([
+      ['clip.mkv', ['clip-1.jpg', 'clip_preview.jpg']],
+      ['other.jpg', []],
+    ]);
+  });
+
   test('deleting a clip by hand takes its companions, in its folder and below it; a companion alone cannot be picked', async () => {
     const cam = join(sandbox.root, 'cui');
     put(join(cam, 'Front-1-1796000000_m_CUI.mp4'), HOUR_MS);

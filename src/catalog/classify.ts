@@ -78,8 +78,13 @@ export interface FolderGroup {
 export interface CompanionPattern {
   /** '' for the recording's own folder, else a path below it such as 'thumbs'. */
   folder: string;
-  /** Over the file name; its group `base` is the recording's name without its extension. */
-  name: RegExp;
+  /**
+   * Over the file name; group `base` is the recording's name without its extension. Shortest and longest
+   * base both, so a wildcard beside {base} (`{base}*.jpg`) cannot hide the base that has a recording.
+   */
+  names: [RegExp, RegExp];
+  /** For a pattern that starts with {base}: what must follow the base, so every split of a name can be tried. */
+  after?: RegExp;
   /** The file name part as written, with `{base}`. */
   text: string;
 }
@@ -92,7 +97,11 @@ export function compileCompanions(patterns: string[]): CompanionPattern[] {
     const glob = (part: string) => globToRegExp(part).source.slice(1, -1);
     return {
       folder: slash < 0 ? '' : pattern.slice(0, slash),
-      name: new RegExp(`^${glob(before ?? '')}(?<base>.+?)${glob(after.join('{base}'))}$`, 'i'),
+      names: [
+        new RegExp(`^${glob(before ?? '')}(?<base>.+?)${glob(after.join('{base}'))}$`, 'i'),
+        new RegExp(`^${glob(before ?? '')}(?<base>.+)${glob(after.join('{base}'))}$`, 'i'),
+      ],
+      ...(before === '' && { after: new RegExp(`^${glob(after.join('{base}'))}$`, 'i') }),
       text: namePart,
     };
   });
@@ -101,10 +110,21 @@ export function compileCompanions(patterns: string[]): CompanionPattern[] {
 /** The base a companion file name stands for under one of the patterns of `folder`, each in turn. */
 export function* companionBases(patterns: CompanionPattern[], folder: string, name: string): Generator<string> {
   for (const pattern of patterns) {
-    if (pattern.folder === folder) {
-      const base = pattern.name.exec(name)?.groups?.base;
-      if (base !== undefined) {
-        yield base;
+    if (pattern.folder === folder && pattern.after) {
+      // Every base the name can start with, the longest first (as for sidecars): `{base}*.jpg` gives clip-1.jpg
+      // the bases clip-1, clip-, clip, ...
+      for (let end = name.length - 1; end > 0; end--) {
+        if (pattern.after.test(name.slice(end))) {
+          yield name.slice(0, end);
+        }
+      }
+    } else if (pattern.folder === folder) {
+      const [shortest, longest] = pattern.names.map((regex) => regex.exec(name)?.groups?.base);
+      if (shortest !== undefined) {
+        yield shortest;
+      }
+      if (longest !== undefined && longest !== shortest) {
+        yield longest;
       }
     }
   }
