@@ -90,6 +90,37 @@ describe('a companion goes with its recording', () => {
     ]);
   });
 
+  test('files that a new companion rule joins to their clip are not losses, and a held one stays apart, held', async () => {
+    const cam = join(sandbox.root, 'regroup');
+    for (const clip of ['a', 'b', 'c']) {
+      put(join(cam, `${clip}.mp4`), 30 * DAY_MS);
+      put(join(cam, `${clip}@2.jpeg`), 30 * DAY_MS, 10);
+      put(join(cam, `${clip}@3.jpeg`), 30 * DAY_MS, 10);
+    }
+    settleFolders(cam, 2 * HOUR_MS);
+    const before = engineFor([{ name: 'Cam', path: cam, retentionDays: 100 }]);
+    before.scan();
+    expect(rows(before)).toHaveLength(9);
+    before.protect([rows(before).find((r) => r.relPath === 'a@2.jpeg')!.id], 'test');
+    before.close();
+    engines.length = 0;
+    // Two thirds of the rows now go with a clip: that must not read as a camera whose files vanished.
+    settleFolders(cam, HOUR_MS);
+    const after = engineFor([
+      { name: 'Cam', path: cam, retentionDays: 1, eventRetentionDays: 1, companions: ['{base}@2.jpeg', '{base}@3.jpeg'] },
+    ]);
+    const [scan] = after.scan();
+    expect(scan).toMatchObject({ available: true, missing: 0 });
+    expect(rows(after).map((r) => [r.relPath, r.sidecars, r.protected])).toEqual([
+      ['a.mp4', ['a@3.jpeg'], false],
+      ['a@2.jpeg', [], true],
+      ['b.mp4', ['b@2.jpeg', 'b@3.jpeg'], false],
+      ['c.mp4', ['c@2.jpeg', 'c@3.jpeg'], false],
+    ]);
+    await after.sweep();
+    expect(filesBelow(cam)).toEqual(['a@2.jpeg']);
+  });
+
   test('deleting a clip by hand takes its companions, in its folder and below it; a companion alone cannot be picked', async () => {
     const cam = join(sandbox.root, 'cui');
     put(join(cam, 'Front-1-1796000000_m_CUI.mp4'), HOUR_MS);

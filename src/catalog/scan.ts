@@ -76,6 +76,8 @@ interface Walk {
   recentAfter: number;
   /** A set: a file can be seen gone both by its folder listing and by its own stat. */
   removedIds: Set<number>;
+  /** Rows of files that are still there but now go with another recording (a new companion rule): not a loss. */
+  regroupedIds: Set<number>;
   removedFolders: string[];
   folderMtimes: [number, number | null][];
   result: ScanResult;
@@ -119,6 +121,7 @@ export function scanCamera(store: Store, camera: CameraConfig, options: ScanOpti
     settledBefore: now - options.minAgeMs,
     recentAfter: (row.lastScanAt ?? 0) - options.minAgeMs,
     removedIds: new Set(),
+    regroupedIds: new Set(),
     removedFolders: [],
     folderMtimes: [],
     result,
@@ -171,7 +174,7 @@ export function scanCamera(store: Store, camera: CameraConfig, options: ScanOpti
   }
 
   store.transaction(() => {
-    store.deleteRecordings([...walk.removedIds]);
+    store.deleteRecordings([...walk.removedIds, ...walk.regroupedIds]);
     for (const relPath of walk.removedFolders) {
       store.deleteFolderTree(row.id, relPath);
     }
@@ -279,14 +282,16 @@ function visitFolder(store: Store, walk: Walk, folder: FolderRow): FolderRow[] {
 
   const indexed = new Map(store.filesInFolder(folder.id).map((file) => [file.relPath, file]));
   const group = groupFolder(ownNames, walk.classifier, walk.camera.extensions, walk.layout.companions);
+  keepHeldRowsApart(folder, indexed, group);
   for (const [name, sidecars] of group.recordings) {
     const relPath = childPath(folder.relPath, name);
     indexFile(store, walk, folder, relPath, [...sidecars, ...walk.layout.companionsBelow(name)], indexed.get(relPath));
     indexed.delete(relPath);
   }
   noteIgnored(store, walk, folder, ownNames, group);
+  const nowSidecars = new Set([...group.recordings.values()].flat().map((name) => childPath(folder.relPath, name)));
   for (const vanished of indexed.values()) {
-    walk.removedIds.add(vanished.id);
+    (nowSidecars.has(vanished.relPath) ? walk.regroupedIds : walk.removedIds).add(vanished.id);
   }
 
   const children: FolderRow[] = [];
@@ -479,6 +484,24 @@ function claimFiles(store: Store, walk: Walk, folder: FolderRow, names: string[]
     }
     return true;
   });
+}
+
+/**
+ * A file indexed as a recording of its own that the rules now make another's sidecar (an index from
+ * before image thumbnails or companions, a new `companions` pattern) and that is held stays a
+ * recording of its own: taken as a sidecar, it would go with the other recording, hold or no hold.
+ */
+function keepHeldRowsApart(folder: FolderRow, indexed: Map<string, IndexedFile>, group: FolderGroup): void {
+  for (const [name, sidecars] of group.recordings) {
+    const held = sidecars.filter((sidecar) => indexed.get(childPath(folder.relPath, sidecar))?.held);
+    for (const sidecar of held) {
+      sidecars.splice(sidecars.indexOf(sidecar), 1);
+      group.recordings.set(sidecar, []);
+    }
+    if (held.length > 0) {
+      group.recordings.set(name, sidecars);
+    }
+  }
 }
 
 /** A recording's name without its folder and extension: what `{base}` stands for. */

@@ -178,5 +178,7 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE folders ADD COLUMN ignored_count INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE folders ADD COLUMN ignored_bytes INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE folders ADD COLUMN ignored_extensions TEXT; -- JSON {"ext": [count, bytes]}
+  -- Every folder is read again once, so images beside their video become its thumbnails everywhere at once.
+  UPDATE folders SET mtime_ms = NULL;
   `,
 ];

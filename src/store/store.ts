@@ -68,6 +68,8 @@ export interface IndexedFile {
   cls: RecordingClass;
   sidecars: string[];
   fileMtime: number;
+  /** Protected, or kept until a date that has not passed (rules §1, held). */
+  held: boolean;
 }
 
 /** Files of a camera that are neither recordings nor companions, and their extensions by bytes. */
@@ -651,7 +653,7 @@ export class Store {
   filesInFolder(folderId: number, endAfter = -Infinity): IndexedFile[] {
     return (
       this.sql(
-        'SELECT id, rel_path, file_size, size, end_time, class, sidecars, COALESCE(file_mtime, end_time) AS file_mtime FROM recordings WHERE folder_id = ? AND end_time > ?',
+        'SELECT id, rel_path, file_size, size, end_time, class, sidecars, COALESCE(file_mtime, end_time) AS file_mtime, protected, keep_until FROM recordings WHERE folder_id = ? AND end_time > ?',
       ).all(folderId, endAfter) as unknown as RawRecording[]
     ).map((row) => ({
       id: row.id,
@@ -662,6 +664,7 @@ export class Store {
       cls: CLASS_NAME[row.class],
       sidecars: row.sidecars ? (JSON.parse(row.sidecars) as string[]) : [],
       fileMtime: row.file_mtime,
+      held: row.protected === 1 || (row.keep_until !== null && row.keep_until > Date.now()),
     }));
   }
 
