@@ -121,6 +121,36 @@ describe('a companion goes with its recording', () => {
     expect(filesBelow(cam)).toEqual(['a@2.jpeg']);
   });
 
+  test('an event folder whose files were recordings of their own becomes one recording; a held file stays apart, held', async () => {
+    const cam = join(sandbox.root, 'zm', 'events', '1');
+    const event = join(cam, '2026-11-01', '18342');
+    for (const name of ['18342-video.mp4', 'snapshot.jpg', 'alarm.jpg', '00001-capture.jpg', 'index.m3u8']) {
+      put(join(event, name), 30 * DAY_MS, name.endsWith('.mp4') ? 5000 : 100);
+    }
+    settleFolders(cam, 2 * HOUR_MS);
+    const before = engineFor([{ name: 'Monitor 1', path: cam, retentionDays: 100 }]);
+    before.scan();
+    expect(rows(before).map((r) => r.relPath.split('/').pop())).toEqual([
+      '00001-capture.jpg',
+      '18342-video.mp4',
+      'alarm.jpg',
+      'snapshot.jpg',
+    ]);
+    before.protect([rows(before).find((r) => r.relPath.endsWith('snapshot.jpg'))!.id], 'test');
+    before.close();
+    engines.length = 0;
+    settleFolders(cam, HOUR_MS);
+    const after = engineFor([{ name: 'Monitor 1', path: cam, recorder: 'zoneminder', retentionDays: 1, eventRetentionDays: 1 }]);
+    const [scan] = after.scan();
+    expect(scan).toMatchObject({ available: true, missing: 0 });
+    expect(rows(after).map((r) => [r.relPath, r.sidecars, r.protected, r.cls])).toEqual([
+      ['2026-11-01/18342/18342-video.mp4', ['00001-capture.jpg', 'alarm.jpg', 'index.m3u8'], false, 'event'],
+      ['2026-11-01/18342/snapshot.jpg', [], true, 'continuous'],
+    ]);
+    await after.sweep();
+    expect(filesBelow(cam)).toEqual(['2026-11-01/18342/snapshot.jpg']);
+  });
+
   test('deleting a clip by hand takes its companions, in its folder and below it; a companion alone cannot be picked', async () => {
     const cam = join(sandbox.root, 'cui');
     put(join(cam, 'Front-1-1796000000_m_CUI.mp4'), HOUR_MS);

@@ -548,6 +548,9 @@ function visitRecordingFolder(store: Store, walk: Walk, folder: FolderRow, stats
   const files = filesBelow(walk, folder.relPath).filter((relName) => walk.layout.owns(childPath(folder.relPath, relName)));
   const main = mainFile(walk, folder.relPath, files);
   const indexed = new Map(store.filesInFolder(folder.id).map((file) => [file.relPath, file]));
+  // Files that were recordings of their own before the folder was one recording: a held one keeps its own row
+  // (its hold must keep it, so it does not go with the folder); the others join the folder's recording.
+  const heldApart = new Set(files.filter((name) => name !== main && indexed.get(childPath(folder.relPath, name))?.held));
   if (main !== undefined) {
     const relPath = childPath(folder.relPath, main);
     indexFile(
@@ -555,7 +558,7 @@ function visitRecordingFolder(store: Store, walk: Walk, folder: FolderRow, stats
       walk,
       folder,
       relPath,
-      files.filter((name) => name !== main),
+      files.filter((name) => name !== main && !heldApart.has(name)),
       indexed.get(relPath),
     );
     indexed.delete(relPath);
@@ -563,7 +566,11 @@ function visitRecordingFolder(store: Store, walk: Walk, folder: FolderRow, stats
     noteIgnored(store, walk, folder, files, undefined);
   }
   for (const vanished of indexed.values()) {
-    walk.removedIds.add(vanished.id);
+    const name = vanished.relPath.slice(folder.relPath.length + 1);
+    if (heldApart.has(name)) {
+      continue;
+    }
+    (files.includes(name) ? walk.regroupedIds : walk.removedIds).add(vanished.id);
   }
   // Folders below it that an earlier scan indexed on their own (before it was a recording folder) now go with it.
   for (const child of store.childFolders(folder.id)) {
