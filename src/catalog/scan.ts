@@ -289,9 +289,11 @@ function visitFolder(store: Store, walk: Walk, folder: FolderRow): FolderRow[] {
     indexed.delete(relPath);
   }
   noteIgnored(store, walk, folder, ownNames, group);
-  const nowSidecars = new Set([...group.recordings.values()].flat().map((name) => childPath(folder.relPath, name)));
+  // A row whose file is still listed went out of use, not missing: it is now a sidecar or companion, or no longer
+  // this camera's (match). Only files really gone count toward "gone at once" (rules §3.1).
+  const stillThere = new Set(fileNames.map((name) => childPath(folder.relPath, name)));
   for (const vanished of indexed.values()) {
-    (nowSidecars.has(vanished.relPath) ? walk.regroupedIds : walk.removedIds).add(vanished.id);
+    (stillThere.has(vanished.relPath) ? walk.regroupedIds : walk.removedIds).add(vanished.id);
   }
 
   const children: FolderRow[] = [];
