@@ -58,6 +58,14 @@ function recording(relPath, hoursAgo, size, sidecars = {}) {
   return path;
 }
 
+/** One file of `content` (a byte count or text) that ended `hoursAgo` hours ago. */
+function writeAged(path, hoursAgo, content) {
+  mkdirSync(join(path, '..'), { recursive: true });
+  writeFileSync(path, typeof content === 'number' ? Buffer.alloc(content, 7) : content);
+  const time = new Date(Date.now() - hoursAgo * HOUR);
+  utimesSync(path, time, time);
+}
+
 function day(hoursAgo) {
   return new Date(Date.now() - hoursAgo * HOUR).toISOString().slice(0, 10);
 }
@@ -76,6 +84,28 @@ for (let h = 2; h <= 72; h += 4) {
 // Garden: old footage, one clip of which will be protected as evidence.
 const evidence = recording('garden/2026-archive/intruder.mp4', 24 * 20, 300_000);
 recording('garden/2026-archive/wind.mp4', 24 * 20, 300_000);
+
+// camera.ui (its default place, inside the Homebridge storage folder): every camera in one flat folder,
+// `<name with _>-<id>-<unix seconds>_<m|d|c>_CUI.mp4` with a `@2.jpeg` placeholder each. Two cameras share it.
+const cameraUi = join(storage, 'camera.ui', 'recordings');
+for (const [name, every] of [
+  ['Porch', 12],
+  ['Back Yard', 20],
+]) {
+  for (let h = 3; h <= 24 * 12; h += every) {
+    const base = `${name.replace(/ /g, '_')}-5e1d2c3b4a-${Math.floor((Date.now() - h * HOUR) / 1000)}_m_CUI`;
+    writeAged(join(cameraUi, `${base}.mp4`), h, 120_000);
+    writeAged(join(cameraUi, `${base}@2.jpeg`), h, 'placeholder');
+  }
+}
+// Frigate: `recordings/<YYYY-MM-DD>/<HH>/<camera>/<MM>.<SS>.mp4` in UTC, cameras told apart by the third segment.
+const frigate = join(recordings, 'frigate');
+for (let h = 1; h <= 24 * 4; h += 3) {
+  const start = new Date(Date.now() - h * HOUR);
+  const hour = String(start.getUTCHours()).padStart(2, '0');
+  const minute = `${String(start.getUTCMinutes()).padStart(2, '0')}.00`;
+  writeAged(join(frigate, start.toISOString().slice(0, 10), hour, 'side_gate', `${minute}.mp4`), h, 100_000);
+}
 
 // A free-space floor well below what this disk has free, so the disk-pressure sensor stays off.
 const { bavail, bsize } = statfsSync(recordings);
@@ -98,6 +128,10 @@ const config = {
         { name: 'Front Door', path: join(recordings, 'front-door'), retentionDays: 3, eventRetentionDays: 7 },
         { name: 'Driveway', path: join(recordings, 'driveway'), retentionDays: 30, storageQuotaGB: 0.002 },
         { name: 'Garden', path: join(recordings, 'garden'), retentionDays: 14 },
+        // Recorder presets: camera.ui cameras share one folder, each with its own retention, from the name alone.
+        { name: 'Porch', path: cameraUi, recorder: 'camera.ui', retentionDays: 5, eventRetentionDays: 5 },
+        { name: 'Back Yard', path: cameraUi, recorder: 'camera.ui', retentionDays: 9, eventRetentionDays: 9 },
+        { name: 'side_gate', path: frigate, recorder: 'frigate', retentionDays: 2 },
       ],
     },
   ],
@@ -144,6 +178,8 @@ NVR Retention demo: Homebridge with this plugin and the Homebridge UI.
   Recordings      ${recordings}
                   3 cameras, continuous and motion clips from 1 hour to 20 days old;
                   ${evidence} is protected
+  Recorders       ${cameraUi}: camera.ui's flat folder, "Porch" and "Back Yard"
+                  (recorder "camera.ui"); ${frigate}: a Frigate camera "side_gate"
   Config          ${configFile} (free-space floor ${minFreeGB} GB; this disk has ${freeGB.toFixed(1)} GB free)
   Dry run         ${cliCommand('sweep', '--dry-run')}
   Status          ${cliCommand('status')}

@@ -161,7 +161,7 @@ export class NvrRetentionPlatform implements DynamicPlatformPlugin {
       config.cameras
         .filter((camera) => camera.protectSwitch)
         .map((camera) => [
-          camera.path,
+          camera.indexKey,
           protectSwitch(this.api, accessory(protectSwitchSeed(camera), protectSwitchName(camera)), camera, this.log, (name, on) =>
             engine.setProtectSwitch(name, on),
           ),

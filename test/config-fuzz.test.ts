@@ -212,14 +212,24 @@ function expectSafeCameras(config: RetentionConfig): void {
     expect(hasLinkOnTheWay(camera.path)).toBe(false);
     const real = realFolder(camera.path);
     expect(real).not.toBe('/');
-    expect(sameOrInside(real, storage) || sameOrInside(storage, real)).toBe(false);
+    // Inside the storage folder is allowed (camera.ui), but never meeting Homebridge's own state or the index folder.
+    expect(sameOrInside(storage, real)).toBe(false);
+    const state = ['config.json', 'accessories', 'persist', 'backups', 'node_modules'].map((name) => join(storage, name));
+    const indexFolder = dirname(config.databasePath);
+    if (sameOrInside(indexFolder, storage) && indexFolder !== storage) {
+      state.push(fs.existsSync(indexFolder) ? fs.realpathSync(indexFolder) : indexFolder);
+    }
+    for (const at of state) {
+      expect(sameOrInside(real, at) || sameOrInside(at, real)).toBe(false);
+    }
     expect(sameOrInside(config.databasePath, real)).toBe(false);
     return real;
   });
+  // Folders meet only through match: the same folder when both have it, one inside another when the outer one has it.
   for (const [i, a] of folders.entries()) {
     for (const [j, b] of folders.entries()) {
-      if (i !== j) {
-        expect(sameOrInside(a, b)).toBe(false);
+      if (i !== j && sameOrInside(a, b)) {
+        expect(config.cameras[j]!.match).toBeDefined();
       }
     }
   }
@@ -269,7 +279,7 @@ describe('the config parser', () => {
     ['the root folder', () => '/'],
     ['the storage folder', () => sandbox.storage],
     ['a parent of the storage folder', () => dirname(sandbox.storage)],
-    ['a folder inside the storage folder', () => join(sandbox.storage, 'sub')],
+    ["a folder inside the storage folder's persist/", () => join(sandbox.storage, 'persist', 'sub')],
     ['a relative path', () => 'cams/a'],
     ['a path through a link to the storage folder', () => join(sandbox.root, 'link-to-storage')],
     ['a path through a link to a camera folder', () => join(sandbox.root, 'link-to-cams', 'c')],
@@ -286,12 +296,12 @@ describe('the config parser', () => {
     expect(parsed.disabledCameras.flatMap((camera) => camera.issues.map((issue) => issue.path))).toContain('cameras[1].path');
   });
 
-  test('a camera inside the storage folder is refused when the storage folder is given through a link', () => {
-    const raw = { cameras: [{ name: 'Sneaky', path: join(sandbox.storage, 'sub'), retentionDays: 7 }] };
+  test("a camera inside the storage folder's state is refused when the storage folder is given through a link", () => {
+    const raw = { cameras: [{ name: 'Sneaky', path: join(sandbox.storage, 'persist', 'sub'), retentionDays: 7 }] };
     const parsed = parsePlatformConfig(raw, { storagePath: join(sandbox.root, 'link-to-storage') });
     expect(parsed.config.cameras).toEqual([]);
     expect(parsed.disabledCameras[0].issues.map(formatIssue)).toEqual([
-      expect.stringMatching(/^cameras\[0\]\.path: must not be inside the Homebridge storage folder/),
+      expect.stringMatching(/^cameras\[0\]\.path: must not be inside Homebridge's own persist\//),
     ]);
   });
 

@@ -169,6 +169,11 @@ describe('defaults and normalisation', () => {
           eventPatterns: DEFAULT_EVENT_PATTERNS,
           extensions: DEFAULT_EXTENSIONS,
           protectSwitch: true,
+          recorder: 'generic',
+          recordingMode: 'mixed',
+          companions: [],
+          recordingFolders: [],
+          indexKey: '/mnt/nvr/cam0',
         },
       ],
       minAgeSeconds: 120,
@@ -370,23 +375,42 @@ describe('every error names its field in plain words', () => {
 
 // -----------------------------------------------------------------------------------------------
 
+const HOMEBRIDGE_STATE = "it holds Homebridge's own state (config.json, accessories/, persist/)";
+
 describe('dangerous folders are refused', () => {
   test.each<[string, string, string]>([
     ['the root folder', '/', 'must not be the root folder of the disk'],
-    ['the storage folder', STORAGE, `must not be the Homebridge storage folder (${STORAGE})`],
-    ['the storage folder with a trailing slash', `${STORAGE}/`, `must not be the Homebridge storage folder (${STORAGE})`],
+    ['the storage folder', STORAGE, `must not be the Homebridge storage folder (${STORAGE}): ${HOMEBRIDGE_STATE}`],
+    [
+      'the storage folder with a trailing slash',
+      `${STORAGE}/`,
+      `must not be the Homebridge storage folder (${STORAGE}): ${HOMEBRIDGE_STATE}`,
+    ],
     ['a parent of the storage folder', '/var/lib', `must not contain the Homebridge storage folder (${STORAGE})`],
     ['a grandparent of the storage folder', '/var', `must not contain the Homebridge storage folder (${STORAGE})`],
-    ['a folder inside the storage folder', `${STORAGE}/recordings`, `must not be inside the Homebridge storage folder (${STORAGE})`],
+    ['a folder inside persist/', `${STORAGE}/persist/recordings`, `must not be inside Homebridge's own persist/ (${STORAGE}/persist)`],
+    ['accessories/ itself', `${STORAGE}/accessories`, `must not be Homebridge's own accessories/ (${STORAGE}/accessories)`],
+    ['a folder holding backups/', `${STORAGE}/backups/..`, `must not be the Homebridge storage folder (${STORAGE}): ${HOMEBRIDGE_STATE}`],
+    ['inside node_modules/', `${STORAGE}/node_modules/x`, `must not be inside Homebridge's own node_modules/ (${STORAGE}/node_modules)`],
+    [
+      'the index folder',
+      `${STORAGE}/nvr-retention/clips`,
+      `must not be inside this plugin's index and journal folder (${STORAGE}/nvr-retention)`,
+    ],
     [
       'a path that climbs back into storage',
-      `/mnt/../var/lib/homebridge/x`,
-      `must not be inside the Homebridge storage folder (${STORAGE})`,
+      `/mnt/../var/lib/homebridge/persist`,
+      `must not be Homebridge's own persist/ (${STORAGE}/persist)`,
     ],
   ])('%s', (_label, folder, message) => {
     const { config, disabledCameras } = parsePlatformConfig(block({ cameras: [camera(0), camera(1, { path: folder })] }), options);
     expect(config.cameras.map((c) => c.name)).toEqual(['Camera 0']);
     expect(disabledCameras).toEqual([{ index: 1, name: 'Camera 1', issues: [{ path: 'cameras[1].path', message }] }]);
+  });
+
+  test('a folder inside the storage folder but clear of its state is fine (camera.ui records there)', () => {
+    const config = parsePlatformConfigStrict(block({ cameras: [camera(0, { path: `${STORAGE}/camera.ui/recordings` })] }), options);
+    expect(config.cameras[0].path).toBe(`${STORAGE}/camera.ui/recordings`);
   });
 
   test('a sibling that only shares a name prefix with the storage folder is fine', () => {
@@ -396,8 +420,8 @@ describe('dangerous folders are refused', () => {
 
   test('two cameras on the same folder are both refused', () => {
     expect(disabledIssues(block({ cameras: [camera(0, { path: '/mnt/nvr/a' }), camera(1, { path: '/mnt/nvr/a/' }), camera(2)] }))).toEqual([
-      'cameras[0].path: must not be the same folder as cameras[1] (/mnt/nvr/a)',
-      'cameras[1].path: must not be the same folder as cameras[0] (/mnt/nvr/a)',
+      'cameras[0].path: must not be the same folder as cameras[1] (/mnt/nvr/a); give both cameras "match" (or a recorder preset that sets it) to share a folder',
+      'cameras[1].path: must not be the same folder as cameras[0] (/mnt/nvr/a); give both cameras "match" (or a recorder preset that sets it) to share a folder',
     ]);
   });
 
@@ -408,14 +432,16 @@ describe('dangerous folders are refused', () => {
     );
     expect(config.cameras.map((c) => c.name)).toEqual(['Camera 2']);
     expect(disabledCameras.flatMap((c) => c.issues.map(formatIssue))).toEqual([
-      'cameras[0].path: must not contain the folder of cameras[1] (/mnt/nvr/cam1)',
-      'cameras[1].path: must not be inside the folder of cameras[0] (/mnt/nvr)',
+      'cameras[0].path: must not contain the folder of cameras[1] (/mnt/nvr/cam1), unless this camera selects its files by "match"',
+      'cameras[1].path: must not be inside the folder of cameras[0] (/mnt/nvr), unless that camera selects its files by "match"',
     ]);
   });
 
   test('a nested camera is refused even when its partner is broken for another reason', () => {
     const lines = disabledIssues(block({ cameras: [camera(0, { path: '/mnt/nvr', retentionDays: 0 }), camera(1)] }));
-    expect(lines).toContain('cameras[1].path: must not be inside the folder of cameras[0] (/mnt/nvr)');
+    expect(lines).toContain(
+      'cameras[1].path: must not be inside the folder of cameras[0] (/mnt/nvr), unless that camera selects its files by "match"',
+    );
   });
 
   test('folders that only share a name prefix are not nested', () => {

@@ -8,6 +8,7 @@ function camera(name: string, overrides: Partial<CameraStatus> = {}): CameraStat
   return {
     name,
     path: `/mnt/nvr/${name}`,
+    key: `/mnt/nvr/${name}`,
     available: true,
     unavailableReason: null,
     recordings: 10,
@@ -148,6 +149,17 @@ test('protect switch states are keyed by camera path, so a renamed camera keeps 
     new Map([
       ['/mnt/nvr/front', true],
       ['/mnt/nvr/back', false],
+    ]),
+  );
+});
+
+test('cameras that share a folder by match have a switch each, keyed by folder and name', () => {
+  const shared = (name: string, on: boolean) => camera(name, { path: '/rec', key: `/rec#${name}`, protectSwitchOn: on });
+  const states = protectSwitchStates(status({ cameras: [shared('Front', true), shared('Back', false)] }));
+  expect(states).toEqual(
+    new Map([
+      ['/rec#Front', true],
+      ['/rec#Back', false],
     ]),
   );
 });

@@ -87,31 +87,25 @@ describe('what is a recording', () => {
 });
 
 describe('sidecars', () => {
-  /** x.mp4 with a json, an srt and a thumbnail beside it, and a snapshot x.jpg; scanned once. */
-  function clipWithSidecars(): { rows: Map<string, RecordingDetail>; clip: RecordingSpec } {
+  test('x.json, x.srt, x.thumb.jpg and the image x.jpg belong to x.mp4: counted in its size, not indexed (issue 12)', () => {
     const clip = { size: 5000, sidecars: { json: '{"camera":"front"}', srt: 120, 'thumb.jpg': 700 } };
     writeRecording(sandbox.front, 'x.mp4', clip);
     writeRecording(sandbox.front, 'x.jpg', { size: 900 });
     const engine = engineFor();
     scanOnce(engine);
-    return { rows: indexed(engine), clip };
-  }
-
-  test('x.json, x.srt and x.thumb.jpg are not indexed: they belong to x.mp4 and count in its size', () => {
-    const { rows, clip } = clipWithSidecars();
-
-    expect([...rows.keys()].sort()).toEqual(['x.jpg', 'x.mp4']);
-    expect(rows.get('x.mp4')!.size).toBe(bytesOf(clip));
+    const rows = indexed(engine);
+    expect([...rows.keys()].sort()).toEqual(['x.mp4']);
+    expect(rows.get('x.mp4')!.size).toBe(bytesOf(clip) + 900);
     expect(rows.get('x.mp4')!.fileSize).toBe(5000);
-    expect(rows.get('x.mp4')!.sidecars).toEqual(['x.json', 'x.srt', 'x.thumb.jpg']);
+    expect(rows.get('x.mp4')!.sidecars).toEqual(['x.jpg', 'x.json', 'x.srt', 'x.thumb.jpg']);
   });
 
-  test('x.jpg beside x.mp4 is a recording of its own', () => {
-    const { rows } = clipWithSidecars();
-
-    expect([...rows.keys()].sort()).toEqual(['x.jpg', 'x.mp4']);
-    expect(rows.get('x.jpg')!.size).toBe(900);
-    expect(rows.get('x.jpg')!.sidecars).toEqual([]);
+  test('an image with no video of its base stays a recording of its own (a snapshot-only camera)', () => {
+    writeRecording(sandbox.front, 'snap.jpg', { size: 900 });
+    writeRecording(sandbox.front, 'other.mp4', { size: 5000 });
+    const engine = engineFor();
+    scanOnce(engine);
+    expect([...indexed(engine).keys()].sort()).toEqual(['other.mp4', 'snap.jpg']);
   });
 
   test("when jpg is not one of the camera's extensions, x.jpg is a sidecar of x.mp4", () => {
@@ -125,15 +119,15 @@ describe('sidecars', () => {
   });
 
   test.each(['avi', 'h264', 'mp4', 'mkv'])(
-    'beside x.%s and a snapshot x.jpg, x.json and x.thumb.jpg belong to the video, whatever the alphabetical order',
+    'beside x.%s, its image x.jpg, x.json and x.thumb.jpg belong to the video, whatever the alphabetical order',
     (video) => {
       writeRecording(sandbox.front, `x.${video}`, { size: 5000, sidecars: { json: { trigger: 'motion' }, 'thumb.jpg': 100 } });
       writeRecording(sandbox.front, 'x.jpg', { size: 900 });
       const engine = engineFor();
       scanOnce(engine);
       const rows = indexed(engine);
-      expect(rows.get(`x.${video}`)).toMatchObject({ cls: 'event', sidecars: ['x.json', 'x.thumb.jpg'] });
-      expect(rows.get('x.jpg')).toMatchObject({ size: 900, sidecars: [] });
+      expect(rows.get(`x.${video}`)).toMatchObject({ cls: 'event', sidecars: ['x.jpg', 'x.json', 'x.thumb.jpg'] });
+      expect(rows.has('x.jpg')).toBe(false);
     },
   );
 

@@ -2,8 +2,9 @@ import { lstatSync, readdirSync, readFileSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { CameraConfig, RecordingClass } from '../config/types.js';
-import type { CameraRow, FolderRow, IndexedFile, Store } from '../store/store.js';
-import { type Classifier, groupFolder, makeClassifier } from './classify.js';
+import type { CameraRow, FolderRow, IgnoredFiles, IndexedFile, Store } from '../store/store.js';
+import { type Classifier, extensionOf, type FolderGroup, groupFolder, makeClassifier } from './classify.js';
+import { type CameraLayout, cameraLayout } from './layout.js';
 
 export { SWITCH_HOLDER } from '../store/journal.js';
 import { SWITCH_HOLDER } from '../store/journal.js';
@@ -24,6 +25,10 @@ export interface ScanOptions {
   acceptMissing?: boolean;
   /** Polled between folders: shutdown must not wait for a whole tree on a slow NAS. */
   shouldStop?: () => boolean;
+  /** Every configured camera: a file that another camera whose folder meets this one's also matches is never this one's. */
+  cameras?: CameraConfig[];
+  /** The platform's time zone, for times in names when the camera names none. */
+  timeZone?: string;
 }
 
 /** Thrown when `shouldStop` asked a scan to end early; what it added is kept, nothing is removed. */
@@ -52,16 +57,27 @@ export interface ScanResult {
    * silently left to fill the disk, and never make the rest of the camera unavailable.
    */
   unreadableNames: string[];
+  /** Files this camera and another both match: kept out of both, never deleted (camera_overlap). */
+  overlaps: CameraLayout['overlaps'];
+  /** Recordings indexed now whose name gave no time under nameTime: their mtime was used. */
+  nameTimeMisses: CameraLayout['nameTimeMisses'];
+  /** The camera's files that are neither recordings nor companions, over its whole folder. */
+  ignored?: IgnoredFiles;
 }
 
 interface Walk {
   camera: CameraConfig;
   row: CameraRow;
   classifier: Classifier;
+  layout: CameraLayout;
   scanStartedAt: number;
+  /** A file written after this may still be being written (minAgeSeconds before the scan). */
+  settledBefore: number;
   recentAfter: number;
   /** A set: a file can be seen gone both by its folder listing and by its own stat. */
   removedIds: Set<number>;
+  /** Rows of files that are still there but now go with another recording (a new companion rule): not a loss. */
+  regroupedIds: Set<number>;
   removedFolders: string[];
   folderMtimes: [number, number | null][];
   result: ScanResult;
@@ -75,7 +91,7 @@ interface Walk {
  * unmounted NAS must never read as an empty camera.
  */
 export function scanCamera(store: Store, camera: CameraConfig, options: ScanOptions): ScanResult {
-  const row = store.ensureCamera(camera.name, camera.path);
+  const row = store.ensureCamera(camera.name, camera.indexKey);
   const now = Date.now();
   const result: ScanResult = {
     camera: row,
@@ -87,6 +103,8 @@ export function scanCamera(store: Store, camera: CameraConfig, options: ScanOpti
     foldersRead: 0,
     foldersSkipped: 0,
     unreadableNames: [],
+    overlaps: { count: 0 },
+    nameTimeMisses: { count: 0 },
   };
 
   const rootProblem = checkRoot(camera.path);
@@ -98,9 +116,12 @@ export function scanCamera(store: Store, camera: CameraConfig, options: ScanOpti
     camera,
     row,
     classifier: makeClassifier(camera),
+    layout: cameraLayout(camera, options.cameras ?? [camera], options.timeZone),
     scanStartedAt: now,
+    settledBefore: now - options.minAgeMs,
     recentAfter: (row.lastScanAt ?? 0) - options.minAgeMs,
     removedIds: new Set(),
+    regroupedIds: new Set(),
     removedFolders: [],
     folderMtimes: [],
     result,
@@ -153,7 +174,7 @@ export function scanCamera(store: Store, camera: CameraConfig, options: ScanOpti
   }
 
   store.transaction(() => {
-    store.deleteRecordings([...walk.removedIds]);
+    store.deleteRecordings([...walk.removedIds, ...walk.regroupedIds]);
     for (const relPath of walk.removedFolders) {
       store.deleteFolderTree(row.id, relPath);
     }
@@ -165,6 +186,9 @@ export function scanCamera(store: Store, camera: CameraConfig, options: ScanOpti
   });
   result.removed = walk.removedIds.size;
   result.camera = store.camera(row.id);
+  result.overlaps = walk.layout.overlaps;
+  result.nameTimeMisses = walk.layout.nameTimeMisses;
+  result.ignored = store.ignoredFiles(row.id);
   return result;
 }
 
@@ -227,6 +251,10 @@ function visitFolder(store: Store, walk: Walk, folder: FolderRow): FolderRow[] {
     return store.childFolders(folder.id);
   }
 
+  if (walk.layout.isRecordingFolder(folder.relPath)) {
+    return visitRecordingFolder(store, walk, folder, stats);
+  }
+
   walk.result.foldersRead++;
   const entries = readdirSync(absolute, { withFileTypes: true });
   const fileNames: string[] = [];
@@ -247,16 +275,25 @@ function visitFolder(store: Store, walk: Walk, folder: FolderRow): FolderRow[] {
     }
   }
   fileNames.sort();
+  const overlapsBefore = walk.layout.overlaps.count;
+  const ownNames = claimFiles(store, walk, folder, fileNames);
+  // A folder holding files two cameras match is read again by every scan, so that every sweep reports them.
+  const readAgain = walk.layout.overlaps.count > overlapsBefore;
 
   const indexed = new Map(store.filesInFolder(folder.id).map((file) => [file.relPath, file]));
-  const group = groupFolder(fileNames, walk.classifier, walk.camera.extensions);
+  const group = groupFolder(ownNames, walk.classifier, walk.camera.extensions, walk.layout.companions);
+  keepHeldRowsApart(folder, indexed, group);
   for (const [name, sidecars] of group.recordings) {
     const relPath = childPath(folder.relPath, name);
-    indexFile(store, walk, folder, relPath, sidecars, indexed.get(relPath));
+    indexFile(store, walk, folder, relPath, [...sidecars, ...walk.layout.companionsBelow(name)], indexed.get(relPath));
     indexed.delete(relPath);
   }
+  noteIgnored(store, walk, folder, ownNames, group);
+  // A row whose file is still listed went out of use, not missing: it is now a sidecar or companion, or no longer
+  // this camera's (match). Only files really gone count toward "gone at once" (rules §3.1).
+  const stillThere = new Set(fileNames.map((name) => childPath(folder.relPath, name)));
   for (const vanished of indexed.values()) {
-    walk.removedIds.add(vanished.id);
+    (stillThere.has(vanished.relPath) ? walk.regroupedIds : walk.removedIds).add(vanished.id);
   }
 
   const children: FolderRow[] = [];
@@ -272,7 +309,7 @@ function visitFolder(store: Store, walk: Walk, folder: FolderRow): FolderRow[] {
   for (const name of folderNames) {
     children.push(store.ensureFolder(walk.row.id, childPath(folder.relPath, name), folder.id));
   }
-  walk.folderMtimes.push([folder.id, stats.mtimeMs > walk.scanStartedAt - RACY_MTIME_MS ? null : stats.mtimeMs]);
+  walk.folderMtimes.push([folder.id, readAgain || stats.mtimeMs > walk.scanStartedAt - RACY_MTIME_MS ? null : stats.mtimeMs]);
   return children;
 }
 
@@ -283,7 +320,9 @@ function refreshRecentFiles(store: Store, walk: Walk, folder: FolderRow): void {
     return;
   }
   for (const file of recent) {
-    indexFile(store, walk, folder, file.relPath, file.sidecars, file);
+    const name = file.relPath.slice(file.relPath.lastIndexOf('/') + 1);
+    const below = walk.layout.companionsBelow(name).filter((companion) => !file.sidecars.includes(companion));
+    indexFile(store, walk, folder, file.relPath, [...file.sidecars, ...below], file);
   }
 }
 
@@ -310,6 +349,9 @@ function indexFile(store: Store, walk: Walk, folder: FolderRow, relPath: string,
   }
   const folderPath = join(walk.camera.path, folder.relPath);
   let size = stats.size;
+  // A folder that is one recording ends with its newest file (ZoneMinder writes frames until the event ends).
+  const wholeFolder = walk.layout.isRecordingFolder(folder.relPath);
+  let newest = stats.mtimeMs;
   const presentSidecars: string[] = [];
   for (const sidecar of sidecars) {
     try {
@@ -317,23 +359,33 @@ function indexFile(store: Store, walk: Walk, folder: FolderRow, relPath: string,
       if (sidecarStats.isFile()) {
         size += sidecarStats.size;
         presentSidecars.push(sidecar);
+        newest = wholeFolder ? Math.max(newest, sidecarStats.mtimeMs) : newest;
       }
     } catch {
       // A sidecar that vanished between listing and stat is simply not there.
     }
   }
+  // A file still being written (a sync downloading it) must count as in progress whatever its name says: until its
+  // mtime has settled it ends at its mtime, and as a recent file it is looked at again by the next scan.
+  const fromName = newest > walk.settledBefore ? undefined : walk.layout.timeFromName?.(relPath);
+  const endTime = fromName ?? newest;
   if (
     known &&
     known.fileSize === stats.size &&
-    known.endTime === stats.mtimeMs &&
+    known.fileMtime === stats.mtimeMs &&
+    known.endTime === endTime &&
     known.size === size &&
     sameList(known.sidecars, presentSidecars)
   ) {
     return;
   }
+  if (walk.layout.timeFromName && fromName === undefined && newest <= walk.settledBefore) {
+    walk.layout.nameTimeMisses.count++;
+    walk.layout.nameTimeMisses.example ??= relPath;
+  }
   const cls = classify(walk.classifier, relPath, folderPath, presentSidecars);
   if (known) {
-    store.updateRecordingFile(known.id, { size, fileSize: stats.size, endTime: stats.mtimeMs, cls, sidecars: presentSidecars });
+    store.updateRecordingFile(known.id, { size, fileSize: stats.size, endTime, fileMtime: stats.mtimeMs, cls, sidecars: presentSidecars });
     walk.result.updated++;
   } else {
     const switchOn = walk.row.protectSwitchOn;
@@ -343,7 +395,8 @@ function indexFile(store: Store, walk: Walk, folder: FolderRow, relPath: string,
       relPath,
       size,
       fileSize: stats.size,
-      endTime: stats.mtimeMs,
+      endTime,
+      fileMtime: stats.mtimeMs,
       cls,
       sidecars: presentSidecars,
       protectedBy: switchOn ? SWITCH_HOLDER : null,
@@ -399,4 +452,181 @@ function childPath(parent: string, name: string): string {
 
 function sameList(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((value, i) => value === b[i]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layout rules of issue 12 (rules §1): the camera's own files, companions below a recording's
+// folder, folders that are one recording, and files the camera ignores.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The names of one folder that are this camera's to index: those its `match` selects and no other
+ * camera matches, less the companions of recordings in a folder above (thumbs/x.jpg of x.mp4), which
+ * go with their recording and never make a recording of their own.
+ */
+function claimFiles(store: Store, walk: Walk, folder: FolderRow, names: string[]): string[] {
+  const own = names.filter((name) => walk.layout.owns(childPath(folder.relPath, name)));
+  const ownerFiles = new Map<string, { folder: FolderRow; files: IndexedFile[] } | undefined>();
+  return own.filter((name) => {
+    for (const candidate of walk.layout.companionOf(folder.relPath, name)) {
+      if (!ownerFiles.has(candidate.ownerFolder)) {
+        const ownerFolder = store.folder(walk.row.id, candidate.ownerFolder);
+        ownerFiles.set(candidate.ownerFolder, ownerFolder && { folder: ownerFolder, files: store.filesInFolder(ownerFolder.id) });
+      }
+      const owner = ownerFiles.get(candidate.ownerFolder);
+      const file = owner?.files.find((f) => baseOf(f.relPath) === candidate.base);
+      if (owner && file) {
+        // Written after its recording was indexed (the recorder makes the thumbnail later): it joins the row now.
+        if (!file.sidecars.includes(candidate.companion)) {
+          indexFile(store, walk, owner.folder, file.relPath, [...file.sidecars, candidate.companion], file);
+          file.sidecars = [...file.sidecars, candidate.companion];
+        }
+        return false;
+      }
+    }
+    return true;
+  });
+}
+
+/**
+ * A file indexed as a recording of its own that the rules now make another's sidecar (an index from
+ * before image thumbnails or companions, a new `companions` pattern) and that is held stays a
+ * recording of its own: taken as a sidecar, it would go with the other recording, hold or no hold.
+ */
+function keepHeldRowsApart(folder: FolderRow, indexed: Map<string, IndexedFile>, group: FolderGroup): void {
+  for (const [name, sidecars] of group.recordings) {
+    const held = sidecars.filter((sidecar) => indexed.get(childPath(folder.relPath, sidecar))?.held);
+    for (const sidecar of held) {
+      sidecars.splice(sidecars.indexOf(sidecar), 1);
+      group.recordings.set(sidecar, []);
+    }
+    if (held.length > 0) {
+      group.recordings.set(name, sidecars);
+    }
+  }
+}
+
+/** A recording's name without its folder and extension: what `{base}` stands for. */
+function baseOf(relPath: string): string {
+  const name = relPath.slice(relPath.lastIndexOf('/') + 1);
+  const dot = name.lastIndexOf('.');
+  return dot <= 0 ? name : name.slice(0, dot);
+}
+
+/** Files of the camera in this folder that are neither recordings nor companions, kept on the folder's row. */
+function noteIgnored(store: Store, walk: Walk, folder: FolderRow, names: string[], group: FolderGroup | undefined): void {
+  const used = new Set<string>();
+  for (const [name, sidecars] of group?.recordings ?? []) {
+    used.add(name);
+    sidecars.forEach((sidecar) => used.add(sidecar));
+  }
+  const ignored: IgnoredFiles = { count: 0, bytes: 0, extensions: {} };
+  for (const name of names) {
+    if (used.has(name)) {
+      continue;
+    }
+    let size: number;
+    try {
+      size = lstatSync(join(walk.camera.path, folder.relPath, name)).size;
+    } catch {
+      continue; // Gone since the listing.
+    }
+    ignored.count++;
+    ignored.bytes += size;
+    const sum = (ignored.extensions[extensionOf(name)] ??= [0, 0]);
+    sum[0]++;
+    sum[1] += size;
+  }
+  store.setFolderIgnored(folder.id, ignored);
+}
+
+/**
+ * A folder that is one recording (cameras[].recordingFolders: ZoneMinder's event folders): its main
+ * file (the largest video, else the largest recording file) is the row, every other file below the
+ * folder goes with it as a companion, and it ends with its newest file. Nothing below is visited on its own.
+ */
+function visitRecordingFolder(store: Store, walk: Walk, folder: FolderRow, stats: Stats): FolderRow[] {
+  walk.result.foldersRead++;
+  const files = filesBelow(walk, folder.relPath).filter((relName) => walk.layout.owns(childPath(folder.relPath, relName)));
+  const main = mainFile(walk, folder.relPath, files);
+  const indexed = new Map(store.filesInFolder(folder.id).map((file) => [file.relPath, file]));
+  // Files that were recordings of their own before the folder was one recording: a held one keeps its own row
+  // (its hold must keep it, so it does not go with the folder); the others join the folder's recording.
+  const heldApart = new Set(files.filter((name) => name !== main && indexed.get(childPath(folder.relPath, name))?.held));
+  if (main !== undefined) {
+    const relPath = childPath(folder.relPath, main);
+    indexFile(
+      store,
+      walk,
+      folder,
+      relPath,
+      files.filter((name) => name !== main && !heldApart.has(name)),
+      indexed.get(relPath),
+    );
+    indexed.delete(relPath);
+  } else {
+    noteIgnored(store, walk, folder, files, undefined);
+  }
+  for (const vanished of indexed.values()) {
+    const name = vanished.relPath.slice(folder.relPath.length + 1);
+    if (heldApart.has(name)) {
+      continue;
+    }
+    (files.includes(name) ? walk.regroupedIds : walk.removedIds).add(vanished.id);
+  }
+  // Folders below it that an earlier scan indexed on their own (before it was a recording folder) now go with it.
+  for (const child of store.childFolders(folder.id)) {
+    forgetFolder(store, walk, child.relPath);
+  }
+  walk.folderMtimes.push([folder.id, stats.mtimeMs > walk.scanStartedAt - RACY_MTIME_MS ? null : stats.mtimeMs]);
+  return [];
+}
+
+/** Every plain file below a folder, as paths relative to it; links are never followed, hidden names skipped. */
+function filesBelow(walk: Walk, folderRelPath: string): string[] {
+  const found: string[] = [];
+  const pending = [''];
+  while (pending.length > 0) {
+    const below = pending.pop()!;
+    const absolute = join(walk.camera.path, folderRelPath, below);
+    for (const entry of readdirSync(absolute, { withFileTypes: true })) {
+      const relName = childPath(below, entry.name);
+      if (entry.name.startsWith('.')) {
+        continue;
+      }
+      if (entry.name.includes(REPLACEMENT_CHARACTER) && !exists(join(absolute, entry.name))) {
+        walk.result.unreadableNames.push(childPath(folderRelPath, relName));
+      } else if (entry.isDirectory()) {
+        pending.push(relName);
+      } else if (entry.isFile()) {
+        found.push(relName);
+      }
+    }
+  }
+  return found.sort();
+}
+
+function mainFile(walk: Walk, folderRelPath: string, files: string[]): string | undefined {
+  // Only a file right in the folder: its companions are named relative to the main file's folder.
+  const recordings = files.filter((name) => !name.includes('/') && walk.classifier.isRecordingName(name));
+  const sizeOf = (name: string) => {
+    try {
+      return lstatSync(join(walk.camera.path, folderRelPath, name)).size;
+    } catch {
+      return -1;
+    }
+  };
+  const isImage = (name: string) => ['jpg', 'jpeg', 'png', 'webp'].includes(extensionOf(name));
+  const videos = recordings.filter((name) => !isImage(name));
+  const pool = videos.length > 0 ? videos : recordings;
+  let best: string | undefined;
+  let bestSize = -1;
+  for (const name of pool) {
+    const size = sizeOf(name);
+    if (size > bestSize) {
+      best = name;
+      bestSize = size;
+    }
+  }
+  return best;
 }

@@ -2,8 +2,10 @@ import { lstatSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError, formatPath, type ConfigIssue } from './errors.js';
+import { compileNameTime } from './name-time.js';
 import { describeOverlap, identityOverlaps } from './folder-identity.js';
-import { DEFAULT_EVENT_PATTERNS, DEFAULT_EXTENSIONS, DISK_PRESSURE_SENSORS, type CameraConfig, type RetentionConfig } from './types.js';
+import { PRESETS, presetMatch, RECORDER_NAMES, type Preset } from './presets.js';
+import { DISK_PRESSURE_SENSORS, RECORDING_MODES, type CameraConfig, type RetentionConfig } from './types.js';
 
 export { ConfigError, formatIssue, type ConfigIssue } from './errors.js';
 
@@ -46,14 +48,55 @@ const extension = z
   .overwrite((e) => e.replace(/^\./, ''))
   .min(1);
 
+/** A companion pattern names a file relative to its recording's folder, never one above it or elsewhere. */
+const companionPattern = z
+  .string()
+  .trim()
+  .min(1)
+  .refine((p) => p.includes('{base}'), 'must contain {base} (the recording\'s name without its extension), e.g. "{base}@2.jpeg"')
+  .refine((p) => !p.startsWith('/') && !p.split('/').some((part) => part === '..' || part === '.' || part === ''), {
+    message: 'must be a path below the recording\'s folder, e.g. "thumbs/{base}.jpg" (no "/" at the start, no "..")',
+  })
+  .refine((p) => !p.includes('/') || !/[*?]/.test(p), "must not use * or ? when it names a folder below the recording's");
+
+const glob = z
+  .string()
+  .trim()
+  .min(1)
+  .refine((p) => !p.startsWith('/'), 'must be relative to the camera folder (no "/" at the start)');
+
+/**
+ * extensions, eventPatterns, recordingMode, companions, recordingFolders, nameTime and match have
+ * no default here: the camera's recorder preset fills in what is left out (src/config/presets.ts).
+ */
 export const cameraSchema = z.object({
   name: z.string().trim().min(1),
   path: absolutePath(),
   retentionDays: z.number().positive(),
   eventRetentionDays: z.number().positive().optional(),
   storageQuotaGB: z.number().positive().optional(),
-  eventPatterns: z.array(z.string().min(1)).default(() => [...DEFAULT_EVENT_PATTERNS]),
-  extensions: z.array(extension).default(() => [...DEFAULT_EXTENSIONS]),
+  recorder: z.enum(RECORDER_NAMES).default('generic'),
+  match: z.array(glob).min(1).optional(),
+  recordingMode: z.enum(RECORDING_MODES).optional(),
+  eventPatterns: z.array(z.string().min(1)).optional(),
+  extensions: z.array(extension).optional(),
+  companions: z.array(companionPattern).optional(),
+  recordingFolders: z.array(glob).optional(),
+  nameTime: z
+    .string()
+    .min(1)
+    .superRefine((pattern, ctx) => {
+      const problem = compileNameTime(pattern).problem;
+      if (problem) {
+        ctx.addIssue({ code: 'custom', message: problem });
+      }
+    })
+    .optional(),
+  nameTimeZone: z
+    .string()
+    .refine((tz) => canonicalTimeZone(tz) !== undefined, 'must be a time zone name such as "Europe/Berlin" or "UTC"')
+    .overwrite((tz) => canonicalTimeZone(tz) ?? tz)
+    .optional(),
   protectSwitch: z.boolean().default(true),
 });
 
@@ -153,18 +196,44 @@ function isSameOrInside(child: string, parent: string): boolean {
   return c === p || c.startsWith(p.endsWith(path.sep) ? p : p + path.sep);
 }
 
-function storageConflict(folder: string, storagePath: string): string | undefined {
+/** Homebridge's own state in its storage folder: a camera folder must neither be, contain nor lie inside any of it (rules §1). */
+const HOMEBRIDGE_STATE = ['config.json', 'accessories', 'persist', 'backups', 'node_modules'];
+
+/**
+ * A camera folder may lie inside the storage folder (camera.ui records into `<storage>/camera.ui/recordings`),
+ * but never where Homebridge keeps its own state, nor in this plugin's index and journal folder.
+ */
+function storageConflict(folder: string, storagePath: string, indexFolder: string): string | undefined {
   if (folder === path.parse(folder).root) {
     return 'must not be the root folder of the disk';
   }
   if (comparable(folder) === comparable(storagePath)) {
-    return `must not be the Homebridge storage folder (${storagePath})`;
+    return `must not be the Homebridge storage folder (${storagePath}): it holds Homebridge's own state (config.json, accessories/, persist/)`;
   }
   if (isSameOrInside(storagePath, folder)) {
     return `must not contain the Homebridge storage folder (${storagePath})`;
   }
-  if (isSameOrInside(folder, storagePath)) {
-    return `must not be inside the Homebridge storage folder (${storagePath})`;
+  const state = [
+    ...HOMEBRIDGE_STATE.map((name) => ({
+      at: path.join(storagePath, name),
+      what: `Homebridge's own ${name}${name.includes('.') ? '' : '/'}`,
+    })),
+    // The index's own folder in the storage folder (the default <storage>/nvr-retention); one kept right in the storage
+    // folder has no folder of its own, and one elsewhere is kept out of camera folders by refuseInsideCameras.
+    ...(isSameOrInside(indexFolder, storagePath) && comparable(indexFolder) !== comparable(storagePath)
+      ? [{ at: indexFolder, what: "this plugin's index and journal folder" }]
+      : []),
+  ];
+  for (const { at, what } of state) {
+    if (comparable(folder) === comparable(at)) {
+      return `must not be ${what} (${at})`;
+    }
+    if (isSameOrInside(folder, at)) {
+      return `must not be inside ${what} (${at})`;
+    }
+    if (isSameOrInside(at, folder)) {
+      return `must not contain ${what} (${at})`;
+    }
   }
   return undefined;
 }
@@ -221,6 +290,8 @@ interface CameraCheck {
   name?: string;
   /** Resolved folder, when the path field is valid and clear of the storage folder. */
   folder?: string;
+  /** The camera selects its files by `match` (its own or its preset's), so it may share its folder. */
+  hasMatch?: boolean;
   camera?: CameraConfig;
   issues: ConfigIssue[];
 }
@@ -237,7 +308,7 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 /** A null left by hand editing or by a form means "not set": the field's default or absence applies. */
 const withoutNulls = (v: Record<string, unknown>) => Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null));
 
-function checkCamera(raw: unknown, index: number, storagePaths: string[]): CameraCheck {
+function checkCamera(raw: unknown, index: number, storagePaths: string[], indexFolder: string): CameraCheck {
   const at = ['cameras', index];
   const entry = isRecord(raw) ? withoutNulls(raw) : raw;
   const { data, issues } = safeParse(cameraSchema, entry, at);
@@ -252,7 +323,7 @@ function checkCamera(raw: unknown, index: number, storagePaths: string[]): Camer
   const conflict =
     folder === undefined
       ? undefined
-      : (storagePaths.map((storagePath) => storageConflict(folder, storagePath)).find(Boolean) ?? linkConflict(folder));
+      : (storagePaths.map((storagePath) => storageConflict(folder, storagePath, indexFolder)).find(Boolean) ?? linkConflict(folder));
   if (conflict) {
     issues.push({ path: formatPath([...at, 'path']), message: conflict });
   } else {
@@ -260,24 +331,44 @@ function checkCamera(raw: unknown, index: number, storagePaths: string[]): Camer
   }
 
   if (data) {
-    check.camera = {
-      name: data.name,
-      path: data.path,
-      retentionDays: data.retentionDays,
-      eventRetentionDays: data.eventRetentionDays ?? 3 * data.retentionDays,
-      ...(data.storageQuotaGB !== undefined && { storageQuotaGB: data.storageQuotaGB }),
-      eventPatterns: data.eventPatterns,
-      extensions: data.extensions,
-      protectSwitch: data.protectSwitch,
-    };
+    check.camera = withPreset(data);
+    check.hasMatch = check.camera.match !== undefined;
   }
   return check;
 }
 
+/** The camera as the user wrote it, with its recorder preset filling in what was left out: what the user sets wins. */
+function withPreset(data: z.output<typeof cameraSchema>): CameraConfig {
+  const preset: Preset = PRESETS[data.recorder];
+  const match = data.match ?? presetMatch(data.recorder, data.name);
+  const nameTime = data.nameTime ?? preset.nameTime;
+  const nameTimeZone = data.nameTimeZone ?? preset.nameTimeZone;
+  return {
+    name: data.name,
+    path: data.path,
+    retentionDays: data.retentionDays,
+    eventRetentionDays: data.eventRetentionDays ?? 3 * data.retentionDays,
+    ...(data.storageQuotaGB !== undefined && { storageQuotaGB: data.storageQuotaGB }),
+    eventPatterns: data.eventPatterns ?? [...preset.eventPatterns],
+    extensions: data.extensions ?? [...preset.extensions],
+    protectSwitch: data.protectSwitch,
+    recorder: data.recorder,
+    ...(match !== undefined && { match }),
+    recordingMode: data.recordingMode ?? preset.recordingMode,
+    companions: data.companions ?? [...preset.companions],
+    recordingFolders: data.recordingFolders ?? [...preset.recordingFolders],
+    ...(nameTime !== undefined && { nameTime }),
+    ...(nameTimeZone !== undefined && { nameTimeZone }),
+    indexKey: match === undefined ? data.path : `${data.path}#${data.name}`,
+  };
+}
+
 /**
  * Both cameras of an overlapping pair are refused: either one would index, and then delete, the
- * other's files. Entries that are broken for other reasons still take part, so that fixing a typo
- * never silently enables an overlap.
+ * other's files. Cameras may share a folder when both select their files by `match`, and one may lie
+ * inside another's when the outer one does (a file both still match is kept and reported at scan
+ * time: camera_overlap). Entries that are broken for other reasons still take part, so that fixing a
+ * typo never silently enables an overlap.
  */
 function refuseOverlaps(cameras: CameraCheck[]): void {
   for (const a of cameras) {
@@ -286,13 +377,14 @@ function refuseOverlaps(cameras: CameraCheck[]): void {
         continue;
       }
       const other = `cameras[${b.index}] (${b.folder})`;
+      const needsMatch = 'give both cameras "match" (or a recorder preset that sets it) to share a folder';
       let message: string | undefined;
       if (comparable(a.folder) === comparable(b.folder)) {
-        message = `must not be the same folder as ${other}`;
+        message = a.hasMatch && b.hasMatch ? undefined : `must not be the same folder as ${other}; ${needsMatch}`;
       } else if (isSameOrInside(a.folder, b.folder)) {
-        message = `must not be inside the folder of ${other}`;
+        message = b.hasMatch ? undefined : `must not be inside the folder of ${other}, unless that camera selects its files by "match"`;
       } else if (isSameOrInside(b.folder, a.folder)) {
-        message = `must not contain the folder of ${other}`;
+        message = a.hasMatch ? undefined : `must not contain the folder of ${other}, unless this camera selects its files by "match"`;
       }
       if (message) {
         a.issues.push({ path: `cameras[${a.index}].path`, message });
@@ -300,14 +392,25 @@ function refuseOverlaps(cameras: CameraCheck[]): void {
     }
   }
   // Names can differ while the folders are one (a bind mount): the folders that exist are compared by identity too.
+  // A pair whose paths already say how they meet was judged above (cameras with "match" may share a folder,
+  // and their files are told apart by path); one that meets only by identity is refused whatever its match:
+  // the same files under two unrelated paths cannot be told apart.
   for (const { a, b, overlap } of identityOverlaps(cameras.map((camera) => camera.folder))) {
     const camera = cameras[a]!;
     const other = cameras[b]!;
     const field = `cameras[${camera.index}].path`;
+    if (pathsMeet(camera.folder!, other.folder!)) {
+      continue;
+    }
     if (!camera.issues.some((issue) => issue.path === field)) {
       camera.issues.push({ path: field, message: `must not ${describeOverlap(overlap, `cameras[${other.index}] (${other.folder})`)}` });
     }
   }
+}
+
+/** Whether two folders are the same or one lies inside the other, by their paths alone. */
+export function pathsMeet(a: string, b: string): boolean {
+  return isSameOrInside(a, b) || isSameOrInside(b, a);
 }
 
 /** Names identify HomeKit switches and CLI arguments; "Front" and "front" are too easily confused. */
@@ -347,14 +450,14 @@ function analyse(raw: unknown, options: { storagePath: string }): Analysis {
   const { data: entries = [], issues: listIssues } = safeParse(cameraListSchema, block.cameras, ['cameras']);
   blockIssues.push(...listIssues);
 
-  const storagePaths = storageFolders(storagePath);
-  const cameras = entries.map((entry, index) => checkCamera(entry, index, storagePaths));
-  refuseOverlaps(cameras);
-  refuseDuplicateNames(cameras);
-
   // Checked from the field alone, so the answer does not depend on unrelated mistakes in the block.
   const databasePath =
     settingsSchema.shape.databasePath.safeParse(block.databasePath).data ?? path.join(storagePath, 'nvr-retention', 'index.db');
+  const storagePaths = storageFolders(storagePath);
+  const cameras = entries.map((entry, index) => checkCamera(entry, index, storagePaths, path.dirname(databasePath)));
+  refuseOverlaps(cameras);
+  refuseDuplicateNames(cameras);
+
   refuseInsideCameras('databasePath', databasePath, 'the index must not live among the recordings', cameras, blockIssues);
   const exportPath = settingsSchema.shape.exportPath.safeParse(block.exportPath).data;
   if (exportPath !== undefined) {

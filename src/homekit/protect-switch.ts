@@ -4,7 +4,7 @@ import { plural } from '../retention/format.js';
 import { EngineSwitch } from './engine-switch.js';
 
 /** The camera path, not its name, identifies the switch: a renamed camera keeps its switch and its state. */
-export const protectSwitchSeed = (camera: CameraConfig) => `homebridge-nvr-retention:protect:${camera.path}`;
+export const protectSwitchSeed = (camera: CameraConfig) => `homebridge-nvr-retention:protect:${camera.indexKey}`;
 export const protectSwitchName = (camera: CameraConfig) => `Protect ${camera.name}`;
 
 /** A "Protect <camera>" switch (rules §5): on holds recent footage, off releases only its own holds. */

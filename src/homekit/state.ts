@@ -99,7 +99,7 @@ export function storageState(
   };
 }
 
-/** The switch state of each camera, by camera path (the switch's identity: it survives renames). */
+/** The switch state of each camera, by camera key (the switch's identity: its folder, which survives renames, unless the folder is shared). */
 export function protectSwitchStates(status: StatusReport): Map<string, boolean> {
-  return new Map(status.cameras.map((camera) => [camera.path, camera.protectSwitchOn]));
+  return new Map(status.cameras.map((camera) => [camera.key, camera.protectSwitchOn]));
 }

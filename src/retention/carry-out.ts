@@ -7,7 +7,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { CameraConfig } from '../config/types.js';
 import type { EngineContext, Raise } from './context.js';
 import { type BatchResult, deleteBatchFiles, settleRows } from './deletion/batch.js';
-import { noteTouchedFolder, removeEmptiedFolders, type TouchedFolders } from './deletion/emptied-folders.js';
+import { noteTouchedFolders, removeEmptiedFolders, type TouchedFolders } from './deletion/emptied-folders.js';
 import { FileDeleter, type FileDeletionOptions } from './deletion/file-deleter.js';
 import { formatBytes, plural } from './format.js';
 import type { BatchOutcome, Deletion, planSweep, PlanSummary } from './plan.js';
@@ -66,7 +66,7 @@ export async function carryOut(
     const reason = batch[0]!.reason;
     for (const recording of result.deleted) {
       countDeletion(report, { recording, reason }, cameraById.get(recording.cameraId)!.name);
-      noteTouchedFolder(touched, recording.cameraId, recording.relPath);
+      noteTouchedFolders(touched, recording);
     }
     for (const failure of result.failures) {
       report.failures.push(failure);

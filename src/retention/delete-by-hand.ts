@@ -10,7 +10,7 @@ import type { Recording } from '../store/store.js';
 import type { EngineContext } from './context.js';
 import { isInProgress } from './deletable.js';
 import { deleteBatchFiles, settleRows } from './deletion/batch.js';
-import { noteTouchedFolder, removeEmptiedFolders, type TouchedFolders } from './deletion/emptied-folders.js';
+import { noteTouchedFolders, removeEmptiedFolders, type TouchedFolders } from './deletion/emptied-folders.js';
 import { FileDeleter } from './deletion/file-deleter.js';
 import { formatBytes, plural } from './format.js';
 import { addTo, emptyTally, type Tally } from './report.js';
@@ -32,7 +32,7 @@ export async function deleteRecordingsNow(ctx: EngineContext, ids: number[], who
     const cameraById = new Map<number, CameraConfig>();
     const available = new Map<number, boolean>();
     for (const camera of config.cameras) {
-      const row = store.cameraByPath(camera.path);
+      const row = store.cameraByPath(camera.indexKey);
       if (row) {
         cameraById.set(row.id, camera);
         available.set(row.id, row.available);
@@ -69,7 +69,7 @@ export async function deleteRecordingsNow(ctx: EngineContext, ids: number[], who
         addTo(entry.tally, recording.size);
         entry.paths.push(path);
         byCamera.set(recording.cameraId, entry);
-        noteTouchedFolder(touched, recording.cameraId, recording.relPath);
+        noteTouchedFolders(touched, recording);
       } else if (!outcome.failures.some((failure) => failure.path === path)) {
         result.kept.push({ id: recording.id, path, reason: 'protected, exported or changed since it was chosen' });
       }

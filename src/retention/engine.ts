@@ -2,6 +2,7 @@ import { copyFile, lstat, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import { makeMatcher } from '../catalog/classify.js';
 import { scanCamera, SWITCH_HOLDER, type ScanResult } from '../catalog/scan.js';
 import type { CameraConfig, RecordingClass, RetentionConfig } from '../config/types.js';
 import { bytesOfGB, DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS } from '../config/units.js';
@@ -9,6 +10,7 @@ import { CORRUPTION_MESSAGE, type IndexOpenOptions, isCorruption } from '../stor
 import { SweepLockHeldError } from '../store/lock.js';
 import { indexLocation, migrateDatabase, moveAside } from '../store/recover.js';
 import { type BrowseOrder, type CameraRow, type RecordingDetail, type RecordingFilter, type Severity, Store } from '../store/store.js';
+import { adoptChangedCameraKeys } from './camera-keys.js';
 import type { EngineContext } from './context.js';
 import { isExporting, isHeld, isInProgress, liveKeepUntil } from './deletable.js';
 import { deleteRecordingsNow, type ManualDeleteResult } from './delete-by-hand.js';
@@ -28,6 +30,8 @@ export { silentLogger } from './logger.js';
 export interface CameraStatus {
   name: string;
   path: string;
+  /** The camera's identity (its folder, or folder and name when it shares the folder by match): what its switch is keyed by. */
+  key: string;
   available: boolean;
   unavailableReason: string | null;
   recordings: number;
@@ -121,11 +125,16 @@ export class RetentionEngine {
     this.ensureCameras();
   }
 
-  /** Each configured camera has its row; one whose folder moved keeps its recordings and holds (rules §12). */
+  /**
+   * Each configured camera has its row. One whose key changed in its folder (renamed, or gained or lost
+   * `match`) takes over its old row when that is unambiguous; one whose folder moved keeps its
+   * recordings and holds by its name (rules §12).
+   */
   private ensureCameras(): void {
-    const configuredPaths = new Set(this.config.cameras.map((camera) => camera.path));
+    adoptChangedCameraKeys(this.store, this.config.cameras, this.ctx.log);
+    const configuredKeys = new Set(this.config.cameras.map((camera) => camera.indexKey));
     for (const camera of this.config.cameras) {
-      const from = this.store.followMovedCamera(camera.name, camera.path, configuredPaths);
+      const from = this.store.followMovedCamera(camera.name, camera.indexKey, configuredKeys);
       if (from !== undefined) {
         const message = `the folder of camera "${camera.name}" changed from ${from} to ${camera.path}: its recordings and holds follow it`;
         this.ctx.log.info(`${message.charAt(0).toUpperCase()}${message.slice(1)}.`);
@@ -139,7 +148,7 @@ export class RetentionEngine {
           to: camera.path,
         });
       }
-      this.store.ensureCamera(camera.name, camera.path);
+      this.store.ensureCamera(camera.name, camera.indexKey);
     }
   }
 
@@ -242,6 +251,8 @@ export class RetentionEngine {
         scanCamera(this.store, camera, {
           minAgeMs: this.config.minAgeSeconds * SECOND_MS,
           acceptMissing: options.acceptMissing?.includes(camera.name),
+          cameras: this.config.cameras,
+          timeZone: this.config.timezone,
         }),
       );
     } finally {
@@ -250,7 +261,7 @@ export class RetentionEngine {
   }
 
   cameraRow(camera: CameraConfig): CameraRow {
-    return this.store.ensureCamera(camera.name, camera.path);
+    return this.store.ensureCamera(camera.name, camera.indexKey);
   }
 
   status(): StatusReport {
@@ -260,6 +271,7 @@ export class RetentionEngine {
       return {
         name: camera.name,
         path: camera.path,
+        key: camera.indexKey,
         available: row.available,
         unavailableReason: row.unavailableReason,
         recordings: row.recordingCount,
@@ -328,9 +340,12 @@ export class RetentionEngine {
    */
   resolveRecording(path: string, cwd = process.cwd()): { camera: CameraConfig; recording: RecordingDetail } {
     const absolute = resolve(cwd, path);
-    const camera = this.config.cameras.find((c) => absolute.startsWith(c.path + sep));
+    // Cameras may share a folder (match): the file is the one camera's whose folder holds it and whose match selects it.
+    const camera = this.config.cameras.find(
+      (c) => absolute.startsWith(c.path + sep) && makeMatcher(c)(relative(c.path, absolute).split(sep).join('/')),
+    );
     if (!camera) {
-      throw new RecordingNotFoundError(`${absolute} is not inside any camera folder`);
+      throw new RecordingNotFoundError(`${absolute} is not inside any camera folder, or no camera's "match" selects it`);
     }
     const relPath = relative(camera.path, absolute).split(sep).join('/');
     const row = this.cameraRow(camera);

@@ -5,11 +5,12 @@
  */
 import { scanCamera, type ScanResult } from '../catalog/scan.js';
 import { describeOverlap, identityOverlaps } from '../config/folder-identity.js';
+import { pathsMeet } from '../config/schema.js';
 import type { CameraConfig } from '../config/types.js';
-import { MINUTE_MS, SECOND_MS } from '../config/units.js';
+import { GB, MINUTE_MS, SECOND_MS } from '../config/units.js';
 import type { HoldsSync } from '../store/store.js';
 import type { EngineContext, Raise } from './context.js';
-import { plural } from './format.js';
+import { formatBytes, plural } from './format.js';
 
 /**
  * A file dated this far in the future is not a recording in progress but a clock that runs ahead. It is
@@ -30,11 +31,13 @@ export function reconcile(
     if (overlap !== undefined) {
       return refuseOverlapping(ctx, camera, overlap, raise);
     }
-    const wasAvailable = store.cameraByPath(camera.path)?.available ?? true;
+    const wasAvailable = store.cameraByPath(camera.indexKey)?.available ?? true;
     const scan = scanCamera(store, camera, {
       minAgeMs: config.minAgeSeconds * SECOND_MS,
       acceptMissing: options.acceptMissing?.includes(camera.name),
       shouldStop: options.shouldStop,
+      cameras: config.cameras,
+      timeZone: config.timezone,
     });
     if (!scan.available) {
       raise({
@@ -72,11 +75,58 @@ export function reconcile(
         latest: ahead.latest,
       });
     }
+    raiseLayoutFindings(camera.name, scan, raise);
     log.debug(
       `[${camera.name}] scan: ${scan.added} new, ${scan.updated} changed, ${scan.removed} gone; ${scan.foldersRead} folders read, ${scan.foldersSkipped} unchanged`,
     );
     return scan;
   });
+}
+
+/** Ignored files warn past either share: a missing extension (Blue Iris .bvr, Dahua .dav) must never be silent. */
+const IGNORED_WARN_BYTES = GB;
+const IGNORED_WARN_SHARE = 0.1;
+
+/** What the layout rules found (rules §1): files two cameras match, names without a time, files the camera ignores. */
+function raiseLayoutFindings(camera: string, scan: ScanResult, raise: Raise): void {
+  const { overlaps, nameTimeMisses, ignored } = scan;
+  if (overlaps.count > 0) {
+    raise({
+      kind: 'camera_overlap',
+      camera,
+      severity: 'warning',
+      message: `${overlaps.count} files are matched by this camera and by "${overlaps.other}", so they belong to neither and are never deleted, e.g. ${overlaps.example}; make the cameras' "match" tell them apart`,
+      count: overlaps.count,
+      example: overlaps.example,
+      other: overlaps.other,
+    });
+  }
+  if (nameTimeMisses.count > 0) {
+    raise({
+      kind: 'name_time_missing',
+      camera,
+      severity: 'warning',
+      message: `${nameTimeMisses.count} recordings have no time in their name that "nameTime" reads, so their file time is used instead, e.g. ${nameTimeMisses.example}`,
+      count: nameTimeMisses.count,
+      example: nameTimeMisses.example,
+    });
+  }
+  const folderBytes = scan.camera.bytes + (ignored?.bytes ?? 0);
+  if (ignored && ignored.count > 0 && (ignored.bytes > IGNORED_WARN_BYTES || ignored.bytes > IGNORED_WARN_SHARE * folderBytes)) {
+    const top = Object.entries(ignored.extensions)
+      .sort(([, a], [, b]) => b[1] - a[1])
+      .slice(0, 3)
+      .map(([extension, [count, bytes]]) => ({ extension: extension === '' ? '(none)' : extension, count, bytes }));
+    raise({
+      kind: 'ignored_files',
+      camera,
+      severity: 'warning',
+      message: `${ignored.count} files (${formatBytes(ignored.bytes)}, ${Math.round((100 * ignored.bytes) / folderBytes)}% of the folder) are neither recordings nor companions, so no rule deletes them; most are ${top.map((t) => `.${t.extension} (${t.count})`).join(', ')}. If they are recordings, add their extension to "extensions" (or choose the camera's "recorder")`,
+      count: ignored.count,
+      bytes: ignored.bytes,
+      extensions: top,
+    });
+  }
 }
 
 /** A path too long for the system is too long for a log line too: its start and its end say where it is. */
@@ -115,8 +165,9 @@ export function tellHoldsSync(sync: HoldsSync, raise: Raise): void {
 function overlapsByIdentity(cameras: CameraConfig[]): Map<number, string> {
   const found = new Map<number, string>();
   for (const { a, b, overlap } of identityOverlaps(cameras.map((camera) => camera.path))) {
-    if (!found.has(a)) {
-      const other = cameras[b]!;
+    const other = cameras[b]!;
+    // Folders whose paths meet were judged by the config check (cameras with "match" may share one).
+    if (!found.has(a) && !pathsMeet(cameras[a]!.path, other.path)) {
       found.set(a, `its folder must not ${describeOverlap(overlap, `camera "${other.name}" (${other.path})`)}`);
     }
   }
@@ -125,7 +176,7 @@ function overlapsByIdentity(cameras: CameraConfig[]): Map<number, string> {
 
 function refuseOverlapping(ctx: EngineContext, camera: CameraConfig, why: string, raise: Raise): ScanResult {
   const { store } = ctx;
-  const row = store.ensureCamera(camera.name, camera.path);
+  const row = store.ensureCamera(camera.name, camera.indexKey);
   const reason = `${why}; nothing of it is deleted until the folders are apart again`;
   store.setCameraAvailability(row.id, false, reason, Date.now());
   raise({ kind: 'camera_overlap', camera: camera.name, severity: 'error', message: `camera unavailable: ${reason}`, reason });
@@ -140,5 +191,7 @@ function refuseOverlapping(ctx: EngineContext, camera: CameraConfig, why: string
     foldersRead: 0,
     foldersSkipped: 0,
     unreadableNames: [],
+    overlaps: { count: 0 },
+    nameTimeMisses: { count: 0 },
   };
 }

@@ -19,8 +19,9 @@ export function finishInterruptedDeletes(ctx: EngineContext): void {
   const present: number[] = [];
   for (const recording of interrupted) {
     const camera = store.camera(recording.cameraId);
-    const cameraConfig = config.cameras.find((c) => c.path === camera.path);
-    const state = cameraConfig ? fileState(camera.path, recording.relPath) : 'unknown';
+    // The row's path is the camera's index key: its folder, or folder#name for a camera in a shared folder.
+    const cameraConfig = config.cameras.find((c) => c.indexKey === camera.path);
+    const state = cameraConfig ? fileState(cameraConfig.path, recording.relPath) : 'unknown';
     if (state === 'unknown') {
       // The camera folder is not there (an unmounted NAS) or did not answer: the row stays marked and is
       // settled at a later start, when its folder can tell whether the file is really gone.
@@ -31,10 +32,10 @@ export function finishInterruptedDeletes(ctx: EngineContext): void {
       continue;
     }
     // The crash may have come between the recording's unlink and its sidecars': they go with it.
-    if (isInsideCamera(camera.path, recording.relPath)) {
+    if (cameraConfig && isInsideCamera(cameraConfig.path, recording.relPath)) {
       for (const sidecar of recording.sidecars) {
         try {
-          unlinkSync(join(camera.path, dirname(recording.relPath), sidecar));
+          unlinkSync(join(cameraConfig.path, dirname(recording.relPath), sidecar));
         } catch {
           // Already gone; or it stays behind as a plain file, as when a sidecar's unlink fails in a sweep.
         }

@@ -169,4 +169,16 @@ export const MIGRATIONS: string[] = [
     since INTEGER NOT NULL
   );
   `,
+  /* 5 */ `
+  -- The recording file's own mtime, when its end time comes from elsewhere (a time in its name, the newest
+  -- file of a folder that is one recording): what tells a rewritten file. NULL: the end time is the mtime.
+  ALTER TABLE recordings ADD COLUMN file_mtime REAL;
+  -- Files of the camera in each folder that are neither recordings nor companions (the ignored_files warning),
+  -- kept per folder because a folder whose listing did not change is not read again.
+  ALTER TABLE folders ADD COLUMN ignored_count INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE folders ADD COLUMN ignored_bytes INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE folders ADD COLUMN ignored_extensions TEXT; -- JSON {"ext": [count, bytes]}
+  -- Every folder is read again once, so images beside their video become its thumbnails everywhere at once.
+  UPDATE folders SET mtime_ms = NULL;
+  `,
 ];

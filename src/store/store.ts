@@ -41,7 +41,10 @@ export interface Recording {
   protected: boolean;
   keepUntil: number | null;
   exportLockUntil: number | null;
+  /** Names relative to the recording's folder of its sidecars and companions (`x.json`, `thumbs/x.jpg`). */
   sidecars: string[];
+  /** The file's own mtime when the end time is not it (a time from the name, a recording folder); else the end time. */
+  fileMtime?: number;
 }
 
 export interface RecordingDetail extends Recording {
@@ -65,6 +68,17 @@ export interface IndexedFile {
   endTime: number;
   cls: RecordingClass;
   sidecars: string[];
+  fileMtime: number;
+  /** Protected, or kept until a date that has not passed (rules §1, held). */
+  held: boolean;
+}
+
+/** Files of a camera that are neither recordings nor companions, and their extensions by bytes. */
+export interface IgnoredFiles {
+  count: number;
+  bytes: number;
+  /** Extension ('' for none) → [count, bytes]. */
+  extensions: Record<string, [number, number]>;
 }
 
 export interface NewRecording {
@@ -78,6 +92,8 @@ export interface NewRecording {
   sidecars: string[];
   protectedBy: string | null;
   protectedAt: number | null;
+  /** Given when the end time is not the file's mtime. */
+  fileMtime?: number;
 }
 
 export type Severity = 'info' | 'warning' | 'error';
@@ -193,10 +209,11 @@ interface RawRecording {
   export_lock_until: number | null;
   export_lock_owner: string | null;
   sidecars: string | null;
+  file_mtime: number;
 }
 
 const RECORDING_COLUMNS =
-  'id, camera_id, rel_path, size, file_size, end_time, class, protected, protected_by, protected_at, keep_until, export_lock_until, export_lock_owner, sidecars';
+  'id, camera_id, rel_path, size, file_size, end_time, class, protected, protected_by, protected_at, keep_until, export_lock_until, export_lock_owner, sidecars, COALESCE(file_mtime, end_time) AS file_mtime';
 
 function toRecording(row: RawRecording): RecordingDetail {
   return {
@@ -214,6 +231,7 @@ function toRecording(row: RawRecording): RecordingDetail {
     exportLockUntil: row.export_lock_until,
     exportLockOwner: row.export_lock_owner,
     sidecars: row.sidecars ? (JSON.parse(row.sidecars) as string[]) : [],
+    fileMtime: row.file_mtime,
   };
 }
 
@@ -599,6 +617,16 @@ export class Store {
     }
   }
 
+  /** Every camera row, configured or not (a camera removed from the config keeps its row). */
+  allCameras(): CameraRow[] {
+    return this.sql('SELECT * FROM cameras ORDER BY id').all().map(toCamera);
+  }
+
+  /** Gives a camera row a new key (its `path` column) and name: the same camera, known by a new key. */
+  rekeyCamera(id: number, path: string, name: string): void {
+    this.sql('UPDATE cameras SET path = ?, name = ? WHERE id = ?').run(path, name, id);
+  }
+
   cameraByPath(path: string): CameraRow | undefined {
     const row = this.sql('SELECT * FROM cameras WHERE path = ?').get(path);
     return row ? toCamera(row) : undefined;
@@ -697,10 +725,9 @@ export class Store {
 
   filesInFolder(folderId: number, endAfter = -Infinity): IndexedFile[] {
     return (
-      this.sql('SELECT id, rel_path, file_size, size, end_time, class, sidecars FROM recordings WHERE folder_id = ? AND end_time > ?').all(
-        folderId,
-        endAfter,
-      ) as unknown as RawRecording[]
+      this.sql(
+        'SELECT id, rel_path, file_size, size, end_time, class, sidecars, COALESCE(file_mtime, end_time) AS file_mtime, protected, keep_until FROM recordings WHERE folder_id = ? AND end_time > ?',
+      ).all(folderId, endAfter) as unknown as RawRecording[]
     ).map((row) => ({
       id: row.id,
       relPath: row.rel_path,
@@ -709,7 +736,38 @@ export class Store {
       endTime: row.end_time,
       cls: CLASS_NAME[row.class],
       sidecars: row.sidecars ? (JSON.parse(row.sidecars) as string[]) : [],
+      fileMtime: row.file_mtime,
+      held: row.protected === 1 || (row.keep_until !== null && row.keep_until > Date.now()),
     }));
+  }
+
+  /** Records what of a folder's files the camera ignores (read again each time the folder is). */
+  setFolderIgnored(folderId: number, ignored: IgnoredFiles): void {
+    this.sql('UPDATE folders SET ignored_count = ?, ignored_bytes = ?, ignored_extensions = ? WHERE id = ?').run(
+      ignored.count,
+      ignored.bytes,
+      ignored.count > 0 ? JSON.stringify(ignored.extensions) : null,
+      folderId,
+    );
+  }
+
+  /** The camera's ignored files over all its folders. */
+  ignoredFiles(cameraId: number): IgnoredFiles {
+    const total: IgnoredFiles = { count: 0, bytes: 0, extensions: {} };
+    const rows = this.sql(
+      'SELECT ignored_count, ignored_bytes, ignored_extensions FROM folders WHERE camera_id = ? AND ignored_count > 0',
+    ).all(cameraId) as { ignored_count: number; ignored_bytes: number; ignored_extensions: string | null }[];
+    for (const row of rows) {
+      total.count += row.ignored_count;
+      total.bytes += row.ignored_bytes;
+      const extensions = row.ignored_extensions ? (JSON.parse(row.ignored_extensions) as Record<string, [number, number]>) : {};
+      for (const [extension, [count, bytes]] of Object.entries(extensions)) {
+        const sum = (total.extensions[extension] ??= [0, 0]);
+        sum[0] += count;
+        sum[1] += bytes;
+      }
+    }
+    return total;
   }
 
   /** Indexes a recording; one that the journal held before the index was lost is held again from the start. */
@@ -719,8 +777,8 @@ export class Store {
     const protectedBy = restored?.protected_by ?? recording.protectedBy;
     const protectedAt = restored?.protected_by ? restored.protected_at : recording.protectedAt;
     this.sql(
-      `INSERT INTO recordings (camera_id, folder_id, rel_path, size, file_size, end_time, class, sidecars, protected, protected_by, protected_at, keep_until)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO recordings (camera_id, folder_id, rel_path, size, file_size, end_time, class, sidecars, protected, protected_by, protected_at, keep_until, file_mtime)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       recording.cameraId,
       recording.folderId,
@@ -734,6 +792,7 @@ export class Store {
       protectedBy,
       protectedAt,
       restored?.keep_until ?? null,
+      recording.fileMtime === undefined || recording.fileMtime === recording.endTime ? null : recording.fileMtime,
     );
   }
 
@@ -756,14 +815,15 @@ export class Store {
 
   updateRecordingFile(
     id: number,
-    change: { size: number; fileSize: number; endTime: number; cls: RecordingClass; sidecars: string[] },
+    change: { size: number; fileSize: number; endTime: number; cls: RecordingClass; sidecars: string[]; fileMtime?: number },
   ): void {
-    this.sql('UPDATE recordings SET size = ?, file_size = ?, end_time = ?, class = ?, sidecars = ? WHERE id = ?').run(
+    this.sql('UPDATE recordings SET size = ?, file_size = ?, end_time = ?, class = ?, sidecars = ?, file_mtime = ? WHERE id = ?').run(
       change.size,
       change.fileSize,
       change.endTime,
       CLASS_CODE[change.cls],
       change.sidecars.length ? JSON.stringify(change.sidecars) : null,
+      change.fileMtime === undefined || change.fileMtime === change.endTime ? null : change.fileMtime,
       id,
     );
   }

@@ -263,7 +263,7 @@ export class SettingsUi {
     if (!camera) {
       throw new RecordingNotFoundError(`no camera named "${name}"`);
     }
-    const scan = engine.scan({ acceptMissing: [name] }).find((result) => result.camera.path === camera.path)!;
+    const scan = engine.scan({ acceptMissing: [name] }).find((result) => result.camera.path === camera.indexKey)!;
     engine.store.addEvent({
       time: Date.now(),
       camera: name,

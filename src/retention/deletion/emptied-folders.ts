@@ -18,11 +18,25 @@ export function noteTouchedFolder(touched: TouchedFolders, cameraId: number, rel
   touched.set(cameraId, folders);
 }
 
+/** The recording's folder and those of its companions below it (thumbs/, the inside of a folder that was one recording). */
+export function noteTouchedFolders(touched: TouchedFolders, recording: { cameraId: number; relPath: string; sidecars: string[] }): void {
+  noteTouchedFolder(touched, recording.cameraId, recording.relPath);
+  const folder = dirname(recording.relPath);
+  for (const sidecar of recording.sidecars) {
+    if (sidecar.includes('/')) {
+      noteTouchedFolder(touched, recording.cameraId, join(folder, sidecar));
+    }
+  }
+}
+
 export async function removeEmptiedFolders(store: Store, touched: TouchedFolders, cameraById: Map<number, CameraConfig>): Promise<void> {
+  // Cameras may share a folder or lie inside one another's (match): no camera's own folder is ever removed.
+  const cameraFolders = new Set([...cameraById.values()].map((camera) => camera.path));
   for (const [cameraId, folders] of touched) {
     const camera = cameraById.get(cameraId)!;
     const removed = new Set<string>();
-    let level = [...folders].filter((folder) => folder !== '.' && folder !== '');
+    const isCameraFolder = (folder: string) => cameraFolders.has(join(camera.path, folder));
+    let level = [...folders].filter((folder) => folder !== '.' && folder !== '' && !isCameraFolder(folder));
     while (level.length > 0) {
       const depth = level.reduce((most, folder) => Math.max(most, folder.split('/').length), 0);
       const deepest = level.filter((folder) => folder.split('/').length === depth);
@@ -31,7 +45,9 @@ export async function removeEmptiedFolders(store: Store, touched: TouchedFolders
         removed.add(folder);
       }
       // A folder that stays (not empty, or not ours to remove) keeps its parents: they are not empty either.
-      const parents = gone.map((folder) => dirname(folder)).filter((parent) => parent !== '.' && !removed.has(parent));
+      const parents = gone
+        .map((folder) => dirname(folder))
+        .filter((parent) => parent !== '.' && !removed.has(parent) && !isCameraFolder(parent));
       level = [...new Set([...level.filter((folder) => folder.split('/').length < depth), ...parents])];
     }
     if (removed.size > 0) {

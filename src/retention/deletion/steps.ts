@@ -50,7 +50,8 @@ export function* checkSteps(camera: CameraConfig, recording: Recording, safe: bo
   // A folder whose listing did not change is not re-read by the scan, so a file rewritten in place
   // (a camera overwriting latest.jpg) can be newer than its row: it is not what was planned (rules §1, in progress).
   const current = yield { op: 'lstat', path: join(camera.path, recording.relPath) };
-  if (current.mtimeMs !== undefined && current.mtimeMs !== recording.endTime) {
+  // The file's own mtime: the end time may come from its name or, for a folder that is one recording, its newest file.
+  if (current.mtimeMs !== undefined && current.mtimeMs !== (recording.fileMtime ?? recording.endTime)) {
     return STALE;
   }
   return PASSED;
