@@ -16,7 +16,6 @@ import {
   DAY_MS,
   HOUR_MS,
   MINUTE_MS,
-  type RecordingSpec,
   SECOND_MS,
   setAge,
   settleFolders,
