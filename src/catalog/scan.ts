@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync, readFileSync, type Stats } from 'node:fs';
+import { type Dirent, lstatSync, readdirSync, readFileSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { CameraConfig, RecordingClass } from '../config/types.js';
@@ -52,6 +52,12 @@ export interface ScanResult {
    * silently left to fill the disk, and never make the rest of the camera unavailable.
    */
   unreadableNames: string[];
+  /**
+   * Folders below the camera folder that cannot be listed (no permission: a `lost+found` at the root
+   * of a disk, a folder of mode 000). Skipped with what is indexed below them kept, not counted as
+   * gone; the rest of the camera is swept (rules §3.1).
+   */
+  unreadableFolders: string[];
 }
 
 interface Walk {
@@ -64,6 +70,8 @@ interface Walk {
   removedIds: Set<number>;
   removedFolders: string[];
   folderMtimes: [number, number | null][];
+  /** Folders whose identity (dev, ino) is new or changed: written with the removals. */
+  folderIdentities: [number, number, number][];
   result: ScanResult;
 }
 
@@ -87,6 +95,7 @@ export function scanCamera(store: Store, camera: CameraConfig, options: ScanOpti
     foldersRead: 0,
     foldersSkipped: 0,
     unreadableNames: [],
+    unreadableFolders: [],
   };
 
   const rootProblem = checkRoot(camera.path);
@@ -103,6 +112,7 @@ export function scanCamera(store: Store, camera: CameraConfig, options: ScanOpti
     removedIds: new Set(),
     removedFolders: [],
     folderMtimes: [],
+    folderIdentities: [],
     result,
   };
   try {
@@ -159,6 +169,9 @@ export function scanCamera(store: Store, camera: CameraConfig, options: ScanOpti
     }
     for (const [folderId, mtime] of walk.folderMtimes) {
       store.setFolderMtime(folderId, mtime);
+    }
+    for (const [folderId, dev, ino] of walk.folderIdentities) {
+      store.setFolderIdentity(folderId, dev, ino);
     }
     store.setCameraAvailability(row.id, true, null, now);
     store.setLastScan(row.id, now);
@@ -221,14 +234,31 @@ function visitFolder(store: Store, walk: Walk, folder: FolderRow): FolderRow[] {
     return [];
   }
 
-  if (folder.mtimeMs !== null && folder.mtimeMs === stats.mtimeMs) {
+  // Another folder at the same path (a copy moved in, a disk mounted there) is read afresh, whatever its mtime.
+  const sameFolder = folder.dev === stats.dev && folder.ino === stats.ino;
+  if (!sameFolder) {
+    walk.folderIdentities.push([folder.id, stats.dev, stats.ino]);
+  }
+  if (sameFolder && folder.mtimeMs !== null && folder.mtimeMs === stats.mtimeMs) {
     walk.result.foldersSkipped++;
     refreshRecentFiles(store, walk, folder);
     return store.childFolders(folder.id);
   }
 
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(absolute, { withFileTypes: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (folder.relPath === '' || (code !== 'EACCES' && code !== 'EPERM')) {
+      throw error;
+    }
+    // What is indexed below stays indexed and uncounted as gone; the folder is tried again next scan.
+    walk.result.unreadableFolders.push(folder.relPath);
+    walk.folderMtimes.push([folder.id, null]);
+    return [];
+  }
   walk.result.foldersRead++;
-  const entries = readdirSync(absolute, { withFileTypes: true });
   const fileNames: string[] = [];
   const folderNames = new Set<string>();
   for (const entry of entries) {
@@ -326,6 +356,8 @@ function indexFile(store: Store, walk: Walk, folder: FolderRow, relPath: string,
     known &&
     known.fileSize === stats.size &&
     known.endTime === stats.mtimeMs &&
+    known.dev === stats.dev &&
+    known.ino === stats.ino &&
     known.size === size &&
     sameList(known.sidecars, presentSidecars)
   ) {
@@ -333,7 +365,15 @@ function indexFile(store: Store, walk: Walk, folder: FolderRow, relPath: string,
   }
   const cls = classify(walk.classifier, relPath, folderPath, presentSidecars);
   if (known) {
-    store.updateRecordingFile(known.id, { size, fileSize: stats.size, endTime: stats.mtimeMs, cls, sidecars: presentSidecars });
+    store.updateRecordingFile(known.id, {
+      size,
+      fileSize: stats.size,
+      endTime: stats.mtimeMs,
+      cls,
+      sidecars: presentSidecars,
+      dev: stats.dev,
+      ino: stats.ino,
+    });
     walk.result.updated++;
   } else {
     const switchOn = walk.row.protectSwitchOn;
@@ -348,6 +388,8 @@ function indexFile(store: Store, walk: Walk, folder: FolderRow, relPath: string,
       sidecars: presentSidecars,
       protectedBy: switchOn ? SWITCH_HOLDER : null,
       protectedAt: switchOn ? walk.scanStartedAt : null,
+      dev: stats.dev,
+      ino: stats.ino,
     });
     walk.result.added++;
   }

@@ -41,6 +41,9 @@ export interface Recording {
   keepUntil: number | null;
   exportLockUntil: number | null;
   sidecars: string[];
+  /** The file's identity (st_dev, st_ino) when the scan last saw it; undefined or null: not known yet. */
+  dev?: number | null;
+  ino?: number | null;
 }
 
 export interface RecordingDetail extends Recording {
@@ -54,6 +57,9 @@ export interface FolderRow {
   id: number;
   relPath: string;
   mtimeMs: number | null;
+  /** The folder's identity (st_dev, st_ino) when the scan last saw it; null until it has. */
+  dev: number | null;
+  ino: number | null;
 }
 
 export interface IndexedFile {
@@ -64,6 +70,8 @@ export interface IndexedFile {
   endTime: number;
   cls: RecordingClass;
   sidecars: string[];
+  dev: number | null;
+  ino: number | null;
 }
 
 export interface NewRecording {
@@ -77,6 +85,9 @@ export interface NewRecording {
   sidecars: string[];
   protectedBy: string | null;
   protectedAt: number | null;
+  /** The file's st_dev and st_ino as the scan saw them (left out only by tests that stage rows). */
+  dev?: number;
+  ino?: number;
 }
 
 export type Severity = 'info' | 'warning' | 'error';
@@ -184,10 +195,12 @@ interface RawRecording {
   export_lock_until: number | null;
   export_lock_owner: string | null;
   sidecars: string | null;
+  dev: number | null;
+  ino: number | null;
 }
 
 const RECORDING_COLUMNS =
-  'id, camera_id, rel_path, size, file_size, end_time, class, protected, protected_by, protected_at, keep_until, export_lock_until, export_lock_owner, sidecars';
+  'id, camera_id, rel_path, size, file_size, end_time, class, protected, protected_by, protected_at, keep_until, export_lock_until, export_lock_owner, sidecars, dev, ino';
 
 function toRecording(row: RawRecording): RecordingDetail {
   return {
@@ -205,7 +218,21 @@ function toRecording(row: RawRecording): RecordingDetail {
     exportLockUntil: row.export_lock_until,
     exportLockOwner: row.export_lock_owner,
     sidecars: row.sidecars ? (JSON.parse(row.sidecars) as string[]) : [],
+    dev: row.dev,
+    ino: row.ino,
   };
+}
+
+interface RawFolder {
+  id: number;
+  rel_path: string;
+  mtime_ms: number | null;
+  dev: number | null;
+  ino: number | null;
+}
+
+function toFolder(row: RawFolder): FolderRow {
+  return { id: row.id, relPath: row.rel_path, mtimeMs: row.mtime_ms, dev: row.dev, ino: row.ino };
 }
 
 function toCamera(row: Record<string, unknown>): CameraRow {
@@ -557,9 +584,9 @@ export class Store {
   // ---- folders ----
 
   folder(cameraId: number, relPath: string): FolderRow | undefined {
-    const row = this.sql('SELECT id, rel_path, mtime_ms FROM folders WHERE camera_id = ? AND rel_path = ?').get(cameraId, relPath) as
-      { id: number; rel_path: string; mtime_ms: number | null } | undefined;
-    return row && { id: row.id, relPath: row.rel_path, mtimeMs: row.mtime_ms };
+    const row = this.sql('SELECT id, rel_path, mtime_ms, dev, ino FROM folders WHERE camera_id = ? AND rel_path = ?').get(cameraId, relPath) as
+      RawFolder | undefined;
+    return row && toFolder(row);
   }
 
   ensureFolder(cameraId: number, relPath: string, parentId: number | null): FolderRow {
@@ -572,17 +599,18 @@ export class Store {
   }
 
   childFolders(folderId: number): FolderRow[] {
-    return (
-      this.sql('SELECT id, rel_path, mtime_ms FROM folders WHERE parent_id = ?').all(folderId) as {
-        id: number;
-        rel_path: string;
-        mtime_ms: number | null;
-      }[]
-    ).map((row) => ({ id: row.id, relPath: row.rel_path, mtimeMs: row.mtime_ms }));
+    return (this.sql('SELECT id, rel_path, mtime_ms, dev, ino FROM folders WHERE parent_id = ?').all(folderId) as unknown as RawFolder[]).map(
+      toFolder,
+    );
   }
 
   setFolderMtime(folderId: number, mtimeMs: number | null): void {
     this.sql('UPDATE folders SET mtime_ms = ? WHERE id = ?').run(mtimeMs, folderId);
+  }
+
+  /** What the scan saw at a folder's path: a sweep deletes only inside this very folder. */
+  setFolderIdentity(folderId: number, dev: number, ino: number): void {
+    this.sql('UPDATE folders SET dev = ?, ino = ? WHERE id = ?').run(dev, ino, folderId);
   }
 
   /** Forgets that a folder was read, so the next scan reads it again (a sweep changed it). */
@@ -624,7 +652,7 @@ export class Store {
 
   filesInFolder(folderId: number, endAfter = -Infinity): IndexedFile[] {
     return (
-      this.sql('SELECT id, rel_path, file_size, size, end_time, class, sidecars FROM recordings WHERE folder_id = ? AND end_time > ?').all(
+      this.sql('SELECT id, rel_path, file_size, size, end_time, class, sidecars, dev, ino FROM recordings WHERE folder_id = ? AND end_time > ?').all(
         folderId,
         endAfter,
       ) as unknown as RawRecording[]
@@ -636,6 +664,8 @@ export class Store {
       endTime: row.end_time,
       cls: CLASS_NAME[row.class],
       sidecars: row.sidecars ? (JSON.parse(row.sidecars) as string[]) : [],
+      dev: row.dev,
+      ino: row.ino,
     }));
   }
 
@@ -646,8 +676,8 @@ export class Store {
     const protectedBy = restored?.protected_by ?? recording.protectedBy;
     const protectedAt = restored?.protected_by ? restored.protected_at : recording.protectedAt;
     this.sql(
-      `INSERT INTO recordings (camera_id, folder_id, rel_path, size, file_size, end_time, class, sidecars, protected, protected_by, protected_at, keep_until)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO recordings (camera_id, folder_id, rel_path, size, file_size, end_time, class, sidecars, protected, protected_by, protected_at, keep_until, dev, ino)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       recording.cameraId,
       recording.folderId,
@@ -661,6 +691,8 @@ export class Store {
       protectedBy,
       protectedAt,
       restored?.keep_until ?? null,
+      recording.dev ?? null,
+      recording.ino ?? null,
     );
   }
 
@@ -683,14 +715,16 @@ export class Store {
 
   updateRecordingFile(
     id: number,
-    change: { size: number; fileSize: number; endTime: number; cls: RecordingClass; sidecars: string[] },
+    change: { size: number; fileSize: number; endTime: number; cls: RecordingClass; sidecars: string[]; dev?: number; ino?: number },
   ): void {
-    this.sql('UPDATE recordings SET size = ?, file_size = ?, end_time = ?, class = ?, sidecars = ? WHERE id = ?').run(
+    this.sql('UPDATE recordings SET size = ?, file_size = ?, end_time = ?, class = ?, sidecars = ?, dev = ?, ino = ? WHERE id = ?').run(
       change.size,
       change.fileSize,
       change.endTime,
       CLASS_CODE[change.cls],
       change.sidecars.length ? JSON.stringify(change.sidecars) : null,
+      change.dev ?? null,
+      change.ino ?? null,
       id,
     );
   }
@@ -711,12 +745,26 @@ export class Store {
 
   /**
    * Marks rows as being deleted, but only those still free of holds and export leases now: a person
-   * may have protected one since the sweep planned it. Returns the ids claimed. Once claimed, a row
-   * cannot be protected or leased until the sweep is done with it (see `protect`).
+   * may have protected one since the sweep planned it. Returns the ids claimed. A row claimed can still
+   * be protected (see `protect`): the sweep asks `stillDeletable` right before each unlink.
+   *
+   * The claim is on the disk before this returns (rules §3.8): the sweep unlinks only claimed files, so
+   * after a power cut every file it unlinked is either settled or still marked, never "gone at once".
+   * synchronous = NORMAL (the rest of the time) would leave the commit in the page cache.
    */
   claimForDeletion(ids: number[], now: number): Set<number> {
     // "Free of holds and leases" is verdict() of src/retention/deletable.ts, said in SQL.
     const claimed = new Set<number>();
+    this.db.exec('PRAGMA synchronous = FULL');
+    try {
+      this.claimRows(ids, now, claimed);
+    } finally {
+      this.db.exec('PRAGMA synchronous = NORMAL');
+    }
+    return claimed;
+  }
+
+  private claimRows(ids: number[], now: number, claimed: Set<number>): void {
     this.transaction(() => {
       for (const chunk of chunks(ids)) {
         const rows = this.sql(
@@ -728,7 +776,28 @@ export class Store {
         }
       }
     });
-    return claimed;
+  }
+
+  /**
+   * Whether a claimed row may still go now: not protected, not kept, not leased since it was claimed.
+   * Asked right before each unlink; "free of holds and leases" as in claimForDeletion.
+   */
+  stillDeletable(id: number, now: number): boolean {
+    const row = this.sql(
+      'SELECT 1 AS free FROM recordings WHERE id = ? AND protected = 0 AND NOT COALESCE(keep_until > ?, 0) AND NOT COALESCE(export_lock_until > ?, 0)',
+    ).get(id, now, now);
+    return row !== undefined;
+  }
+
+  /** Of these ids (rows whose files a sweep just unlinked), those held now: a hold that came too late. */
+  heldAmong(ids: number[], now: number): number[] {
+    return chunks(ids).flatMap((chunk) =>
+      (
+        this.sql(
+          `SELECT id FROM recordings WHERE id IN (${placeholders(chunk.length)}) AND (protected = 1 OR COALESCE(keep_until > ?, 0))`,
+        ).all(...chunk, now) as { id: number }[]
+      ).map((row) => row.id),
+    );
   }
 
   clearDeleting(ids: number[]): void {
@@ -846,14 +915,15 @@ export class Store {
   }
 
   /**
-   * Marks recordings protected; a recording already protected keeps its first protector, and one that
-   * a sweep is deleting at this moment cannot be saved (it is not counted).
+   * Marks recordings protected; a recording already protected keeps its first protector. A row a sweep
+   * has claimed is held all the same: the sweep asks again right before each unlink (`stillDeletable`)
+   * and keeps it, and a dead sweep's claim is settled at the next start, where a file still there stays.
    */
   protect(ids: number[], by: string, now: number): number {
     return this.journaled(() => {
       const rows = this.updateReturning(
         (list) =>
-          `UPDATE recordings SET protected = 1, protected_by = ?, protected_at = ? WHERE protected = 0 AND deleting = 0 AND id IN (${list})`,
+          `UPDATE recordings SET protected = 1, protected_by = ?, protected_at = ? WHERE protected = 0 AND id IN (${list})`,
         ids,
         by,
         now,
@@ -889,7 +959,7 @@ export class Store {
   protectSince(cameraId: number, since: number, by: string, now: number): number {
     return this.journaled(() => {
       const rows = this.sql(
-        'UPDATE recordings SET protected = 1, protected_by = ?, protected_at = ? WHERE camera_id = ? AND end_time >= ? AND protected = 0 AND deleting = 0 RETURNING camera_id, rel_path',
+        'UPDATE recordings SET protected = 1, protected_by = ?, protected_at = ? WHERE camera_id = ? AND end_time >= ? AND protected = 0 RETURNING camera_id, rel_path',
       ).all(by, now, cameraId, since) as { camera_id: number; rel_path: string }[];
       return {
         result: rows.length,

@@ -4,6 +4,7 @@
  */
 import { lstat, readdir, unlink } from 'node:fs/promises';
 import type { PassCursor } from './pass-cursor.js';
+import type { Stats } from 'node:fs';
 import type { CallAnswer, FileCall, Steps } from './steps.js';
 
 /**
@@ -39,7 +40,7 @@ async function answerSteps<T>(steps: Steps<T>): Promise<T> {
 async function answerCall({ op, path }: FileCall): Promise<CallAnswer> {
   try {
     if (op === 'lstat') {
-      return { mtimeMs: (await lstat(path)).mtimeMs };
+      return identityAnswer(await lstat(path));
     }
     if (op === 'count entries') {
       return { entries: (await readdir(path)).length };
@@ -49,4 +50,9 @@ async function answerCall({ op, path }: FileCall): Promise<CallAnswer> {
   } catch (error) {
     return { error: error as NodeJS.ErrnoException };
   }
+}
+
+/** What the deletion steps compare of an lstat: which file it is, and when it was last written. */
+export function identityAnswer(stats: Stats): CallAnswer {
+  return { stats: { dev: stats.dev, ino: stats.ino, mtimeMs: stats.mtimeMs, isFile: stats.isFile() } };
 }
