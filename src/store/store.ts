@@ -584,8 +584,10 @@ export class Store {
   // ---- folders ----
 
   folder(cameraId: number, relPath: string): FolderRow | undefined {
-    const row = this.sql('SELECT id, rel_path, mtime_ms, dev, ino FROM folders WHERE camera_id = ? AND rel_path = ?').get(cameraId, relPath) as
-      RawFolder | undefined;
+    const row = this.sql('SELECT id, rel_path, mtime_ms, dev, ino FROM folders WHERE camera_id = ? AND rel_path = ?').get(
+      cameraId,
+      relPath,
+    ) as RawFolder | undefined;
     return row && toFolder(row);
   }
 
@@ -599,9 +601,9 @@ export class Store {
   }
 
   childFolders(folderId: number): FolderRow[] {
-    return (this.sql('SELECT id, rel_path, mtime_ms, dev, ino FROM folders WHERE parent_id = ?').all(folderId) as unknown as RawFolder[]).map(
-      toFolder,
-    );
+    return (
+      this.sql('SELECT id, rel_path, mtime_ms, dev, ino FROM folders WHERE parent_id = ?').all(folderId) as unknown as RawFolder[]
+    ).map(toFolder);
   }
 
   setFolderMtime(folderId: number, mtimeMs: number | null): void {
@@ -652,10 +654,9 @@ export class Store {
 
   filesInFolder(folderId: number, endAfter = -Infinity): IndexedFile[] {
     return (
-      this.sql('SELECT id, rel_path, file_size, size, end_time, class, sidecars, dev, ino FROM recordings WHERE folder_id = ? AND end_time > ?').all(
-        folderId,
-        endAfter,
-      ) as unknown as RawRecording[]
+      this.sql(
+        'SELECT id, rel_path, file_size, size, end_time, class, sidecars, dev, ino FROM recordings WHERE folder_id = ? AND end_time > ?',
+      ).all(folderId, endAfter) as unknown as RawRecording[]
     ).map((row) => ({
       id: row.id,
       relPath: row.rel_path,
@@ -922,8 +923,7 @@ export class Store {
   protect(ids: number[], by: string, now: number): number {
     return this.journaled(() => {
       const rows = this.updateReturning(
-        (list) =>
-          `UPDATE recordings SET protected = 1, protected_by = ?, protected_at = ? WHERE protected = 0 AND id IN (${list})`,
+        (list) => `UPDATE recordings SET protected = 1, protected_by = ?, protected_at = ? WHERE protected = 0 AND id IN (${list})`,
         ids,
         by,
         now,
