@@ -1,4 +1,4 @@
-import { type Dirent, lstatSync, readdirSync, readFileSync, type Stats } from 'node:fs';
+import { accessSync, constants, lstatSync, readdirSync, readFileSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { CameraConfig, RecordingClass } from '../config/types.js';
@@ -234,6 +234,10 @@ function visitFolder(store: Store, walk: Walk, folder: FolderRow): FolderRow[] {
     return [];
   }
 
+  // A chmod leaves the mtime alone: a folder that cannot be listed any more must be noticed even unchanged.
+  if (folder.relPath !== '' && !canList(absolute)) {
+    return skipUnreadable(walk, folder);
+  }
   // Another folder at the same path (a copy moved in, a disk mounted there) is read afresh, whatever its mtime.
   const sameFolder = folder.dev === stats.dev && folder.ino === stats.ino;
   if (!sameFolder) {
@@ -245,19 +249,43 @@ function visitFolder(store: Store, walk: Walk, folder: FolderRow): FolderRow[] {
     return store.childFolders(folder.id);
   }
 
-  let entries: Dirent[];
   try {
-    entries = readdirSync(absolute, { withFileTypes: true });
+    return readFolder(store, walk, folder, absolute, stats);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (folder.relPath === '' || (code !== 'EACCES' && code !== 'EPERM')) {
+    if (folder.relPath === '' || !isNoPermission(error)) {
       throw error;
     }
-    // What is indexed below stays indexed and uncounted as gone; the folder is tried again next scan.
-    walk.result.unreadableFolders.push(folder.relPath);
-    walk.folderMtimes.push([folder.id, null]);
-    return [];
+    return skipUnreadable(walk, folder);
   }
+}
+
+/** No permission to list a folder or to look at what is in it (the process's user, not a failing disk). */
+function isNoPermission(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'EACCES' || code === 'EPERM';
+}
+
+function canList(path: string): boolean {
+  try {
+    accessSync(path, constants.R_OK | constants.X_OK);
+    return true;
+  } catch (error) {
+    if (isNoPermission(error)) {
+      return false;
+    }
+    throw error;
+  }
+}
+
+/** What is indexed below stays indexed and is not counted as gone; the folder is looked at again next scan. */
+function skipUnreadable(walk: Walk, folder: FolderRow): FolderRow[] {
+  walk.result.unreadableFolders.push(folder.relPath);
+  walk.folderMtimes.push([folder.id, null]);
+  return [];
+}
+
+function readFolder(store: Store, walk: Walk, folder: FolderRow, absolute: string, stats: Stats): FolderRow[] {
+  const entries = readdirSync(absolute, { withFileTypes: true });
   walk.result.foldersRead++;
   const fileNames: string[] = [];
   const folderNames = new Set<string>();

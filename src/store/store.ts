@@ -8,6 +8,11 @@ import { SweepLock } from './lock.js';
 /** Rows are read in pages of this many, so no query ever holds a million rows in memory. */
 export const PAGE_SIZE = 1000;
 
+/** The index is compacted when more than this share of its pages are free ... */
+const VACUUM_FREE_SHARE = 0.5;
+/** ... and it has at least this many pages (4 MB at SQLite's 4 kB pages): a small index is not worth it. */
+const VACUUM_MIN_PAGES = 1024;
+
 export const CLASS_CODE: Record<RecordingClass, 0 | 1> = { continuous: 0, event: 1 };
 export const CLASS_NAME: Record<0 | 1, RecordingClass> = { 0: 'continuous', 1: 'event' };
 
@@ -1220,9 +1225,30 @@ export class Store {
     );
   }
 
-  /** Checkpoints the WAL and lets SQLite refresh its statistics; cheap, run after sweeps. */
+  /**
+   * Checkpoints the WAL and lets SQLite refresh its statistics; cheap, run after sweeps. When most of
+   * the file is free pages (a big first sweep deleted most rows), the index is compacted: VACUUM
+   * rewrites it (a few seconds for a large index, once), then a TRUNCATE checkpoint gives the space back.
+   */
   optimize(): void {
     this.db.exec('PRAGMA optimize');
+    const { pages, free } = this.pageCounts();
+    if (pages >= VACUUM_MIN_PAGES && free > pages * VACUUM_FREE_SHARE) {
+      try {
+        this.db.exec('VACUUM');
+        this.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+        return;
+      } catch {
+        // Another process kept the index busy past the timeout: compacted after a later sweep.
+      }
+    }
     this.db.exec('PRAGMA wal_checkpoint(PASSIVE)');
+  }
+
+  /** The index file's pages, and how many of them are free. */
+  pageCounts(): { pages: number; free: number } {
+    const pages = (this.db.prepare('PRAGMA page_count').get() as { page_count: number }).page_count;
+    const free = (this.db.prepare('PRAGMA freelist_count').get() as { freelist_count: number }).freelist_count;
+    return { pages, free };
   }
 }

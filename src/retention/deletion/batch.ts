@@ -99,6 +99,10 @@ export async function deleteBatchFiles(
         result.stale.push(recording);
         log.info(`[${camera.name}] kept ${path}: it was written after it was indexed (still recording?)`);
         break;
+      case 'unreadable':
+        result.keptIds.push(recording.id);
+        log.debug(`[${camera.name}] kept ${path}: its folder cannot be opened (no permission)`);
+        break;
       case 'held':
         result.keptIds.push(recording.id);
         log.info(`[${camera.name}] kept ${path}: protected, kept or exported while the sweep was deleting its batch`);

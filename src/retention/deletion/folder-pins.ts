@@ -25,6 +25,8 @@ export type FolderPin =
   | { kind: 'gone' }
   /** The camera folder itself is not the one the scan saw (a link now, another folder, gone): the camera is unavailable. */
   | { kind: 'camera lost'; reason: string }
+  /** The folder cannot be opened for want of permission: its files stay, as the scan's unreadable_folder said. */
+  | { kind: 'unreadable' }
   /** The folder cannot be trusted (a link now, another folder, not identified by a scan yet): its files stay. */
   | { kind: 'refused'; error: string };
 
@@ -106,6 +108,9 @@ export class FolderPins {
     const found = this.look(path);
     if (found.code === 'ENOENT') {
       return { kind: 'gone' };
+    }
+    if (found.code === 'EACCES' || found.code === 'EPERM') {
+      return { kind: 'unreadable' };
     }
     if (found.code !== undefined) {
       return { kind: 'refused', error: `the folder ${folder} is not a folder any more (${found.code}: a link?); nothing deleted in it` };

@@ -41,6 +41,8 @@ export type FileOutcome =
   | { kind: 'held' }
   /** Its camera folder is not the one the scan saw: the camera is unavailable until the next scan. */
   | { kind: 'camera lost'; reason: string }
+  /** In a folder this process may not open (reported by the scan as unreadable_folder): left alone. */
+  | { kind: 'unreadable' }
   /** Not tried: the sweep was asked to stop. */
   | { kind: 'untried' };
 
@@ -67,6 +69,8 @@ export function* deletionSteps(job: DeletionJob): Steps<FileOutcome> {
       return { kind: 'camera lost', reason: pin.reason };
     case 'refused':
       return { kind: 'failed', error: pin.error };
+    case 'unreadable':
+      return { kind: 'unreadable' };
     case 'gone':
       // Its folder went with the files in it: already deleted, unless the whole camera folder is away.
       return (yield* cameraFolderVanished(camera)) ?? DELETED;
