@@ -8,11 +8,14 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import { RetentionEngine } from '../src/retention/engine.js';
 import { silentLogger } from '../src/retention/logger.js';
 import { makeTree, midBatch, missing, mountTmpfs, recordingPath, unmountAll } from './helpers/safety.js';
 import { buildConfig, DAY_MS, makeSandbox, type Sandbox } from './helpers/tree.js';
+
+// Sweeps of tens of thousands of real files, several times: minutes on a loaded machine.
+jest.setTimeout(600_000);
 
 const CLI = resolve('dist/cli/bin.js');
 const FILES = 30_000;

@@ -7,11 +7,14 @@
  */
 import fs from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import { RetentionEngine } from '../src/retention/engine.js';
 import { silentLogger } from '../src/retention/logger.js';
 import { makeTree, midBatch, missing, mountTmpfs, recordingPath, unmountAll } from './helpers/safety.js';
 import { buildConfig, makeSandbox, type Sandbox } from './helpers/tree.js';
+
+// Sweeps of tens of thousands of real files, several times: minutes on a loaded machine.
+jest.setTimeout(600_000);
 
 const FILES = 30_000;
 const BATCH = 500;

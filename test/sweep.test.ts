@@ -725,9 +725,7 @@ describe('failures', () => {
 
     expect(exists(join(outside, '2.mp4'))).toBe(true);
     expect(report.deleted.count).toBe(1);
-    expect(report.failures).toEqual([
-      { camera: 'Front', path: join(front, 'b/2.mp4'), error: expect.stringMatching(/a link/) },
-    ]);
+    expect(report.failures).toEqual([{ camera: 'Front', path: join(front, 'b/2.mp4'), error: expect.stringMatching(/a link/) }]);
   });
 });
 
@@ -964,9 +962,7 @@ describe.each(['in place', 'overlapped'] as const)('deleting files %s', (fileDel
     expect(filesBelow(front)).toEqual(['snap/latest.jpg', 'z']);
     expect(exists(join(outside, 'last.mp4'))).toBe(true);
     expect(report.deleted).toEqual({ count: 2, bytes: bytesOf(withSidecars) + 1000 });
-    expect(report.failures).toEqual([
-      { camera: 'Front', path: join(front, 'z/last.mp4'), error: expect.stringMatching(/a link/) },
-    ]);
+    expect(report.failures).toEqual([{ camera: 'Front', path: join(front, 'z/last.mp4'), error: expect.stringMatching(/a link/) }]);
     expect([...rows(engine, 'Front').keys()].sort()).toEqual(['snap/latest.jpg', 'z/last.mp4']);
     expect(engine.store.interruptedDeletes()).toEqual([]);
   });

@@ -200,7 +200,8 @@ async function runCommand(engine: RetentionEngine, command: string, args: string
         io.out(
           report
             .deletions!.map(
-              (d) => `  ${d.reason.padEnd(5)} ${d.camera}: ${printablePath(d.path)} (${formatBytes(d.size)}, ${d.class}, ended ${d.endTime})`,
+              (d) =>
+                `  ${d.reason.padEnd(5)} ${d.camera}: ${printablePath(d.path)} (${formatBytes(d.size)}, ${d.class}, ended ${d.endTime})`,
             )
             .join('\n'),
         );
@@ -297,9 +298,10 @@ async function runCommand(engine: RetentionEngine, command: string, args: string
       const ids = resolvePaths(engine, args, io);
       const result = await engine.export(ids, resolve(io.cwd, values.to), `cli:${process.pid}`);
       print(result, () =>
-        [...result.exported.map((path) => `exported ${printablePath(path)}`), ...result.skipped.map((s) => `skipped recording ${s.id}: ${s.reason}`)].join(
-          '\n',
-        ),
+        [
+          ...result.exported.map((path) => `exported ${printablePath(path)}`),
+          ...result.skipped.map((s) => `skipped recording ${s.id}: ${s.reason}`),
+        ].join('\n'),
       );
       return result.skipped.length === 0 ? EXIT_OK : EXIT_FAILED;
     }
@@ -355,7 +357,9 @@ function formatStatus(status: ReturnType<RetentionEngine['status']>): string {
   }
   for (const fs of status.filesystems) {
     const free = fs.freeBytes === null ? `unknown (${fs.error})` : `${formatBytes(fs.freeBytes)} free of ${formatBytes(fs.totalBytes!)}`;
-    lines.push(`Disk of ${fs.cameras.join(', ')}: ${free}; floor ${fs.floorBytes === null ? 'none' : formatBytes(fs.floorBytes)}`);
+    lines.push(
+      `Disk of ${fs.cameras.join(', ')}${fs.folder ? ` mounted at ${printablePath(fs.folder)}` : ''}: ${free}; floor ${fs.floorBytes === null ? 'none' : formatBytes(fs.floorBytes)}`,
+    );
   }
   const last = status.lastSweep;
   lines.push(last ? `Last sweep: ${last.startedAt}, ${last.status}` : 'Last sweep: never');

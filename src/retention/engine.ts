@@ -46,6 +46,8 @@ export interface CameraStatus {
 
 export interface FilesystemStatus {
   cameras: string[];
+  /** For a disk mounted inside a camera folder: the folder it is mounted at (its figures are its own). */
+  folder?: string;
   freeBytes: number | null;
   totalBytes: number | null;
   floorBytes: number | null;
@@ -274,22 +276,10 @@ export class RetentionEngine {
         });
         continue;
       }
-      const known = filesystems.get(id);
-      if (known) {
-        known.cameras.push(camera.name);
-        continue;
-      }
-      try {
-        const figures = this.ctx.disk.measure(camera.path);
-        filesystems.set(id, { cameras: [camera.name], ...figures, floorBytes: this.floorBytes() });
-      } catch (error) {
-        filesystems.set(id, {
-          cameras: [camera.name],
-          freeBytes: null,
-          totalBytes: null,
-          floorBytes: this.floorBytes(),
-          error: (error as Error).message,
-        });
+      this.addFilesystem(filesystems, id, camera.name, camera.path);
+      // Disks mounted inside the camera folder (as the last scan found them) are shown on their own.
+      for (const { dev, relPath } of this.store.nestedFilesystems(this.cameraRow(camera).id)) {
+        this.addFilesystem(filesystems, String(dev), camera.name, join(camera.path, relPath), true);
       }
     }
     const last = this.store.lastSweepRun();
@@ -412,7 +402,10 @@ export class RetentionEngine {
     owner: string,
     onFile?: (done: number, total: number) => void,
   ): Promise<{ exported: string[]; skipped: { id: number; reason: string }[] }> {
-    const holder = cameraFolderHolding(destination, this.config.cameras.map((camera) => camera.path));
+    const holder = cameraFolderHolding(
+      destination,
+      this.config.cameras.map((camera) => camera.path),
+    );
     if (holder !== undefined) {
       throw new ExportDestinationError(
         `cannot export to ${destination}: it is inside the camera folder ${holder}, where the copies would be taken for recordings and deleted`,
@@ -465,6 +458,29 @@ export class RetentionEngine {
     }
     return { exported, skipped };
   }
+  private addFilesystem(filesystems: Map<string, FilesystemStatus>, id: string, camera: string, path: string, nested = false): void {
+    const known = filesystems.get(id);
+    if (known) {
+      if (!known.cameras.includes(camera)) {
+        known.cameras.push(camera);
+      }
+      return;
+    }
+    const where = nested ? { folder: path } : {};
+    try {
+      filesystems.set(id, { cameras: [camera], ...where, ...this.ctx.disk.measure(path), floorBytes: this.floorBytes() });
+    } catch (error) {
+      filesystems.set(id, {
+        cameras: [camera],
+        ...where,
+        freeBytes: null,
+        totalBytes: null,
+        floorBytes: this.floorBytes(),
+        error: (error as Error).message,
+      });
+    }
+  }
+
   /** A page of the settings UI's browser, by camera name, with each recording's camera and why it is held. */
   browse(
     filter: Omit<RecordingFilter, 'cameraIds'> & { cameraNames?: string[] },

@@ -14,13 +14,25 @@ export function formatDuration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
-/** Characters that would let a file name pass for something else in a line of text: controls, quotes, backslashes. */
-const UNSAFE_IN_TEXT = /[\u0000-\u001f\u007f-\u009f"\\\u2028\u2029]|^\s|\s$/;
-
 /**
  * A path for a line of text output: as it is when it is plain, quoted and escaped as a JSON string
- * when not, so a name with a newline cannot fake a line of its own.
+ * when it holds a control character (a newline), a quote or a backslash, or starts or ends with a
+ * space: a file name cannot fake a line of its own, nor hide where it ends.
  */
 export function printablePath(path: string): string {
-  return UNSAFE_IN_TEXT.test(path) ? JSON.stringify(path) : path;
+  return isPlainText(path) ? path : JSON.stringify(path);
+}
+
+function isPlainText(text: string): boolean {
+  if (text.trim() !== text) {
+    return false;
+  }
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    // C0 controls, DEL and C1 controls, the quote and the backslash, the Unicode line and paragraph separators.
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f) || code === 0x22 || code === 0x5c || code === 0x2028 || code === 0x2029) {
+      return false;
+    }
+  }
+  return true;
 }

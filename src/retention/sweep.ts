@@ -17,7 +17,7 @@ import type { EngineContext, Raise } from './context.js';
 import { logAtSeverity } from './logger.js';
 import { isPaused } from './pause.js';
 import { planSweep, type PlanSummary } from './plan.js';
-import { planInput } from './plan-input.js';
+import { planInput, recordingSource } from './plan-input.js';
 import { reconcile } from './reconcile.js';
 import { finishInterruptedDeletes } from './recovery.js';
 import { emptyReport, summaryLine, type SweepReport } from './report.js';
@@ -64,7 +64,7 @@ export async function runSweep(ctx: EngineContext, options: SweepOptions = {}): 
       missing: scan.missing,
     }));
     const { input, filesystems, cameraById } = planInput(ctx, scans, { floorOnly: report.paused, batchSize: options.batchSize }, raise);
-    const planner = planSweep({ ...input, source: store });
+    const planner = planSweep({ ...input, source: recordingSource(store, scans) });
     const summary = dryRun
       ? listPlan(planner, report, cameraById, options.deletionListLimit ?? DEFAULT_DELETION_LIST_LIMIT)
       : await carryOut(ctx, planner, report, cameraById, filesystems, options, raise);

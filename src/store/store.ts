@@ -178,6 +178,13 @@ function filterWhere(filter: RecordingFilter): { where: string[]; params: (numbe
   return { where, params };
 }
 
+/** Which of a camera's recordings `oldest` yields: of one class, ended before a time, on one filesystem (st_dev). */
+export interface OldestFilter {
+  cls?: RecordingClass;
+  endBefore?: number;
+  dev?: number;
+}
+
 /** Key of the "oldest first" order: end time, then continuous before event, then path. */
 export interface OrderKey {
   endTime: number;
@@ -615,6 +622,19 @@ export class Store {
     this.sql('UPDATE folders SET mtime_ms = ? WHERE id = ?').run(mtimeMs, folderId);
   }
 
+  /**
+   * Filesystems mounted inside a camera's folder: each device its folders are on besides the camera
+   * folder's own, with the top folder on it (the shortest path sorts first).
+   */
+  nestedFilesystems(cameraId: number): { dev: number; relPath: string }[] {
+    return (
+      this.sql(
+        `SELECT f.dev AS dev, MIN(f.rel_path) AS rel_path FROM folders f JOIN folders r ON r.camera_id = f.camera_id AND r.rel_path = ''
+        WHERE f.camera_id = ? AND f.dev IS NOT NULL AND r.dev IS NOT NULL AND f.dev <> r.dev GROUP BY f.dev`,
+      ).all(cameraId) as { dev: number; rel_path: string }[]
+    ).map((row) => ({ dev: row.dev, relPath: row.rel_path }));
+  }
+
   /** What the scan saw at a folder's path: a sweep deletes only inside this very folder. */
   setFolderIdentity(folderId: number, dev: number, ino: number): void {
     this.sql('UPDATE folders SET dev = ?, ino = ? WHERE id = ?').run(dev, ino, folderId);
@@ -848,7 +868,7 @@ export class Store {
    * Recordings of the given cameras, oldest first (the planner's RecordingSource). Several cameras
    * are merged from one index range each: a single query over all of them would sort every row.
    */
-  oldest(cameraIds: number[], options: { cls?: RecordingClass; endBefore?: number } = {}): Iterable<Recording> {
+  oldest(cameraIds: number[], options: OldestFilter = {}): Iterable<Recording> {
     const [only, ...others] = cameraIds;
     if (only !== undefined && others.length === 0) {
       return this.oldestOfCamera(only, options);
@@ -859,14 +879,14 @@ export class Store {
   /**
    * The class is filtered here, not in SQL: `class = ?` on the middle column of the index makes
    * SQLite sort every page's rows that share an end time (a temp b-tree), which is quadratic when a
-   * recorder gives many files one mtime.
+   * recorder gives many files one mtime. So is the filesystem (a disk mounted inside a camera folder).
    */
-  private *oldestOfCamera(cameraId: number, options: { cls?: RecordingClass; endBefore?: number }): Generator<Recording> {
+  private *oldestOfCamera(cameraId: number, options: OldestFilter): Generator<Recording> {
     let after: OrderKey | undefined;
     for (;;) {
       const page = this.oldestPage(cameraId, { endBefore: options.endBefore, after });
       for (const recording of page) {
-        if (options.cls === undefined || recording.cls === options.cls) {
+        if ((options.cls === undefined || recording.cls === options.cls) && (options.dev === undefined || recording.dev === options.dev)) {
           yield recording;
         }
       }
