@@ -33,6 +33,11 @@ const PROBE_EVERY = 8;
 /** A probe is this many files, or less when they take longer than PROBE_MS (a slow way is not tried for long). */
 const PROBE_FILES = 32;
 const PROBE_MS = 5;
+/**
+ * A deletion in place under this (lstat, unlink and the hold check: 20–150 µs on a local disk, BENCHMARKS.md)
+ * says the disk is local: overlapped, each file's lstat is then made on this thread, not queued in the pool.
+ */
+const QUICK_LSTAT_MS = 0.3;
 
 export class FileDeleter {
   /** Milliseconds per file, a moving average per way; unmeasured at first. */
@@ -88,6 +93,12 @@ export class FileDeleter {
   }
 
   private runWay(way: FileDeletionWay, cursor: PassCursor<FileOutcome>): Promise<void> {
-    return way === 'in place' ? runInPlace(cursor) : runOverlapped(cursor, this.options.unlinkConcurrency ?? defaultUnlinkConcurrency());
+    if (way === 'in place') {
+      return runInPlace(cursor);
+    }
+    // Where a whole deletion in place is this cheap, its lstat is cheaper still: checked on this thread.
+    const inPlace = this.msPerFile['in place'];
+    const quickLstat = inPlace !== undefined && inPlace < QUICK_LSTAT_MS;
+    return runOverlapped(cursor, this.options.unlinkConcurrency ?? defaultUnlinkConcurrency(), quickLstat);
   }
 }

@@ -4,7 +4,7 @@
  */
 import { lstat, readdir, unlink } from 'node:fs/promises';
 import type { PassCursor } from './pass-cursor.js';
-import type { Stats } from 'node:fs';
+import { lstatSync, type Stats } from 'node:fs';
 import type { CallAnswer, FileCall, Steps } from './steps.js';
 
 /**
@@ -16,10 +16,16 @@ export function defaultUnlinkConcurrency(): number {
   return 2 * (Number(process.env.UV_THREADPOOL_SIZE) || 4);
 }
 
-export async function runOverlapped<T>(cursor: PassCursor<T>, inFlight = defaultUnlinkConcurrency()): Promise<void> {
+/**
+ * `quickLstat`: answer each file's check (`lstat`) on this thread, and only its unlink through the
+ * thread pool. On a local disk an lstat costs microseconds, and queued in the pool it would wait behind
+ * the other files' slow unlinks (the pool serves in order: every file would pay for two trips through a
+ * full queue, BENCHMARKS.md). On a NAS, where an lstat is a round trip, it stays overlapped.
+ */
+export async function runOverlapped<T>(cursor: PassCursor<T>, inFlight = defaultUnlinkConcurrency(), quickLstat = false): Promise<void> {
   await inParallel(inFlight, async () => {
     for (let i = cursor.take(); i !== undefined; i = cursor.take()) {
-      cursor.answer(i, cursor.stopRequested() ? cursor.untried : await answerSteps(cursor.steps(i)));
+      cursor.answer(i, cursor.stopRequested() ? cursor.untried : await answerSteps(cursor.steps(i), quickLstat));
     }
   });
 }
@@ -29,12 +35,20 @@ export async function inParallel(count: number, worker: () => Promise<void>): Pr
   await Promise.all(Array.from({ length: Math.max(1, count) }, worker));
 }
 
-async function answerSteps<T>(steps: Steps<T>): Promise<T> {
+async function answerSteps<T>(steps: Steps<T>, quickLstat: boolean): Promise<T> {
   let step = steps.next({});
   while (!step.done) {
-    step = steps.next(await answerCall(step.value));
+    step = steps.next(quickLstat && step.value.op === 'lstat' ? lstatHere(step.value.path) : await answerCall(step.value));
   }
   return step.value;
+}
+
+function lstatHere(path: string): CallAnswer {
+  try {
+    return identityAnswer(lstatSync(path));
+  } catch (error) {
+    return { error: error as NodeJS.ErrnoException };
+  }
 }
 
 async function answerCall({ op, path }: FileCall): Promise<CallAnswer> {
