@@ -8,7 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { runInPlace } from './in-place.js';
-import { defaultUnlinkConcurrency, runOverlapped } from './overlapped.js';
+import { defaultUnlinkConcurrency, type LstatCost, runOverlapped } from './overlapped.js';
 import { type PassCursor, passCursor } from './pass-cursor.js';
 import { type DeletionJob, deletionSteps, type FileOutcome, UNTRIED } from './steps.js';
 
@@ -33,16 +33,13 @@ const PROBE_EVERY = 8;
 /** A probe is this many files, or less when they take longer than PROBE_MS (a slow way is not tried for long). */
 const PROBE_FILES = 32;
 const PROBE_MS = 5;
-/**
- * A deletion in place under this (lstat, unlink and the hold check: 20–150 µs on a local disk, BENCHMARKS.md)
- * says the disk is local: overlapped, each file's lstat is then made on this thread, not queued in the pool.
- */
-const QUICK_LSTAT_MS = 0.3;
 
 export class FileDeleter {
   /** Milliseconds per file, a moving average per way; unmeasured at first. */
   private readonly msPerFile: Record<FileDeletionWay, number | undefined> = { 'in place': undefined, overlapped: undefined };
   private batches = 0;
+  /** Overlapped, a quick lstat is made on this thread (overlapped.ts); measured across batches. */
+  private readonly lstatCost: LstatCost = {};
 
   constructor(private readonly options: FileDeletionOptions = {}) {}
 
@@ -96,9 +93,6 @@ export class FileDeleter {
     if (way === 'in place') {
       return runInPlace(cursor);
     }
-    // Where a whole deletion in place is this cheap, its lstat is cheaper still: checked on this thread.
-    const inPlace = this.msPerFile['in place'];
-    const quickLstat = inPlace !== undefined && inPlace < QUICK_LSTAT_MS;
-    return runOverlapped(cursor, this.options.unlinkConcurrency ?? defaultUnlinkConcurrency(), quickLstat);
+    return runOverlapped(cursor, this.options.unlinkConcurrency ?? defaultUnlinkConcurrency(), this.lstatCost);
   }
 }

@@ -5,6 +5,7 @@
 import { lstat, readdir, unlink } from 'node:fs/promises';
 import type { PassCursor } from './pass-cursor.js';
 import { lstatSync, type Stats } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import type { CallAnswer, FileCall, Steps } from './steps.js';
 
 /**
@@ -17,15 +18,30 @@ export function defaultUnlinkConcurrency(): number {
 }
 
 /**
- * `quickLstat`: answer each file's check (`lstat`) on this thread, and only its unlink through the
- * thread pool. On a local disk an lstat costs microseconds, and queued in the pool it would wait behind
- * the other files' slow unlinks (the pool serves in order: every file would pay for two trips through a
- * full queue, BENCHMARKS.md). On a NAS, where an lstat is a round trip, it stays overlapped.
+ * What an lstat made on this thread costs, a moving average. While it stays under QUICK_LSTAT_MS each
+ * file's check (`lstat`) is answered here and only its unlink goes through the thread pool: on a local
+ * disk an lstat costs microseconds, and queued in the pool it would wait behind the other files' slow
+ * unlinks (the pool serves in order: every file would pay for two trips through a full queue,
+ * BENCHMARKS.md). On a NAS, where an lstat is a round trip, it goes overlapped like the unlinks.
  */
-export async function runOverlapped<T>(cursor: PassCursor<T>, inFlight = defaultUnlinkConcurrency(), quickLstat = false): Promise<void> {
+export interface LstatCost {
+  ms?: number;
+  /** Lstats answered so far: every REMEASURE_EVERY-th is made here even when slow, to notice a disk getting quick again. */
+  count?: number;
+}
+
+/** A cached lstat on a local disk takes a few µs; an NFS or SMB one a network round trip, a few hundred. */
+const QUICK_LSTAT_MS = 0.2;
+const REMEASURE_EVERY = 64;
+
+export async function runOverlapped<T>(
+  cursor: PassCursor<T>,
+  inFlight = defaultUnlinkConcurrency(),
+  lstatCost: LstatCost = {},
+): Promise<void> {
   await inParallel(inFlight, async () => {
     for (let i = cursor.take(); i !== undefined; i = cursor.take()) {
-      cursor.answer(i, cursor.stopRequested() ? cursor.untried : await answerSteps(cursor.steps(i), quickLstat));
+      cursor.answer(i, cursor.stopRequested() ? cursor.untried : await answerSteps(cursor.steps(i), lstatCost));
     }
   });
 }
@@ -35,19 +51,28 @@ export async function inParallel(count: number, worker: () => Promise<void>): Pr
   await Promise.all(Array.from({ length: Math.max(1, count) }, worker));
 }
 
-async function answerSteps<T>(steps: Steps<T>, quickLstat: boolean): Promise<T> {
+async function answerSteps<T>(steps: Steps<T>, lstatCost: LstatCost): Promise<T> {
   let step = steps.next({});
   while (!step.done) {
-    step = steps.next(quickLstat && step.value.op === 'lstat' ? lstatHere(step.value.path) : await answerCall(step.value));
+    const quick =
+      step.value.op === 'lstat' &&
+      (lstatCost.ms === undefined ||
+        lstatCost.ms < QUICK_LSTAT_MS ||
+        (lstatCost.count = (lstatCost.count ?? 0) + 1) % REMEASURE_EVERY === 0);
+    step = steps.next(quick ? lstatHere(step.value.path, lstatCost) : await answerCall(step.value));
   }
   return step.value;
 }
 
-function lstatHere(path: string): CallAnswer {
+function lstatHere(path: string, lstatCost: LstatCost): CallAnswer {
+  const started = performance.now();
   try {
     return identityAnswer(lstatSync(path));
   } catch (error) {
     return { error: error as NodeJS.ErrnoException };
+  } finally {
+    const ms = performance.now() - started;
+    lstatCost.ms = lstatCost.ms === undefined ? ms : (lstatCost.ms * 15 + ms) / 16;
   }
 }
 
