@@ -1246,14 +1246,15 @@ export class Store {
   }
 
   /**
-   * Checkpoints the WAL and lets SQLite refresh its statistics; cheap, run after sweeps. When most of
-   * the file is free pages (a big first sweep deleted most rows), the index is compacted: VACUUM
-   * rewrites it (a few seconds for a large index, once), then a TRUNCATE checkpoint gives the space back.
+   * Checkpoints the WAL and lets SQLite refresh its statistics; cheap, run after sweeps. With
+   * `compact` (a sweep that deleted little: the one after a big sweep, not the big sweep itself, whose
+   * time it would add to), an index that is mostly free pages is compacted: VACUUM rewrites it (a few
+   * seconds for a large index, once), then a TRUNCATE checkpoint gives the space back.
    */
-  optimize(): void {
+  optimize(compact = false): void {
     this.db.exec('PRAGMA optimize');
     const { pages, free } = this.pageCounts();
-    if (pages >= VACUUM_MIN_PAGES && free > pages * VACUUM_FREE_SHARE) {
+    if (compact && pages >= VACUUM_MIN_PAGES && free > pages * VACUUM_FREE_SHARE) {
       try {
         this.db.exec('VACUUM');
         this.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
