@@ -167,7 +167,7 @@ describe('sweep queries are index ranges', () => {
 });
 
 describe('a hold made while a sweep runs', () => {
-  test('a recording protected after planning is not claimed for deletion; one being deleted cannot be protected', () => {
+  test('a recording protected after planning is not claimed for deletion; one claimed can still be protected, and the sweep sees it', () => {
     const camera = store.ensureCamera('Front', '/cams/front');
     addRecordings(camera.id, 4);
     const ids = (store.db.prepare('SELECT id FROM recordings ORDER BY id').all() as { id: number }[]).map((r) => r.id);
@@ -175,9 +175,11 @@ describe('a hold made while a sweep runs', () => {
     store.protect([ids[0]], 'cli', now);
     store.setKeepUntil([ids[1]], now + 60_000);
     expect([...store.claimForDeletion(ids.slice(0, 3), now)]).toEqual([ids[2]]);
-    // ids[2] is being unlinked right now: protecting it would promise what cannot be kept.
-    expect(store.protect([ids[2], ids[3]], 'cli', now)).toBe(1);
-    expect(store.recording(ids[2])!.protected).toBe(false);
+    expect(store.stillDeletable(ids[2], now)).toBe(true);
+    // ids[2] is claimed: the hold is recorded all the same, and the sweep asks right before the unlink (issue 11).
+    expect(store.protect([ids[2], ids[3]], 'cli', now)).toBe(2);
+    expect(store.recording(ids[2])!.protected).toBe(true);
+    expect(store.stillDeletable(ids[2], now)).toBe(false);
     expect(store.takeExportLock([ids[2]], 'ui', now + 60_000, now)).toEqual([]);
   });
 });

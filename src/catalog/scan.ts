@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync, readFileSync, type Stats } from 'node:fs';
+import { accessSync, constants, lstatSync, readdirSync, readFileSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { CameraConfig, RecordingClass } from '../config/types.js';
@@ -63,6 +63,12 @@ export interface ScanResult {
   nameTimeMisses: CameraLayout['nameTimeMisses'];
   /** The camera's files that are neither recordings nor companions, over its whole folder. */
   ignored?: IgnoredFiles;
+  /**
+   * Folders below the camera folder that cannot be listed (no permission: a `lost+found` at the root
+   * of a disk, a folder of mode 000). Skipped with what is indexed below them kept, not counted as
+   * gone; the rest of the camera is swept (rules §3.1).
+   */
+  unreadableFolders: string[];
 }
 
 interface Walk {
@@ -80,6 +86,8 @@ interface Walk {
   regroupedIds: Set<number>;
   removedFolders: string[];
   folderMtimes: [number, number | null][];
+  /** Folders whose identity (dev, ino) is new or changed: written with the removals. */
+  folderIdentities: [number, number, number][];
   result: ScanResult;
 }
 
@@ -105,6 +113,7 @@ export function scanCamera(store: Store, camera: CameraConfig, options: ScanOpti
     unreadableNames: [],
     overlaps: { count: 0 },
     nameTimeMisses: { count: 0 },
+    unreadableFolders: [],
   };
 
   const rootProblem = checkRoot(camera.path);
@@ -124,6 +133,7 @@ export function scanCamera(store: Store, camera: CameraConfig, options: ScanOpti
     regroupedIds: new Set(),
     removedFolders: [],
     folderMtimes: [],
+    folderIdentities: [],
     result,
   };
   try {
@@ -180,6 +190,9 @@ export function scanCamera(store: Store, camera: CameraConfig, options: ScanOpti
     }
     for (const [folderId, mtime] of walk.folderMtimes) {
       store.setFolderMtime(folderId, mtime);
+    }
+    for (const [folderId, dev, ino] of walk.folderIdentities) {
+      store.setFolderIdentity(folderId, dev, ino);
     }
     store.setCameraAvailability(row.id, true, null, now);
     store.setLastScan(row.id, now);
@@ -245,18 +258,62 @@ function visitFolder(store: Store, walk: Walk, folder: FolderRow): FolderRow[] {
     return [];
   }
 
-  if (folder.mtimeMs !== null && folder.mtimeMs === stats.mtimeMs) {
+  // A chmod leaves the mtime alone: a folder that cannot be listed any more must be noticed even unchanged.
+  if (folder.relPath !== '' && !canList(absolute)) {
+    return skipUnreadable(walk, folder);
+  }
+  // Another folder at the same path (a copy moved in, a disk mounted there) is read afresh, whatever its mtime.
+  const sameFolder = folder.dev === stats.dev && folder.ino === stats.ino;
+  if (!sameFolder) {
+    walk.folderIdentities.push([folder.id, stats.dev, stats.ino]);
+  }
+  if (sameFolder && folder.mtimeMs !== null && folder.mtimeMs === stats.mtimeMs) {
     walk.result.foldersSkipped++;
     refreshRecentFiles(store, walk, folder);
     return store.childFolders(folder.id);
   }
 
-  if (walk.layout.isRecordingFolder(folder.relPath)) {
-    return visitRecordingFolder(store, walk, folder, stats);
+  try {
+    if (walk.layout.isRecordingFolder(folder.relPath)) {
+      return visitRecordingFolder(store, walk, folder, stats);
+    }
+    return readFolder(store, walk, folder, absolute, stats);
+  } catch (error) {
+    if (folder.relPath === '' || !isNoPermission(error)) {
+      throw error;
+    }
+    return skipUnreadable(walk, folder);
   }
+}
 
-  walk.result.foldersRead++;
+/** No permission to list a folder or to look at what is in it (the process's user, not a failing disk). */
+function isNoPermission(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'EACCES' || code === 'EPERM';
+}
+
+function canList(path: string): boolean {
+  try {
+    accessSync(path, constants.R_OK | constants.X_OK);
+    return true;
+  } catch (error) {
+    if (isNoPermission(error)) {
+      return false;
+    }
+    throw error;
+  }
+}
+
+/** What is indexed below stays indexed and is not counted as gone; the folder is looked at again next scan. */
+function skipUnreadable(walk: Walk, folder: FolderRow): FolderRow[] {
+  walk.result.unreadableFolders.push(folder.relPath);
+  walk.folderMtimes.push([folder.id, null]);
+  return [];
+}
+
+function readFolder(store: Store, walk: Walk, folder: FolderRow, absolute: string, stats: Stats): FolderRow[] {
   const entries = readdirSync(absolute, { withFileTypes: true });
+  walk.result.foldersRead++;
   const fileNames: string[] = [];
   const folderNames = new Set<string>();
   for (const entry of entries) {
@@ -374,6 +431,8 @@ function indexFile(store: Store, walk: Walk, folder: FolderRow, relPath: string,
     known.fileSize === stats.size &&
     known.fileMtime === stats.mtimeMs &&
     known.endTime === endTime &&
+    known.dev === stats.dev &&
+    known.ino === stats.ino &&
     known.size === size &&
     sameList(known.sidecars, presentSidecars)
   ) {
@@ -385,7 +444,16 @@ function indexFile(store: Store, walk: Walk, folder: FolderRow, relPath: string,
   }
   const cls = classify(walk.classifier, relPath, folderPath, presentSidecars);
   if (known) {
-    store.updateRecordingFile(known.id, { size, fileSize: stats.size, endTime, fileMtime: stats.mtimeMs, cls, sidecars: presentSidecars });
+    store.updateRecordingFile(known.id, {
+      size,
+      fileSize: stats.size,
+      endTime,
+      fileMtime: stats.mtimeMs,
+      cls,
+      sidecars: presentSidecars,
+      dev: stats.dev,
+      ino: stats.ino,
+    });
     walk.result.updated++;
   } else {
     const switchOn = walk.row.protectSwitchOn;
@@ -401,6 +469,8 @@ function indexFile(store: Store, walk: Walk, folder: FolderRow, relPath: string,
       sidecars: presentSidecars,
       protectedBy: switchOn ? SWITCH_HOLDER : null,
       protectedAt: switchOn ? walk.scanStartedAt : null,
+      dev: stats.dev,
+      ino: stats.ino,
     });
     walk.result.added++;
   }

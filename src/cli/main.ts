@@ -7,8 +7,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, parsePlatformConfigStrict } from '../config/schema.js';
 import type { RetentionConfig } from '../config/types.js';
 import { PLATFORM_NAME } from '../settings.js';
-import { RecordingNotFoundError, RetentionEngine } from '../retention/engine.js';
-import { formatBytes, plural } from '../retention/format.js';
+import { ExportDestinationError, RecordingNotFoundError, RetentionEngine } from '../retention/engine.js';
+import { formatBytes, plural, printablePath } from '../retention/format.js';
 import { SweepLockHeldError } from '../store/lock.js';
 import { locationFileIn } from '../store/recover.js';
 import type { Logger } from '../retention/logger.js';
@@ -115,7 +115,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
       io.err(`${error.message}\n\n${USAGE}`);
       return EXIT_USAGE;
     }
-    if (error instanceof SweepLockHeldError || error instanceof RecordingNotFoundError) {
+    if (error instanceof SweepLockHeldError || error instanceof RecordingNotFoundError || error instanceof ExportDestinationError) {
       io.err(error.message);
       return EXIT_FAILED;
     }
@@ -246,7 +246,8 @@ async function runCommand(engine: RetentionEngine, command: string, args: string
         io.out(
           report
             .deletions!.map(
-              (d) => `  ${d.reason.padEnd(5)} ${d.camera}: ${d.path} (${formatBytes(d.size)}, ${d.class}, ended ${d.endTime})`,
+              (d) =>
+                `  ${d.reason.padEnd(5)} ${d.camera}: ${printablePath(d.path)} (${formatBytes(d.size)}, ${d.class}, ended ${d.endTime})`,
             )
             .join('\n'),
         );
@@ -293,7 +294,7 @@ async function runCommand(engine: RetentionEngine, command: string, args: string
         [
           ...rows.map(
             (r) =>
-              `${r.endTime}  ${r.class.padEnd(10)} ${formatBytes(r.size).padStart(9)}  ${r.protected ? 'P' : r.keepUntil ? 'K' : ' '}  ${r.path}`,
+              `${r.endTime}  ${r.class.padEnd(10)} ${formatBytes(r.size).padStart(9)}  ${r.protected ? 'P' : r.keepUntil ? 'K' : ' '}  ${printablePath(r.path)}`,
           ),
           rows.length === limit ? `(more: --offset ${offset + limit})` : `(${rows.length} shown)`,
         ].join('\n'),
@@ -347,9 +348,10 @@ async function runCommand(engine: RetentionEngine, command: string, args: string
       const ids = resolvePaths(engine, args, io);
       const result = await engine.export(ids, resolve(io.cwd, values.to), `cli:${process.pid}`);
       print(result, () =>
-        [...result.exported.map((path) => `exported ${path}`), ...result.skipped.map((s) => `skipped recording ${s.id}: ${s.reason}`)].join(
-          '\n',
-        ),
+        [
+          ...result.exported.map((path) => `exported ${printablePath(path)}`),
+          ...result.skipped.map((s) => `skipped recording ${s.id}: ${s.reason}`),
+        ].join('\n'),
       );
       return result.skipped.length === 0 ? EXIT_OK : EXIT_FAILED;
     }
@@ -393,7 +395,9 @@ function formatStatus(status: ReturnType<RetentionEngine['status']>): string {
   }
   for (const fs of status.filesystems) {
     const free = fs.freeBytes === null ? `unknown (${fs.error})` : `${formatBytes(fs.freeBytes)} free of ${formatBytes(fs.totalBytes!)}`;
-    lines.push(`Disk of ${fs.cameras.join(', ')}: ${free}; floor ${fs.floorBytes === null ? 'none' : formatBytes(fs.floorBytes)}`);
+    lines.push(
+      `Disk of ${fs.cameras.join(', ')}${fs.folder ? ` mounted at ${printablePath(fs.folder)}` : ''}: ${free}; floor ${fs.floorBytes === null ? 'none' : formatBytes(fs.floorBytes)}`,
+    );
   }
   const last = status.lastSweep;
   lines.push(last ? `Last sweep: ${last.startedAt}, ${last.status}` : 'Last sweep: never');

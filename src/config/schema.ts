@@ -439,6 +439,16 @@ function refuseInsideCameras(field: string, target: string, why: string, cameras
   }
 }
 
+/**
+ * The camera folder that `target` is (or is inside), as written or with links resolved; undefined
+ * when none. The export folder given on the command line or in the settings UI is held to the same
+ * rule as `exportPath`.
+ */
+export function cameraFolderHolding(target: string, cameraFolders: string[]): string | undefined {
+  const real = realPathOf(target) ?? target;
+  return cameraFolders.find((folder) => isSameOrInside(target, folder) || isSameOrInside(real, folder));
+}
+
 function analyse(raw: unknown, options: { storagePath: string }): Analysis {
   if (!isRecord(raw)) {
     return { blockIssues: [{ path: '', message: 'must be an object' }], cameras: [] };

@@ -62,7 +62,7 @@ export function storageState(
 ): StorageState {
   const reasons: string[] = [];
   for (const fs of status.filesystems.filter(isUnderFloor)) {
-    reasons.push(`free space under the floor on the disk of ${fs.cameras.join(', ')}`);
+    reasons.push(`free space under the floor on the disk of ${fs.cameras.join(', ')}${fs.folder ? ` mounted at ${fs.folder}` : ''}`);
   }
   for (const event of lastSweepEvents(status).filter((e) => UNSATISFIABLE_KINDS.has(e.kind))) {
     reasons.push(event.camera ? `[${event.camera}] ${event.message}` : event.message);

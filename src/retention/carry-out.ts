@@ -62,7 +62,29 @@ export async function carryOut(
   let outcome: BatchOutcome | undefined;
   let inFlight: Promise<BatchResult> | undefined;
   let unsettled: BatchResult | undefined;
+  const lostCameras = new Set<string>();
   const reportBatch = (batch: Deletion[], result: BatchResult) => {
+    for (const [camera, reason] of result.lostCameras) {
+      if (!lostCameras.has(camera)) {
+        lostCameras.add(camera);
+        raise({
+          kind: 'camera_unavailable',
+          camera,
+          severity: 'warning',
+          message: `camera unavailable, nothing more of it is deleted: ${reason}. The next scan looks at the folder again`,
+          reason,
+        });
+      }
+    }
+    for (const path of result.heldTooLate) {
+      raise({
+        kind: 'hold_too_late',
+        camera: null,
+        severity: 'error',
+        message: `${path} was protected in the same moment its unlink went ahead: it is deleted`,
+        path,
+      });
+    }
     const reason = batch[0]!.reason;
     for (const recording of result.deleted) {
       countDeletion(report, { recording, reason }, cameraById.get(recording.cameraId)!.name);
@@ -156,6 +178,12 @@ export async function carryOut(
   }
   if (report.deleted.count > 0) {
     log.debug(`deleting files cost: ${deleter.describeCosts()}`);
+  }
+  // A camera whose folder is not the one the scan saw: its emptied folders are not looked for either.
+  for (const [cameraId, camera] of cameraById) {
+    if (lostCameras.has(camera.name)) {
+      touched.delete(cameraId);
+    }
   }
   await removeEmptiedFolders(store, touched, cameraById);
   return summary;

@@ -32,6 +32,8 @@ export const realDisk: DiskProbe = {
 
 export interface FilesystemStatus {
   cameras: string[];
+  /** For a disk mounted inside a camera folder: the folder it is mounted at (its figures are its own). */
+  folder?: string;
   freeBytes: number | null;
   totalBytes: number | null;
   floorBytes: number | null;

@@ -4,6 +4,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { makeMatcher } from '../catalog/classify.js';
 import { scanCamera, SWITCH_HOLDER, type ScanResult } from '../catalog/scan.js';
+import { cameraFolderHolding } from '../config/schema.js';
 import type { CameraConfig, RecordingClass, RetentionConfig } from '../config/types.js';
 import { bytesOfGB, DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS } from '../config/units.js';
 import { CORRUPTION_MESSAGE, type IndexOpenOptions, isCorruption } from '../store/database.js';
@@ -22,7 +23,11 @@ import type { SweepReport } from './report.js';
 import { tellHoldsSync } from './reconcile.js';
 import { runSweep, type SweepOptions } from './sweep.js';
 
-/** An export lease long enough for a large clip on a slow NAS; renewed per file. */
+/**
+ * An export lease: a sweep leaves a leased recording alone until the lease ends. Renewed every third
+ * of it while the export runs (a big clip on a slow NAS can take longer than one lease), released at
+ * the end; a process that dies with it leaves a lease that simply runs out.
+ */
 const EXPORT_LEASE_MS = 15 * MINUTE_MS;
 
 export { silentLogger } from './logger.js';
@@ -56,6 +61,9 @@ export interface StatusReport {
 }
 
 export class RecordingNotFoundError extends Error {}
+
+/** An export folder inside a camera folder: the copies would be taken for recordings and deleted. */
+export class ExportDestinationError extends Error {}
 
 /** The forecast's recording rate is that of the last week: long enough to even out quiet days. */
 const RATE_WINDOW_DAYS = 7;
@@ -104,6 +112,7 @@ export class RetentionEngine {
   private readonly indexOptions: IndexOpenOptions;
   private unrecordedFailure: string | undefined;
   private readonly locationFile: string | undefined;
+  private readonly exportLeaseMs: number;
 
   /**
    * `locationFile` remembers where the index was last opened (recover.ts: locationFileIn): when the
@@ -111,9 +120,17 @@ export class RetentionEngine {
    */
   constructor(
     readonly config: RetentionConfig,
-    options: { log?: Logger; disk?: DiskProbe; store?: Store; locationFile?: string } & IndexOpenOptions = {},
+    options: {
+      log?: Logger;
+      disk?: DiskProbe;
+      store?: Store;
+      locationFile?: string;
+      /** The export lease (tests shorten it to outlast it with a slow disk). */
+      exportLeaseMs?: number;
+    } & IndexOpenOptions = {},
   ) {
     const log = options.log ?? silentLogger;
+    this.exportLeaseMs = options.exportLeaseMs ?? EXPORT_LEASE_MS;
     this.indexOptions = { quickCheck: options.quickCheck };
     this.locationFile = options.locationFile;
     this.ctx = {
@@ -289,6 +306,14 @@ export class RetentionEngine {
       this.config.cameras.map((camera) => readFolder(this.ctx.disk, camera)),
       this.floorBytes(),
     );
+    // Disks mounted inside a camera folder (as the last scan found them) are shown on their own (rules §3.5).
+    const nested = new Map<string, FilesystemStatus>();
+    for (const camera of this.config.cameras) {
+      for (const { dev, relPath } of this.store.nestedFilesystems(this.cameraRow(camera).id)) {
+        this.addNestedFilesystem(nested, String(dev), camera.name, join(camera.path, relPath));
+      }
+    }
+    filesystems.push(...nested.values());
     const last = this.store.lastSweepRun();
     return {
       paused: this.paused,
@@ -412,10 +437,28 @@ export class RetentionEngine {
     owner: string,
     onFile?: (done: number, total: number) => void,
   ): Promise<{ exported: string[]; skipped: { id: number; reason: string }[] }> {
-    const leased = this.store.takeExportLock(ids, owner, Date.now() + EXPORT_LEASE_MS, Date.now());
+    const holder = cameraFolderHolding(
+      destination,
+      this.config.cameras.map((camera) => camera.path),
+    );
+    if (holder !== undefined) {
+      throw new ExportDestinationError(
+        `cannot export to ${destination}: it is inside the camera folder ${holder}, where the copies would be taken for recordings and deleted`,
+      );
+    }
+    const lease = this.exportLeaseMs;
+    const leased = this.store.takeExportLock(ids, owner, Date.now() + lease, Date.now());
     const skipped = ids.filter((id) => !leased.includes(id)).map((id) => ({ id, reason: 'another export holds it' }));
     const exported: string[] = [];
     const byId = new Map(this.config.cameras.map((camera) => [this.cameraRow(camera).id, camera]));
+    // The copies run on the thread pool, so this timer runs during them: a copy longer than one lease keeps it.
+    const renewal = setInterval(() => {
+      try {
+        this.store.takeExportLock(leased, owner, Date.now() + lease, Date.now());
+      } catch (error) {
+        this.ctx.log.warn(`the export lease could not be renewed: ${(error as Error).message}`);
+      }
+    }, lease / 3);
     try {
       for (const [i, id] of leased.entries()) {
         const recording = this.store.recording(id);
@@ -424,7 +467,6 @@ export class RetentionEngine {
           skipped.push({ id, reason: 'not a recording of a configured camera' });
           continue;
         }
-        this.store.takeExportLock([id], owner, Date.now() + EXPORT_LEASE_MS, Date.now());
         const folder = dirname(recording.relPath);
         const copies = [recording.relPath, ...recording.sidecars.map((sidecar) => (folder === '.' ? sidecar : `${folder}/${sidecar}`))].map(
           (name) => ({ source: join(camera.path, name), target: join(destination, camera.name, name) }),
@@ -446,10 +488,26 @@ export class RetentionEngine {
         onFile?.(i + 1, leased.length);
       }
     } finally {
+      clearInterval(renewal);
       this.store.releaseExportLock(leased, owner);
     }
     return { exported, skipped };
   }
+  /** A disk mounted inside a camera folder, measured at the folder it is mounted at; one entry per disk. */
+  private addNestedFilesystem(nested: Map<string, FilesystemStatus>, device: string, camera: string, folder: string): void {
+    const known = nested.get(device);
+    if (known) {
+      if (!known.cameras.includes(camera)) {
+        known.cameras.push(camera);
+      }
+      return;
+    }
+    const [entry] = filesystemsOf([readFolder(this.ctx.disk, { name: camera, path: folder })], this.floorBytes());
+    if (entry) {
+      nested.set(device, { ...entry, folder });
+    }
+  }
+
   /** A page of the settings UI's browser, by camera name, with each recording's camera and why it is held. */
   browse(
     filter: Omit<RecordingFilter, 'cameraIds'> & { cameraNames?: string[] },

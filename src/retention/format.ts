@@ -21,3 +21,26 @@ export function formatDuration(ms: number): string {
 export function plural(count: number, one: string, many = `${one}s`): string {
   return `${count} ${count === 1 ? one : many}`;
 }
+
+/**
+ * A path for a line of text output: as it is when it is plain, quoted and escaped as a JSON string
+ * when it holds a control character (a newline), a quote or a backslash, or starts or ends with a
+ * space: a file name cannot fake a line of its own, nor hide where it ends.
+ */
+export function printablePath(path: string): string {
+  return isPlainText(path) ? path : JSON.stringify(path);
+}
+
+function isPlainText(text: string): boolean {
+  if (text.trim() !== text) {
+    return false;
+  }
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    // C0 controls, DEL and C1 controls, the quote and the backslash, the Unicode line and paragraph separators.
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f) || code === 0x22 || code === 0x5c || code === 0x2028 || code === 0x2029) {
+      return false;
+    }
+  }
+  return true;
+}

@@ -2,11 +2,13 @@
  * What the planner is told (rules §3.2–3.5): each camera's policy and usage, and the free space of
  * each disk that holds a camera folder, measured now. The planner itself reads no file.
  */
+import { join } from 'node:path';
 import type { ScanResult } from '../catalog/scan.js';
 import type { CameraConfig } from '../config/types.js';
 import { bytesOfGB, DAY_MS, SECOND_MS } from '../config/units.js';
 import type { EngineContext, Raise } from './context.js';
-import type { CameraPolicy, FilesystemFigures, PlanInput } from './plan.js';
+import type { Store } from '../store/store.js';
+import type { CameraPolicy, FilesystemFigures, PlanInput, RecordingSource } from './plan.js';
 
 export type MeasuredFilesystem = FilesystemFigures & { path: string };
 
@@ -38,11 +40,26 @@ export function planInput(
     // One scan per configured camera, in the config's order.
     const camera = config.cameras[i]!;
     let filesystem = 'unknown';
+    const nested: string[] = [];
     if (scan.available) {
       try {
         filesystem = disk.filesystemOf(camera.path);
         if (!filesystems.has(filesystem)) {
-          filesystems.set(filesystem, { id: filesystem, path: camera.path, ...measure(ctx, camera.path, raise) });
+          filesystems.set(filesystem, {
+            id: filesystem,
+            dev: deviceOf(filesystem),
+            path: camera.path,
+            ...measure(ctx, camera.path, raise),
+          });
+        }
+        // A disk mounted inside the camera folder: its recordings count toward its own floor, not the outer disk's.
+        for (const { dev, relPath } of store.nestedFilesystems(scan.camera.id)) {
+          const id = String(dev);
+          const path = join(camera.path, relPath);
+          nested.push(id);
+          if (!filesystems.has(id)) {
+            filesystems.set(id, { id, dev, path, ...measure(ctx, path, raise) });
+          }
         }
       } catch (error) {
         raise({
@@ -53,7 +70,7 @@ export function planInput(
         });
       }
     }
-    policies.push(cameraPolicy(camera, scan.camera.id, scan.available, filesystem));
+    policies.push({ ...cameraPolicy(camera, scan.camera.id, scan.available, filesystem), nestedFilesystems: nested });
   }
   const usage = new Map(
     policies
@@ -78,6 +95,11 @@ export function planInput(
     filesystems,
     cameraById: new Map(policies.map((policy, i) => [policy.id, config.cameras[i]!])),
   };
+}
+
+/** The real probe names a filesystem by its st_dev in decimal; another probe's names carry no device. */
+function deviceOf(filesystem: string): number | undefined {
+  return /^\d+$/.test(filesystem) ? Number(filesystem) : undefined;
 }
 
 function measure(ctx: EngineContext, path: string, raise: Raise): Partial<FilesystemFigures> {
@@ -108,4 +130,28 @@ export function remeasure(ctx: EngineContext, filesystems: Map<string, MeasuredF
     }
   }
   return free;
+}
+
+/**
+ * The planner's recordings: the index's, less those in folders the scan could not read this time
+ * (rules §3.1, unreadable_folder). The sweep could not open their folder anyway, and a whole batch
+ * of them kept would read as a phase that makes no progress.
+ */
+export function recordingSource(store: Store, scans: ScanResult[]): RecordingSource {
+  const unreadable = new Map(
+    scans.filter((scan) => scan.unreadableFolders.length > 0).map((scan) => [scan.camera.id, scan.unreadableFolders.map((f) => `${f}/`)]),
+  );
+  if (unreadable.size === 0) {
+    return store;
+  }
+  return {
+    *oldest(cameraIds, filter) {
+      for (const recording of store.oldest(cameraIds, filter)) {
+        const skipped = unreadable.get(recording.cameraId);
+        if (!skipped?.some((prefix) => recording.relPath.startsWith(prefix))) {
+          yield recording;
+        }
+      }
+    },
+  };
 }

@@ -27,6 +27,8 @@ export interface CameraPolicy {
   quotaBytes?: number;
   /** Which filesystem holds the folder (`st_dev`), for the floor. */
   filesystem: string;
+  /** Filesystems mounted inside the camera folder that hold some of its recordings (issue 11). */
+  nestedFilesystems?: string[];
 }
 
 export interface CameraUsage {
@@ -38,6 +40,11 @@ export interface CameraUsage {
 
 export interface FilesystemFigures {
   id: string;
+  /**
+   * Its `st_dev` when known: the floor then deletes only recordings that live on it (a disk mounted
+   * inside a camera folder is another filesystem, with its own free space).
+   */
+  dev?: number;
   /** `bavail × bsize`; undefined when statfs failed, which skips the floor for this filesystem. */
   freeBytes?: number;
   totalBytes?: number;
@@ -49,7 +56,7 @@ export interface RecordingSource {
    * In a real sweep a recording that was handed out and not answered as kept must not come back
    * (the store hides rows a sweep has claimed): the planner forgets it, to keep its memory flat.
    */
-  oldest(cameraIds: number[], filter?: { cls?: RecordingClass; endBefore?: number }): Iterable<Recording>;
+  oldest(cameraIds: number[], filter?: { cls?: RecordingClass; endBefore?: number; dev?: number }): Iterable<Recording>;
 }
 
 export type EventKind =
@@ -254,7 +261,7 @@ function* floorPhase(state: PlanState): Phase {
     return;
   }
   for (const fs of state.input.filesystems) {
-    const cameras = state.available.filter((camera) => camera.filesystem === fs.id);
+    const cameras = state.available.filter((camera) => camera.filesystem === fs.id || camera.nestedFilesystems?.includes(fs.id));
     if (cameras.length === 0 || state.free.get(fs.id) === undefined) {
       continue;
     }
@@ -269,7 +276,7 @@ function* floorPhase(state: PlanState): Phase {
       );
       continue;
     }
-    yield* floorRounds(state, fs.id, cameras, floor);
+    yield* floorRounds(state, fs, cameras, floor);
   }
 }
 
@@ -277,21 +284,33 @@ function* floorPhase(state: PlanState): Phase {
  * Deletes on one filesystem in measured rounds until its free space is back over the floor, and
  * says why when it cannot be: nothing deletable is left, a whole batch stayed, or deleting frees nothing.
  */
-function* floorRounds(state: PlanState, fs: string, cameras: CameraPolicy[], floor: number): Phase {
+function* floorRounds(state: PlanState, filesystem: FilesystemFigures, cameras: CameraPolicy[], floor: number): Phase {
+  const fs = filesystem.id;
   const names = cameraNames(cameras);
+  // Only what lives on this filesystem frees space on it.
+  const onIt = filesystem.dev === undefined ? {} : { dev: filesystem.dev };
   for (let round = 0; round < MAX_FLOOR_ROUNDS && state.free.get(fs)! < floor; round++) {
     const before = state.free.get(fs)!;
     // Cover the shortfall and no more (rules §3.5), then measure again.
     const shortfall = floor - before;
     let planned = 0;
-    const ending = yield* take(state, state.input.source.oldest(cameras.map((camera) => camera.id)), 'floor', () => planned < shortfall, {
-      onHandedOut: (recording) => {
-        planned += recording.size;
+    const ending = yield* take(
+      state,
+      state.input.source.oldest(
+        cameras.map((camera) => camera.id),
+        onIt,
+      ),
+      'floor',
+      () => planned < shortfall,
+      {
+        onHandedOut: (recording) => {
+          planned += recording.size;
+        },
+        onKept: (recording) => {
+          planned -= recording.size;
+        },
       },
-      onKept: (recording) => {
-        planned -= recording.size;
-      },
-    });
+    );
     const after = state.free.get(fs)!;
     if (after >= floor) {
       return;
@@ -414,7 +433,8 @@ function countAgain(state: PlanState, recording: Recording): void {
 
 /** A dry run assumes the size was freed; an unmeasured filesystem stays unmeasured. */
 function assumeFreed(state: PlanState, recording: Recording): void {
-  const fs = state.cameraOf.get(recording.cameraId)!.filesystem;
+  const own = recording.dev === undefined || recording.dev === null ? undefined : String(recording.dev);
+  const fs = own !== undefined && state.free.has(own) ? own : state.cameraOf.get(recording.cameraId)!.filesystem;
   const before = state.free.get(fs);
   if (before !== undefined) {
     state.free.set(fs, before + recording.size);

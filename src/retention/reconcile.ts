@@ -3,6 +3,7 @@
  * what the scan found that a person must know is raised: a camera unavailable or available again,
  * names that cannot be used, clocks that run ahead.
  */
+import { join } from 'node:path';
 import { scanCamera, type ScanResult } from '../catalog/scan.js';
 import { describeOverlap, identityOverlaps } from '../config/folder-identity.js';
 import { pathsMeet } from '../config/schema.js';
@@ -60,6 +61,16 @@ export function reconcile(
         message: `${names.length} file or folder names cannot be used (not valid UTF-8, or a path longer than the system allows), so they are kept, not counted and never deleted; rename or move them: ${names.slice(0, 5).map(shortened).join(', ')}${names.length > 5 ? ', ...' : ''}`,
         count: names.length,
         names: names.slice(0, 100),
+      });
+    }
+    for (const folder of scan.unreadableFolders) {
+      const path = join(camera.path, folder);
+      raise({
+        kind: 'unreadable_folder',
+        camera: camera.name,
+        severity: 'warning',
+        message: `the folder ${path} cannot be read (no permission?): it is skipped, what was indexed in it is kept, and the rest of the camera is swept`,
+        path,
       });
     }
     const ahead = scan.available
@@ -191,6 +202,7 @@ function refuseOverlapping(ctx: EngineContext, camera: CameraConfig, why: string
     foldersRead: 0,
     foldersSkipped: 0,
     unreadableNames: [],
+    unreadableFolders: [],
     overlaps: { count: 0 },
     nameTimeMisses: { count: 0 },
   };

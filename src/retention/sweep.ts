@@ -17,7 +17,7 @@ import type { EngineContext, Raise } from './context.js';
 import { logAtSeverity } from './logger.js';
 import { isPaused } from './pause.js';
 import { planSweep, type PlanSummary } from './plan.js';
-import { planInput } from './plan-input.js';
+import { planInput, recordingSource } from './plan-input.js';
 import { reconcile } from './reconcile.js';
 import { finishInterruptedDeletes } from './recovery.js';
 import { emptyReport, summaryLine, type SweepReport } from './report.js';
@@ -39,6 +39,8 @@ export const DEFAULT_DELETION_LIST_LIMIT = 10_000;
 /** Event-log rows are kept this long (and at least the last 1,000). */
 const EVENT_RETENTION_MS = 30 * DAY_MS;
 const EVENTS_KEPT_AT_LEAST = 1000;
+/** The index is compacted by a sweep that deleted fewer than this (the next one after a big sweep, rules §3.6). */
+const COMPACT_AFTER_AT_MOST = 1000;
 
 /** The caller must not hold the sweep lock; this takes it for the whole run. */
 export async function runSweep(ctx: EngineContext, options: SweepOptions = {}): Promise<SweepReport> {
@@ -64,7 +66,7 @@ export async function runSweep(ctx: EngineContext, options: SweepOptions = {}): 
       missing: scan.missing,
     }));
     const { input, filesystems, cameraById } = planInput(ctx, scans, { floorOnly: report.paused, batchSize: options.batchSize }, raise);
-    const planner = planSweep({ ...input, source: store });
+    const planner = planSweep({ ...input, source: recordingSource(store, scans) });
     const summary = dryRun
       ? listPlan(planner, report, cameraById, options.deletionListLimit ?? DEFAULT_DELETION_LIST_LIMIT)
       : await carryOut(ctx, planner, report, cameraById, filesystems, options, raise);
@@ -72,7 +74,7 @@ export async function runSweep(ctx: EngineContext, options: SweepOptions = {}): 
       tellSummary(summary, report, raise);
     }
     if (!dryRun) {
-      tidyUp(ctx);
+      tidyUp(ctx, report.deleted.count < COMPACT_AFTER_AT_MOST);
     }
     if (options.shouldStop?.()) {
       report.status = 'stopped';
@@ -132,9 +134,9 @@ function tellSummary(summary: PlanSummary, report: SweepReport, raise: Raise): v
 }
 
 /** Housekeeping (rules §3.6) besides the emptied folders, which go with the deletions. */
-function tidyUp(ctx: EngineContext): void {
+function tidyUp(ctx: EngineContext, compact: boolean): void {
   const { store } = ctx;
   store.expireExportLocks(Date.now());
   store.pruneEvents(Date.now() - EVENT_RETENTION_MS, EVENTS_KEPT_AT_LEAST);
-  store.optimize();
+  store.optimize(compact);
 }

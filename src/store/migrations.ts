@@ -181,4 +181,15 @@ export const MIGRATIONS: string[] = [
   -- Every folder is read again once, so images beside their video become its thumbnails everywhere at once.
   UPDATE folders SET mtime_ms = NULL;
   `,
+  /* 6 */ `
+  -- Identity (st_dev, st_ino) of each folder and recording as the scan last saw it (issue 11). A
+  -- sweep deletes only inside folders that are still these very folders (a folder swapped for a link,
+  -- or for another folder, is not), only files that are still these very files, and the dev says which
+  -- filesystem a recording lives on (a disk mounted inside a camera folder has its own floor). NULL: not
+  -- seen since the upgrade; the next scan reads such a folder again and fills them in.
+  ALTER TABLE folders ADD COLUMN dev INTEGER;
+  ALTER TABLE folders ADD COLUMN ino INTEGER;
+  ALTER TABLE recordings ADD COLUMN dev INTEGER;
+  ALTER TABLE recordings ADD COLUMN ino INTEGER;
+  `,
 ];

@@ -9,6 +9,11 @@ import { lockPathFor, SweepLock } from './lock.js';
 /** Rows are read in pages of this many, so no query ever holds a million rows in memory. */
 export const PAGE_SIZE = 1000;
 
+/** The index is compacted when more than this share of its pages are free ... */
+const VACUUM_FREE_SHARE = 0.5;
+/** ... and it has at least this many pages (4 MB at SQLite's 4 kB pages): a small index is not worth it. */
+const VACUUM_MIN_PAGES = 1024;
+
 export const CLASS_CODE: Record<RecordingClass, 0 | 1> = { continuous: 0, event: 1 };
 export const CLASS_NAME: Record<0 | 1, RecordingClass> = { 0: 'continuous', 1: 'event' };
 
@@ -45,6 +50,9 @@ export interface Recording {
   sidecars: string[];
   /** The file's own mtime when the end time is not it (a time from the name, a recording folder); else the end time. */
   fileMtime?: number;
+  /** The file's identity (st_dev, st_ino) when the scan last saw it; undefined or null: not known yet. */
+  dev?: number | null;
+  ino?: number | null;
 }
 
 export interface RecordingDetail extends Recording {
@@ -58,6 +66,9 @@ export interface FolderRow {
   id: number;
   relPath: string;
   mtimeMs: number | null;
+  /** The folder's identity (st_dev, st_ino) when the scan last saw it; null until it has. */
+  dev: number | null;
+  ino: number | null;
 }
 
 export interface IndexedFile {
@@ -69,6 +80,8 @@ export interface IndexedFile {
   cls: RecordingClass;
   sidecars: string[];
   fileMtime: number;
+  dev: number | null;
+  ino: number | null;
   /** Protected, or kept until a date that has not passed (rules §1, held). */
   held: boolean;
 }
@@ -94,6 +107,9 @@ export interface NewRecording {
   protectedAt: number | null;
   /** Given when the end time is not the file's mtime. */
   fileMtime?: number;
+  /** The file's st_dev and st_ino as the scan saw them (left out only by tests that stage rows). */
+  dev?: number;
+  ino?: number;
 }
 
 export type Severity = 'info' | 'warning' | 'error';
@@ -187,6 +203,13 @@ function filterWhere(filter: RecordingFilter): { where: string[]; params: (numbe
   return { where, params };
 }
 
+/** Which of a camera's recordings `oldest` yields: of one class, ended before a time, on one filesystem (st_dev). */
+export interface OldestFilter {
+  cls?: RecordingClass;
+  endBefore?: number;
+  dev?: number;
+}
+
 /** Key of the "oldest first" order: end time, then continuous before event, then path. */
 export interface OrderKey {
   endTime: number;
@@ -210,10 +233,12 @@ interface RawRecording {
   export_lock_owner: string | null;
   sidecars: string | null;
   file_mtime: number;
+  dev: number | null;
+  ino: number | null;
 }
 
 const RECORDING_COLUMNS =
-  'id, camera_id, rel_path, size, file_size, end_time, class, protected, protected_by, protected_at, keep_until, export_lock_until, export_lock_owner, sidecars, COALESCE(file_mtime, end_time) AS file_mtime';
+  'id, camera_id, rel_path, size, file_size, end_time, class, protected, protected_by, protected_at, keep_until, export_lock_until, export_lock_owner, sidecars, COALESCE(file_mtime, end_time) AS file_mtime, dev, ino';
 
 function toRecording(row: RawRecording): RecordingDetail {
   return {
@@ -232,7 +257,21 @@ function toRecording(row: RawRecording): RecordingDetail {
     exportLockOwner: row.export_lock_owner,
     sidecars: row.sidecars ? (JSON.parse(row.sidecars) as string[]) : [],
     fileMtime: row.file_mtime,
+    dev: row.dev,
+    ino: row.ino,
   };
+}
+
+interface RawFolder {
+  id: number;
+  rel_path: string;
+  mtime_ms: number | null;
+  dev: number | null;
+  ino: number | null;
+}
+
+function toFolder(row: RawFolder): FolderRow {
+  return { id: row.id, relPath: row.rel_path, mtimeMs: row.mtime_ms, dev: row.dev, ino: row.ino };
 }
 
 function toCamera(row: Record<string, unknown>): CameraRow {
@@ -658,9 +697,11 @@ export class Store {
   // ---- folders ----
 
   folder(cameraId: number, relPath: string): FolderRow | undefined {
-    const row = this.sql('SELECT id, rel_path, mtime_ms FROM folders WHERE camera_id = ? AND rel_path = ?').get(cameraId, relPath) as
-      { id: number; rel_path: string; mtime_ms: number | null } | undefined;
-    return row && { id: row.id, relPath: row.rel_path, mtimeMs: row.mtime_ms };
+    const row = this.sql('SELECT id, rel_path, mtime_ms, dev, ino FROM folders WHERE camera_id = ? AND rel_path = ?').get(
+      cameraId,
+      relPath,
+    ) as RawFolder | undefined;
+    return row && toFolder(row);
   }
 
   ensureFolder(cameraId: number, relPath: string, parentId: number | null): FolderRow {
@@ -674,16 +715,30 @@ export class Store {
 
   childFolders(folderId: number): FolderRow[] {
     return (
-      this.sql('SELECT id, rel_path, mtime_ms FROM folders WHERE parent_id = ?').all(folderId) as {
-        id: number;
-        rel_path: string;
-        mtime_ms: number | null;
-      }[]
-    ).map((row) => ({ id: row.id, relPath: row.rel_path, mtimeMs: row.mtime_ms }));
+      this.sql('SELECT id, rel_path, mtime_ms, dev, ino FROM folders WHERE parent_id = ?').all(folderId) as unknown as RawFolder[]
+    ).map(toFolder);
   }
 
   setFolderMtime(folderId: number, mtimeMs: number | null): void {
     this.sql('UPDATE folders SET mtime_ms = ? WHERE id = ?').run(mtimeMs, folderId);
+  }
+
+  /**
+   * Filesystems mounted inside a camera's folder: each device its folders are on besides the camera
+   * folder's own, with the top folder on it (the shortest path sorts first).
+   */
+  nestedFilesystems(cameraId: number): { dev: number; relPath: string }[] {
+    return (
+      this.sql(
+        `SELECT f.dev AS dev, MIN(f.rel_path) AS rel_path FROM folders f JOIN folders r ON r.camera_id = f.camera_id AND r.rel_path = ''
+        WHERE f.camera_id = ? AND f.dev IS NOT NULL AND r.dev IS NOT NULL AND f.dev <> r.dev GROUP BY f.dev`,
+      ).all(cameraId) as { dev: number; rel_path: string }[]
+    ).map((row) => ({ dev: row.dev, relPath: row.rel_path }));
+  }
+
+  /** What the scan saw at a folder's path: a sweep deletes only inside this very folder. */
+  setFolderIdentity(folderId: number, dev: number, ino: number): void {
+    this.sql('UPDATE folders SET dev = ?, ino = ? WHERE id = ?').run(dev, ino, folderId);
   }
 
   /** Forgets that a folder was read, so the next scan reads it again (a sweep changed it). */
@@ -726,7 +781,7 @@ export class Store {
   filesInFolder(folderId: number, endAfter = -Infinity): IndexedFile[] {
     return (
       this.sql(
-        'SELECT id, rel_path, file_size, size, end_time, class, sidecars, COALESCE(file_mtime, end_time) AS file_mtime, protected, keep_until FROM recordings WHERE folder_id = ? AND end_time > ?',
+        'SELECT id, rel_path, file_size, size, end_time, class, sidecars, COALESCE(file_mtime, end_time) AS file_mtime, protected, keep_until, dev, ino FROM recordings WHERE folder_id = ? AND end_time > ?',
       ).all(folderId, endAfter) as unknown as RawRecording[]
     ).map((row) => ({
       id: row.id,
@@ -738,6 +793,8 @@ export class Store {
       sidecars: row.sidecars ? (JSON.parse(row.sidecars) as string[]) : [],
       fileMtime: row.file_mtime,
       held: row.protected === 1 || (row.keep_until !== null && row.keep_until > Date.now()),
+      dev: row.dev,
+      ino: row.ino,
     }));
   }
 
@@ -777,8 +834,8 @@ export class Store {
     const protectedBy = restored?.protected_by ?? recording.protectedBy;
     const protectedAt = restored?.protected_by ? restored.protected_at : recording.protectedAt;
     this.sql(
-      `INSERT INTO recordings (camera_id, folder_id, rel_path, size, file_size, end_time, class, sidecars, protected, protected_by, protected_at, keep_until, file_mtime)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO recordings (camera_id, folder_id, rel_path, size, file_size, end_time, class, sidecars, protected, protected_by, protected_at, keep_until, file_mtime, dev, ino)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       recording.cameraId,
       recording.folderId,
@@ -793,6 +850,8 @@ export class Store {
       protectedAt,
       restored?.keep_until ?? null,
       recording.fileMtime === undefined || recording.fileMtime === recording.endTime ? null : recording.fileMtime,
+      recording.dev ?? null,
+      recording.ino ?? null,
     );
   }
 
@@ -815,15 +874,28 @@ export class Store {
 
   updateRecordingFile(
     id: number,
-    change: { size: number; fileSize: number; endTime: number; cls: RecordingClass; sidecars: string[]; fileMtime?: number },
+    change: {
+      size: number;
+      fileSize: number;
+      endTime: number;
+      cls: RecordingClass;
+      sidecars: string[];
+      fileMtime?: number;
+      dev?: number;
+      ino?: number;
+    },
   ): void {
-    this.sql('UPDATE recordings SET size = ?, file_size = ?, end_time = ?, class = ?, sidecars = ?, file_mtime = ? WHERE id = ?').run(
+    this.sql(
+      'UPDATE recordings SET size = ?, file_size = ?, end_time = ?, class = ?, sidecars = ?, file_mtime = ?, dev = ?, ino = ? WHERE id = ?',
+    ).run(
       change.size,
       change.fileSize,
       change.endTime,
       CLASS_CODE[change.cls],
       change.sidecars.length ? JSON.stringify(change.sidecars) : null,
       change.fileMtime === undefined || change.fileMtime === change.endTime ? null : change.fileMtime,
+      change.dev ?? null,
+      change.ino ?? null,
       id,
     );
   }
@@ -837,12 +909,26 @@ export class Store {
 
   /**
    * Marks rows as being deleted, but only those still free of holds and export leases now: a person
-   * may have protected one since the sweep planned it. Returns the ids claimed. Once claimed, a row
-   * cannot be protected or leased until the sweep is done with it (see `protect`).
+   * may have protected one since the sweep planned it. Returns the ids claimed. A row claimed can still
+   * be protected (see `protect`): the sweep asks `stillDeletable` right before each unlink.
+   *
+   * The claim is on the disk before this returns (rules §3.8): the sweep unlinks only claimed files, so
+   * after a power cut every file it unlinked is either settled or still marked, never "gone at once".
+   * synchronous = NORMAL (the rest of the time) would leave the commit in the page cache.
    */
   claimForDeletion(ids: number[], now: number): Set<number> {
     // "Free of holds and leases" is verdict() of src/retention/deletable.ts, said in SQL.
     const claimed = new Set<number>();
+    this.db.exec('PRAGMA synchronous = FULL');
+    try {
+      this.claimRows(ids, now, claimed);
+    } finally {
+      this.db.exec('PRAGMA synchronous = NORMAL');
+    }
+    return claimed;
+  }
+
+  private claimRows(ids: number[], now: number, claimed: Set<number>): void {
     this.transaction(() => {
       for (const chunk of chunks(ids)) {
         const rows = this.sql(
@@ -854,7 +940,28 @@ export class Store {
         }
       }
     });
-    return claimed;
+  }
+
+  /**
+   * Whether a claimed row may still go now: not protected, not kept, not leased since it was claimed.
+   * Asked right before each unlink; "free of holds and leases" as in claimForDeletion.
+   */
+  stillDeletable(id: number, now: number): boolean {
+    const row = this.sql(
+      'SELECT 1 AS free FROM recordings WHERE id = ? AND protected = 0 AND NOT COALESCE(keep_until > ?, 0) AND NOT COALESCE(export_lock_until > ?, 0)',
+    ).get(id, now, now);
+    return row !== undefined;
+  }
+
+  /** Of these ids (rows whose files a sweep just unlinked), those held now: a hold that came too late. */
+  heldAmong(ids: number[], now: number): number[] {
+    return chunks(ids).flatMap((chunk) =>
+      (
+        this.sql(
+          `SELECT id FROM recordings WHERE id IN (${placeholders(chunk.length)}) AND (protected = 1 OR COALESCE(keep_until > ?, 0))`,
+        ).all(...chunk, now) as { id: number }[]
+      ).map((row) => row.id),
+    );
   }
 
   clearDeleting(ids: number[]): void {
@@ -899,7 +1006,7 @@ export class Store {
    * Recordings of the given cameras, oldest first (the planner's RecordingSource). Several cameras
    * are merged from one index range each: a single query over all of them would sort every row.
    */
-  oldest(cameraIds: number[], options: { cls?: RecordingClass; endBefore?: number } = {}): Iterable<Recording> {
+  oldest(cameraIds: number[], options: OldestFilter = {}): Iterable<Recording> {
     const [only, ...others] = cameraIds;
     if (only !== undefined && others.length === 0) {
       return this.oldestOfCamera(only, options);
@@ -910,14 +1017,14 @@ export class Store {
   /**
    * The class is filtered here, not in SQL: `class = ?` on the middle column of the index makes
    * SQLite sort every page's rows that share an end time (a temp b-tree), which is quadratic when a
-   * recorder gives many files one mtime.
+   * recorder gives many files one mtime. So is the filesystem (a disk mounted inside a camera folder).
    */
-  private *oldestOfCamera(cameraId: number, options: { cls?: RecordingClass; endBefore?: number }): Generator<Recording> {
+  private *oldestOfCamera(cameraId: number, options: OldestFilter): Generator<Recording> {
     let after: OrderKey | undefined;
     for (;;) {
       const page = this.oldestPage(cameraId, { endBefore: options.endBefore, after });
       for (const recording of page) {
-        if (options.cls === undefined || recording.cls === options.cls) {
+        if ((options.cls === undefined || recording.cls === options.cls) && (options.dev === undefined || recording.dev === options.dev)) {
           yield recording;
         }
       }
@@ -973,15 +1080,17 @@ export class Store {
 
   /**
    * Marks recordings protected; a recording already protected keeps its first protector, except that a
-   * hold by hand replaces the Protect switch's (rules §5: turning the switch off never releases it). One
-   * that a sweep is deleting at this moment cannot be saved (it is not counted).
+   * hold by hand replaces the Protect switch's (rules §5: turning the switch off never releases it). A
+   * row a sweep has claimed is held all the same: the sweep asks again right before each unlink
+   * (`stillDeletable`) and keeps it, and a dead sweep's claim is settled at the next start, where a file
+   * still there stays.
    */
   protect(ids: number[], by: string, now: number): number {
     const overridable = by === SWITCH_HOLDER ? '' : SWITCH_HOLDER;
     return this.journaled(() => {
       const rows = this.updateReturning(
         (list) =>
-          `UPDATE recordings SET protected = 1, protected_by = ?, protected_at = ? WHERE (protected = 0 OR protected_by = ?) AND deleting = 0 AND id IN (${list})`,
+          `UPDATE recordings SET protected = 1, protected_by = ?, protected_at = ? WHERE (protected = 0 OR protected_by = ?) AND id IN (${list})`,
         ids,
         by,
         now,
@@ -1018,7 +1127,7 @@ export class Store {
   protectSince(cameraId: number, since: number, by: string, now: number): number {
     return this.journaled(() => {
       const rows = this.sql(
-        'UPDATE recordings SET protected = 1, protected_by = ?, protected_at = ? WHERE camera_id = ? AND end_time >= ? AND protected = 0 AND deleting = 0 RETURNING camera_id, rel_path',
+        'UPDATE recordings SET protected = 1, protected_by = ?, protected_at = ? WHERE camera_id = ? AND end_time >= ? AND protected = 0 RETURNING camera_id, rel_path',
       ).all(by, now, cameraId, since) as { camera_id: number; rel_path: string }[];
       return {
         result: rows.length,
@@ -1279,9 +1388,31 @@ export class Store {
     );
   }
 
-  /** Checkpoints the WAL and lets SQLite refresh its statistics; cheap, run after sweeps. */
-  optimize(): void {
+  /**
+   * Checkpoints the WAL and lets SQLite refresh its statistics; cheap, run after sweeps. With
+   * `compact` (a sweep that deleted little: the one after a big sweep, not the big sweep itself, whose
+   * time it would add to), an index that is mostly free pages is compacted: VACUUM rewrites it (a few
+   * seconds for a large index, once), then a TRUNCATE checkpoint gives the space back.
+   */
+  optimize(compact = false): void {
     this.db.exec('PRAGMA optimize');
+    const { pages, free } = this.pageCounts();
+    if (compact && pages >= VACUUM_MIN_PAGES && free > pages * VACUUM_FREE_SHARE) {
+      try {
+        this.db.exec('VACUUM');
+        this.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+        return;
+      } catch {
+        // Another process kept the index busy past the timeout: compacted after a later sweep.
+      }
+    }
     this.db.exec('PRAGMA wal_checkpoint(PASSIVE)');
+  }
+
+  /** The index file's pages, and how many of them are free. */
+  pageCounts(): { pages: number; free: number } {
+    const pages = (this.db.prepare('PRAGMA page_count').get() as { page_count: number }).page_count;
+    const free = (this.db.prepare('PRAGMA freelist_count').get() as { freelist_count: number }).freelist_count;
+    return { pages, free };
   }
 }

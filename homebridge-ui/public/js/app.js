@@ -87,7 +87,8 @@ import { REASONS } from './shared/reasons.js';
     $('filesystems').replaceChildren(
       ...filesystems.map((fs) => {
         if (fs.totalBytes === null) {
-          return el('div', { class: 'text-danger small mb-2' }, `${fs.cameras.join(', ')}: the disk cannot be measured (${fs.error})`);
+          const which = fs.folder ? `${fs.cameras.join(', ')} (disk mounted at ${fs.folder})` : fs.cameras.join(', ');
+          return el('div', { class: 'text-danger small mb-2' }, `${which}: the disk cannot be measured (${fs.error})`);
         }
         const used = fs.totalBytes - fs.freeBytes;
         const floorAt = fs.floorBytes === null ? null : (fs.totalBytes - fs.floorBytes) / fs.totalBytes;
@@ -98,7 +99,7 @@ import { REASONS } from './shared/reasons.js';
           el(
             'div',
             { class: 'small d-flex flex-wrap justify-content-between' },
-            el('span', {}, fs.cameras.join(', ')),
+            el('span', {}, fs.folder ? `${fs.cameras.join(', ')}: disk mounted at ${fs.folder}` : fs.cameras.join(', ')),
             el(
               'span',
               { class: under ? 'text-danger fw-semibold' : '' },

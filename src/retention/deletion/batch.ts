@@ -8,6 +8,7 @@ import type { CameraConfig } from '../../config/types.js';
 import type { Recording, Store } from '../../store/store.js';
 import type { Logger } from '../logger.js';
 import type { FileDeleter } from './file-deleter.js';
+import { folderOf, FolderPins } from './folder-pins.js';
 
 export interface BatchResult {
   deleted: Recording[];
@@ -21,6 +22,10 @@ export interface BatchResult {
   untried: number[];
   /** Kept because the file was written after it was indexed. */
   stale: Recording[];
+  /** Cameras whose folder is not the one the scan saw any more, with why: unavailable until the next scan. */
+  lostCameras: Map<string, string>;
+  /** Unlinked, yet held now: a hold that committed in the moment between the last check and the unlink. */
+  heldTooLate: string[];
   stopped: boolean;
 }
 
@@ -40,7 +45,16 @@ export async function deleteBatchFiles(
     batch.map((recording) => recording.id),
     Date.now(),
   );
-  const result: BatchResult = { deleted: [], keptIds: [], failures: [], untried: [], stale: [], stopped: false };
+  const result: BatchResult = {
+    deleted: [],
+    keptIds: [],
+    failures: [],
+    untried: [],
+    stale: [],
+    lostCameras: new Map(),
+    heldTooLate: [],
+    stopped: false,
+  };
   const todo: Recording[] = [];
   for (const recording of batch) {
     if (claimed.has(recording.id)) {
@@ -50,7 +64,23 @@ export async function deleteBatchFiles(
       log.debug(`kept ${recording.relPath}: protected or exported since it was chosen`);
     }
   }
-  const outcomes = await deleter.deleteAll(todo.map((recording) => ({ camera: cameraById.get(recording.cameraId)!, recording })));
+  const pins = new FolderPins(store);
+  let outcomes;
+  try {
+    outcomes = await deleter.deleteAll(
+      todo.map((recording) => {
+        const camera = cameraById.get(recording.cameraId)!;
+        return {
+          camera,
+          recording,
+          pin: pins.pin(camera, recording.cameraId, folderOf(recording.relPath)),
+          stillDeletable: () => store.stillDeletable(recording.id, Date.now()),
+        };
+      }),
+    );
+  } finally {
+    pins.close();
+  }
   for (const [i, recording] of todo.entries()) {
     const outcome = outcomes[i]!;
     const camera = cameraById.get(recording.cameraId)!;
@@ -69,10 +99,34 @@ export async function deleteBatchFiles(
         result.stale.push(recording);
         log.info(`[${camera.name}] kept ${path}: it was written after it was indexed (still recording?)`);
         break;
+      case 'unreadable':
+        result.keptIds.push(recording.id);
+        log.debug(`[${camera.name}] kept ${path}: its folder cannot be opened (no permission)`);
+        break;
+      case 'held':
+        result.keptIds.push(recording.id);
+        log.info(`[${camera.name}] kept ${path}: protected, kept or exported while the sweep was deleting its batch`);
+        break;
+      case 'camera lost':
+        result.keptIds.push(recording.id);
+        if (!result.lostCameras.has(camera.name)) {
+          result.lostCameras.set(camera.name, outcome.reason);
+          store.setCameraAvailability(recording.cameraId, false, outcome.reason, Date.now());
+        }
+        break;
       case 'failed':
         result.keptIds.push(recording.id);
         result.failures.push({ camera: camera.name, path, error: outcome.error });
         break;
+    }
+  }
+  // A hold that committed between a file's last check and its unlink: the file is gone all the same,
+  // and the person who made the hold must hear it (it cannot be undone).
+  const deletedIds = result.deleted.map((recording) => recording.id);
+  const late = new Set(deletedIds.length > 0 ? store.heldAmong(deletedIds, Date.now()) : []);
+  for (const recording of result.deleted) {
+    if (late.has(recording.id)) {
+      result.heldTooLate.push(join(cameraById.get(recording.cameraId)!.path, recording.relPath));
     }
   }
   return result;

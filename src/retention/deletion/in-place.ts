@@ -6,6 +6,7 @@ import { lstatSync, readdirSync, unlinkSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { PassCursor } from './pass-cursor.js';
+import { identityAnswer } from './overlapped.js';
 import type { CallAnswer, FileCall, Steps } from './steps.js';
 
 /** Deleting in place gives the event loop a turn this often (the engine's thread answers requests). */
@@ -34,11 +35,10 @@ function answerSteps<T>(steps: Steps<T>): T {
   return step.value;
 }
 
-/** A missing file answers no mtime here and an ENOENT error overlapped; the deletion steps treat both alike. */
 function answerCall({ op, path }: FileCall): CallAnswer {
   try {
     if (op === 'lstat') {
-      return { mtimeMs: lstatSync(path, { throwIfNoEntry: false })?.mtimeMs };
+      return identityAnswer(lstatSync(path));
     }
     if (op === 'count entries') {
       return { entries: readdirSync(path).length };

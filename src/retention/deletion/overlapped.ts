@@ -4,6 +4,8 @@
  */
 import { lstat, readdir, unlink } from 'node:fs/promises';
 import type { PassCursor } from './pass-cursor.js';
+import { lstatSync, type Stats } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import type { CallAnswer, FileCall, Steps } from './steps.js';
 
 /**
@@ -15,10 +17,31 @@ export function defaultUnlinkConcurrency(): number {
   return 2 * (Number(process.env.UV_THREADPOOL_SIZE) || 4);
 }
 
-export async function runOverlapped<T>(cursor: PassCursor<T>, inFlight = defaultUnlinkConcurrency()): Promise<void> {
+/**
+ * What an lstat made on this thread costs, a moving average. While it stays under QUICK_LSTAT_MS each
+ * file's check (`lstat`) is answered here and only its unlink goes through the thread pool: on a local
+ * disk an lstat costs microseconds, and queued in the pool it would wait behind the other files' slow
+ * unlinks (the pool serves in order: every file would pay for two trips through a full queue,
+ * BENCHMARKS.md). On a NAS, where an lstat is a round trip, it goes overlapped like the unlinks.
+ */
+export interface LstatCost {
+  ms?: number;
+  /** Lstats answered so far: every REMEASURE_EVERY-th is made here even when slow, to notice a disk getting quick again. */
+  count?: number;
+}
+
+/** A cached lstat on a local disk takes a few µs; an NFS or SMB one a network round trip, a few hundred. */
+const QUICK_LSTAT_MS = 0.2;
+const REMEASURE_EVERY = 64;
+
+export async function runOverlapped<T>(
+  cursor: PassCursor<T>,
+  inFlight = defaultUnlinkConcurrency(),
+  lstatCost: LstatCost = {},
+): Promise<void> {
   await inParallel(inFlight, async () => {
     for (let i = cursor.take(); i !== undefined; i = cursor.take()) {
-      cursor.answer(i, cursor.stopRequested() ? cursor.untried : await answerSteps(cursor.steps(i)));
+      cursor.answer(i, cursor.stopRequested() ? cursor.untried : await answerSteps(cursor.steps(i), lstatCost));
     }
   });
 }
@@ -28,18 +51,35 @@ export async function inParallel(count: number, worker: () => Promise<void>): Pr
   await Promise.all(Array.from({ length: Math.max(1, count) }, worker));
 }
 
-async function answerSteps<T>(steps: Steps<T>): Promise<T> {
+async function answerSteps<T>(steps: Steps<T>, lstatCost: LstatCost): Promise<T> {
   let step = steps.next({});
   while (!step.done) {
-    step = steps.next(await answerCall(step.value));
+    const quick =
+      step.value.op === 'lstat' &&
+      (lstatCost.ms === undefined ||
+        lstatCost.ms < QUICK_LSTAT_MS ||
+        (lstatCost.count = (lstatCost.count ?? 0) + 1) % REMEASURE_EVERY === 0);
+    step = steps.next(quick ? lstatHere(step.value.path, lstatCost) : await answerCall(step.value));
   }
   return step.value;
+}
+
+function lstatHere(path: string, lstatCost: LstatCost): CallAnswer {
+  const started = performance.now();
+  try {
+    return identityAnswer(lstatSync(path));
+  } catch (error) {
+    return { error: error as NodeJS.ErrnoException };
+  } finally {
+    const ms = performance.now() - started;
+    lstatCost.ms = lstatCost.ms === undefined ? ms : (lstatCost.ms * 15 + ms) / 16;
+  }
 }
 
 async function answerCall({ op, path }: FileCall): Promise<CallAnswer> {
   try {
     if (op === 'lstat') {
-      return { mtimeMs: (await lstat(path)).mtimeMs };
+      return identityAnswer(await lstat(path));
     }
     if (op === 'count entries') {
       return { entries: (await readdir(path)).length };
@@ -49,4 +89,9 @@ async function answerCall({ op, path }: FileCall): Promise<CallAnswer> {
   } catch (error) {
     return { error: error as NodeJS.ErrnoException };
   }
+}
+
+/** What the deletion steps compare of an lstat: which file it is, and when it was last written. */
+export function identityAnswer(stats: Stats): CallAnswer {
+  return { stats: { dev: stats.dev, ino: stats.ino, mtimeMs: stats.mtimeMs, isFile: stats.isFile(), isDirectory: stats.isDirectory() } };
 }
