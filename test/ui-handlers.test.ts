@@ -409,20 +409,38 @@ describe('forecast on a real small disk (a tmpfs; needs root, as CI is)', () => 
         opened.push(settings);
         return (await settings.handlers()['/dashboard']({})) as {
           status: { filesystems: { freeBytes: number }[] };
-          forecast: { bytesPerDay: number; holdsAt: number; filesystems: { daysUntilFloor: number | null }[] };
+          forecast: {
+            bytesPerDay: number;
+            holdsAt: number;
+            filesystems: {
+              bytes: number;
+              holdsAt: number;
+              limitedBy: string;
+              daysUntilLimit: number | null;
+              measuredDays: number | null;
+            }[];
+          };
         };
       };
       const rate = 700_000 / 6.5;
 
       const open = await forecastWith({});
+      // A first look has no history of a day yet: the growth is the recording rate.
+      expect(open.forecast.filesystems[0].measuredDays).toBeNull();
       expect(open.forecast.bytesPerDay).toBeCloseTo(rate, -1);
-      // 60 days of retention would hold about 6.5 MB: more than the room above the 5 MB floor.
-      expect(open.forecast.holdsAt).toBeCloseTo(rate * 60, -2);
-      expect(open.forecast.filesystems[0].daysUntilFloor).toBeCloseTo((open.status.filesystems[0].freeBytes - 5_000_000) / rate, 1);
+      // 60 days of retention would hold about 6.5 MB on an 8 MB disk that must keep 5 MB free: the
+      // floor holds usage first, at what is there now plus the room above the floor, never more.
+      const room = open.status.filesystems[0].freeBytes - 5_000_000;
+      const disk0 = open.forecast.filesystems[0];
+      expect(disk0.limitedBy).toBe('floor');
+      expect(disk0.holdsAt).toBe(disk0.bytes + room);
+      expect(open.forecast.holdsAt).toBeLessThan(8_000_000);
+      expect(disk0.daysUntilLimit).toBeCloseTo(room / rate, 1);
 
       const capped = await forecastWith({ storageQuotaGB: 0.001 });
       expect(capped.forecast.holdsAt).toBe(1_000_000);
-      expect(capped.forecast.filesystems[0].daysUntilFloor).toBeNull();
+      expect(capped.forecast.filesystems[0].limitedBy).toBe('rules');
+      expect(capped.forecast.filesystems[0].daysUntilLimit).toBeNull();
     } finally {
       for (const settings of opened) {
         settings.close();
