@@ -10,6 +10,7 @@ function camera(name: string, overrides: Partial<CameraStatus> = {}): CameraStat
     path: `/mnt/nvr/${name}`,
     available: true,
     unavailableReason: null,
+    missingBelow: null,
     recordings: 10,
     bytes: 10 * GB,
     eventRecordings: 2,

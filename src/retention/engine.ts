@@ -1,6 +1,6 @@
 import { copyFile, lstat, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { scanCamera, SWITCH_HOLDER, type ScanResult } from '../catalog/scan.js';
 import type { CameraConfig, RecordingClass, RetentionConfig } from '../config/types.js';
@@ -10,6 +10,7 @@ import { SweepLockHeldError } from '../store/lock.js';
 import { migrateDatabase, moveAside } from '../store/recover.js';
 import { type BrowseOrder, type CameraRow, type RecordingDetail, type RecordingFilter, type Severity, Store } from '../store/store.js';
 import type { EngineContext } from './context.js';
+import { isInsideCamera } from './deletion/steps.js';
 import { isExporting, isHeld, isInProgress, liveKeepUntil } from './deletable.js';
 import { deleteRecordingsNow, type ManualDeleteResult } from './delete-by-hand.js';
 import { type DiskProbe, realDisk } from './disk.js';
@@ -29,6 +30,8 @@ export interface CameraStatus {
   path: string;
   available: boolean;
   unavailableReason: string | null;
+  /** For an unavailable camera, the nearest folder above its own that exists: where a disk may be unmounted. */
+  missingBelow: string | null;
   recordings: number;
   bytes: number;
   eventRecordings: number;
@@ -75,6 +78,15 @@ export interface BrowsedRecording {
   keepUntil: number | null;
   exporting: boolean;
   inProgress: boolean;
+  /** It has an image sidecar, which the settings screen shows beside it. */
+  thumbnail: boolean;
+}
+
+const IMAGE = /\.(jpe?g|png|webp)$/i;
+
+/** A recording's thumbnail: the first image among its sidecars (names relative to its folder). */
+export function thumbnailOf(sidecars: string[]): string | undefined {
+  return sidecars.find((name) => IMAGE.test(name));
 }
 
 export interface DeletionPreview {
@@ -264,6 +276,7 @@ export class RetentionEngine {
         path: camera.path,
         available: row.available,
         unavailableReason: row.unavailableReason,
+        missingBelow: row.available ? null : nearestExistingFolder(dirname(camera.path)),
         recordings: row.recordingCount,
         bytes: row.bytes,
         eventRecordings: row.eventCount,
@@ -474,22 +487,57 @@ export class RetentionEngine {
     withTotal = true,
   ): { recordings: BrowsedRecording[]; total: { count: number; bytes: number } | null } {
     const byId = this.camerasById();
-    const cameraIds = filter.cameraNames?.length
-      ? filter.cameraNames.map((name) => {
-          const camera = this.cameraByName(name);
-          if (!camera) {
-            throw new RecordingNotFoundError(`no camera named "${name}"`);
-          }
-          return this.cameraRow(camera).id;
-        })
-      : [...byId.keys()];
-    const storeFilter = { ...filter, cameraIds };
+    const storeFilter = this.storeFilter(filter);
     const now = Date.now();
     const recordings = this.store
       .browse(storeFilter, order, limit)
       .map((recording) => this.describeRecording(recording, byId.get(recording.cameraId)!, now));
     // Counting reads every matching row (BENCHMARKS.md, "Figures the code points at"); later pages reuse the first's.
     return { recordings, total: withTotal ? this.store.browseTotals(storeFilter) : null };
+  }
+
+  /** The ids of every recording a browser filter matches, up to `limit`: "select all N matches". */
+  matchingIds(filter: Omit<RecordingFilter, 'cameraIds'> & { cameraNames?: string[] }, limit: number): number[] {
+    return this.store.matchingIds(this.storeFilter(filter), limit);
+  }
+
+  private storeFilter(filter: Omit<RecordingFilter, 'cameraIds'> & { cameraNames?: string[] }): RecordingFilter {
+    const { cameraNames, ...rest } = filter;
+    const cameraIds = cameraNames?.length
+      ? cameraNames.map((name) => {
+          const camera = this.cameraByName(name);
+          if (!camera) {
+            throw new RecordingNotFoundError(`no camera named "${name}"`);
+          }
+          return this.cameraRow(camera).id;
+        })
+      : [...this.camerasById().keys()];
+    return { ...rest, cameraIds };
+  }
+
+  /**
+   * The file of a recording (or of its thumbnail, its first image sidecar), by id only: the path is
+   * the index's, checked to lie inside its camera's folder (no link on the way), never the caller's.
+   */
+  recordingFile(id: number, part: 'recording' | 'thumbnail'): { path: string; name: string } {
+    const recording = this.store.recording(id);
+    const camera = recording && this.camerasById().get(recording.cameraId);
+    if (!recording || !camera) {
+      throw new RecordingNotFoundError('that recording is no longer there (deleted since the list was shown)');
+    }
+    let relPath = recording.relPath;
+    if (part === 'thumbnail') {
+      const image = thumbnailOf(recording.sidecars);
+      if (!image) {
+        throw new RecordingNotFoundError('that recording has no thumbnail');
+      }
+      const folder = dirname(recording.relPath);
+      relPath = folder === '.' ? image : `${folder}/${image}`;
+    }
+    if (!isInsideCamera(camera.path, relPath)) {
+      throw new RecordingNotFoundError('that file is not inside its camera folder any more');
+    }
+    return { path: join(camera.path, relPath), name: relPath.split('/').pop()! };
   }
 
   private camerasById(): Map<number, CameraConfig> {
@@ -509,6 +557,7 @@ export class RetentionEngine {
       keepUntil: liveKeepUntil(recording, now),
       exporting: isExporting(recording, now),
       inProgress: isInProgress(recording, now, this.config.minAgeSeconds * SECOND_MS),
+      thumbnail: thumbnailOf(recording.sidecars) !== undefined,
     };
   }
 
@@ -687,6 +736,14 @@ function announce(store: Store, log: Logger, movedAside: { to: string; reason: s
       { holds: restoredHolds, switches: restoredSwitches },
     );
   }
+}
+
+function nearestExistingFolder(path: string): string {
+  let folder = path;
+  while (!existsSync(folder) && dirname(folder) !== folder) {
+    folder = dirname(folder);
+  }
+  return folder;
 }
 
 /** Whether `target` already holds a byte-equal copy of `source`, something else, or nothing. */

@@ -1042,6 +1042,14 @@ export class Store {
     ).map(toRecording);
   }
 
+  /** The ids of the recordings a browser filter matches, up to `limit`. */
+  matchingIds(filter: RecordingFilter, limit: number): number[] {
+    const { where, params } = filterWhere(filter);
+    return (this.sql(`SELECT id FROM recordings WHERE ${where.join(' AND ')} LIMIT ?`).all(...params, limit) as { id: number }[]).map(
+      (row) => row.id,
+    );
+  }
+
   /** How many recordings, and bytes, match a browser filter (the "N recordings" above the list). */
   browseTotals(filter: RecordingFilter): { count: number; bytes: number } {
     const { where, params } = filterWhere(filter);
