@@ -11,6 +11,8 @@ import { REASONS } from './shared/reasons.js';
   const PAGE = 50;
   /** Without a push from another process, the page looks for a sweep that started or ended this often. */
   const POLL_MS = 30_000;
+  /** While a sweep of another process runs, its end is looked for more often, so "A sweep is running" does not linger. */
+  const POLL_RUNNING_MS = 3_000;
   /** The page keeps a whole clip in memory to play it; the server refuses larger ones with a message. */
   const MAX_PLAY_BYTES = 100 * 1000 * 1000;
 
@@ -1005,7 +1007,11 @@ import { REASONS } from './shared/reasons.js';
     }
     homebridge.showSchemaForm();
     loadDashboard();
-    window.setInterval(poll, POLL_MS);
+    const tick = async () => {
+      await poll();
+      window.setTimeout(tick, dashboardState && dashboardState.sweepRunning ? POLL_RUNNING_MS : POLL_MS);
+    };
+    window.setTimeout(tick, POLL_RUNNING_MS);
     window.addEventListener('resize', () => dashboardState && renderChart(dashboardState.history));
   });
 })();
