@@ -267,7 +267,7 @@ describe('the settings screen in the Homebridge UI', () => {
       'Keeps continuous 3 days, events 5 days, no quota',
     );
     await expect(frame.locator('[data-camera="Back Yard"] [data-testid=camera-rules]').innerText()).resolves.toBe(
-      'Keeps continuous 30 days, events 90 days (default 3×), quota 200 kB',
+      `Keeps continuous 30 days, events 90 days (default 3×), quota ${formatBytes(200_000)}`,
     );
     await expect(frame.locator('[data-testid=filesystem]').count()).resolves.toBe(1);
     // One line per disk, bounded by the disk: never more than it can hold.
@@ -286,6 +286,16 @@ describe('the settings screen in the Homebridge UI', () => {
   }, 120_000);
 
   test('no critical or serious accessibility problem in any tab, at desktop and phone sizes, light and dark', async () => {
+    // First, that axe runs and sees the page: an image without a text alternative is a critical violation.
+    await openSettings();
+    const frame = await pluginFrame();
+    await frame.evaluate(() => {
+      const doc = (
+        globalThis as unknown as { document: { querySelector: (s: string) => { insertAdjacentHTML: (w: string, h: string) => void } } }
+      ).document;
+      doc.querySelector('#tab-dashboard').insertAdjacentHTML('beforeend', '<img id="axe-probe" src="data:,">');
+    });
+    await expect(seriousViolations('probe')).resolves.toEqual([expect.stringMatching(/^probe: image-alt \(critical, 1 nodes\)/)]);
     expect(await axeEverywhere()).toEqual([]);
   }, 300_000);
 
@@ -393,11 +403,14 @@ describe('the settings screen in the Homebridge UI', () => {
       /^blob:/,
     );
     await reloaded(frame, 'player', () => clipRow.getByRole('button', { name: /^Play/ }).click());
-    const played = await frame.locator('#player-video').evaluate(async (video) =>
-      Array.from(new Uint8Array(await (await fetch((video as unknown as { src: string }).src)).arrayBuffer()))
-        .slice(0, 64)
-        .concat([(await (await fetch((video as unknown as { src: string }).src)).arrayBuffer()).byteLength]),
-    );
+    await expect(frame.locator('#player-video').evaluate((video) => (video as unknown as { src: string }).src)).resolves.toMatch(/^blob:/);
+    const played = await (
+      await pluginFrame()
+    ).evaluate(async () => {
+      const blob = (globalThis as unknown as { nvrPlayed: { arrayBuffer: () => Promise<ArrayBuffer> } }).nvrPlayed;
+      const bytes = new Uint8Array(await blob.arrayBuffer());
+      return [...bytes.slice(0, 64), bytes.length];
+    });
     const original = readFileSync(join(fixture.front, 'events/doorbell.mp4'));
     expect(played).toEqual([...original.subarray(0, 64), original.length]);
     await expect(frame.locator('#player-message').innerText()).resolves.toMatch(/^Front Door: events\/doorbell\.mp4, ended /);

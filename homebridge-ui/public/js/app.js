@@ -693,6 +693,8 @@ import { REASONS } from './shared/reasons.js';
         URL.revokeObjectURL(playing);
       }
       playing = URL.createObjectURL(media.blob);
+      // What the page holds, for a watcher (the end-to-end test compares it with the file).
+      window.nvrPlayed = media.blob;
       if (download) {
         const link = el('a', { href: playing, download: media.name });
         document.body.append(link);
