@@ -336,7 +336,8 @@ import { REASONS } from './shared/reasons.js';
     const every = Math.ceil(n / Math.max(2, Math.floor((W - pad.left) / 60)));
     for (const [i, end] of history.days.entries()) {
       if (i % every === 0 || i === n - 1) {
-        const label = svg('text', { x: x(i), y: H - 6, 'text-anchor': 'middle' });
+        // The last day's label ends at the right edge instead of running past it.
+        const label = svg('text', { x: x(i), y: H - 6, 'text-anchor': i === n - 1 ? 'end' : 'middle' });
         label.textContent = dayFormat.format(new Date(end - 1));
         chart.append(label);
       }
