@@ -16,6 +16,7 @@ class NvrRetentionUiServer extends HomebridgePluginUiServer {
       storagePath: this.homebridgeStoragePath,
       // Closing the settings disconnects the channel while a sweep may still push progress: a send
       // on a closed channel is an uncaught error that would end this process before the sweep stops.
+      log: (line) => console.log(line),
       push: (event, data) => {
         if (process.connected) {
           this.pushEvent(event, data);

@@ -11,6 +11,7 @@ function camera(name: string, overrides: Partial<CameraStatus> = {}): CameraStat
     key: `/mnt/nvr/${name}`,
     available: true,
     unavailableReason: null,
+    missingBelow: null,
     recordings: 10,
     bytes: 10 * GB,
     eventRecordings: 2,

@@ -125,7 +125,7 @@ test('item 5: after a SIGKILLed sweep, protect FILE on a row it left claimed: th
   console.log(
     `item 5: ${tries} SIGKILLed sweeps, ${missing(protectedFiles)} of ${protectedFiles.length} files protected afterwards deleted`,
   );
-  expect(said).toEqual(Array.from({ length: tries }, () => 'Protected 1 recordings.'));
+  expect(said).toEqual(Array.from({ length: tries }, () => 'Protected 1 recording.'));
   expect(missing(protectedFiles)).toBe(0);
   expect(fs.readdirSync(front, { recursive: true }).filter((name) => String(name).endsWith('.mp4'))).toHaveLength(tries);
 });

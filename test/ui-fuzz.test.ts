@@ -88,6 +88,9 @@ function everything(): Map<string, Entry> {
 
 interface IndexedRecording {
   id: number;
+  camera: string;
+  cls: 'continuous' | 'event';
+  endTime: number;
   files: string[];
   deletable: boolean;
   held: boolean;
@@ -98,11 +101,15 @@ interface IndexedRecording {
 function indexedRecordings(now = Date.now()): Map<number, IndexedRecording> {
   const rows = index
     .prepare(
-      `SELECT r.id, c.path AS folder, r.rel_path, r.sidecars, r.protected, r.keep_until, r.export_lock_until
+      `SELECT r.id, c.name AS camera, r.class, r.end_time, c.path AS folder, r.rel_path, r.sidecars, r.protected, r.keep_until,
+        r.export_lock_until
     FROM recordings r JOIN cameras c ON c.id = r.camera_id`,
     )
     .all() as {
     id: number;
+    camera: string;
+    class: number;
+    end_time: number;
     folder: string;
     rel_path: string;
     sidecars: string | null;
@@ -117,18 +124,60 @@ function indexedRecordings(now = Date.now()): Map<number, IndexedRecording> {
       const sidecars = (JSON.parse(row.sidecars ?? '[]') as string[]).map((name) => join(dir, name));
       const held = row.protected === 1 || (row.keep_until !== null && row.keep_until > now);
       const exporting = row.export_lock_until !== null && row.export_lock_until > now;
-      return [row.id, { id: row.id, files: [absolute, ...sidecars], held, lasting: row.protected === 1, deletable: !held && !exporting }];
+      return [
+        row.id,
+        {
+          id: row.id,
+          camera: row.camera,
+          cls: row.class === 1 ? 'event' : 'continuous',
+          endTime: row.end_time,
+          files: [absolute, ...sidecars],
+          held,
+          lasting: row.protected === 1,
+          deletable: !held && !exporting,
+        },
+      ];
     }),
   );
 }
 
-/** Ids a body names, read the way a valid request would be: only when `ids` is an array of ids. */
-function namedIds(body: unknown): Set<number> {
-  const ids =
-    body !== null && typeof body === 'object' && !Array.isArray(body) && Object.prototype.hasOwnProperty.call(body, 'ids')
-      ? (body as { ids: unknown }).ids
+const isPlain = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype;
+
+/**
+ * Ids a body names, read the way a valid request would be: `ids` as an array of ids, or every
+ * recording matching `filter` ("select all N matches"), matched here the way the filter reads.
+ */
+function namedIds(body: unknown, recordings: Map<number, IndexedRecording>): Set<number> {
+  const own = (key: string) =>
+    body !== null && typeof body === 'object' && !Array.isArray(body) && Object.prototype.hasOwnProperty.call(body, key)
+      ? (body as Record<string, unknown>)[key]
       : undefined;
-  return new Set(Array.isArray(ids) ? ids.filter((id): id is number => Number.isSafeInteger(id) && id > 0) : []);
+  const ids = own('ids');
+  const filter = own('filter');
+  const named = new Set(Array.isArray(ids) ? ids.filter((id): id is number => Number.isSafeInteger(id) && id > 0) : []);
+  if (isPlain(filter)) {
+    const { cameras, cls, protection, since, until } = filter as {
+      cameras?: unknown[];
+      cls?: unknown;
+      protection?: unknown;
+      since?: unknown;
+      until?: unknown;
+    };
+    for (const recording of recordings.values()) {
+      const held = recording.held || recording.lasting;
+      const matches =
+        (!Array.isArray(cameras) || cameras.length === 0 || cameras.includes(recording.camera)) &&
+        (cls === undefined || cls === recording.cls) &&
+        (protection === undefined || (protection === 'only' ? held : !held)) &&
+        (typeof since !== 'number' || recording.endTime >= since) &&
+        (typeof until !== 'number' || recording.endTime < until);
+      if (matches) {
+        named.add(recording.id);
+      }
+    }
+  }
+  return named;
 }
 
 function describeBody(body: unknown): string {
@@ -155,12 +204,13 @@ function checkRefusal(path: string, body: unknown, error: unknown): void {
   }
   const { message } = error;
   const code = (error.requestError as { code?: string } | undefined)?.code;
+  // Quoted text is the browser's own field names, shown back as sent (a field may be named "undefined").
+  const unquoted = typeof message === 'string' ? message.replace(/"[^"]*"/g, '""') : message;
   const unreadable =
     typeof message !== 'string' ||
     message.length === 0 ||
     message.length > 600 ||
-    // Field names the fuzzer made up are quoted back (one may be called "undefined"): only the words around them count.
-    /undefined|\n\s+at |\[object /.test(message.replace(/"(?:[^"\\]|\\.)*"/g, '""')) ||
+    /undefined|\n\s+at |\[object /.test(unquoted) ||
     code === 'internal';
   if (unreadable) {
     throw new Error(`${path} ${describeBody(body)} answered an unreadable error (${code}): ${message.slice(0, 1000)}`, { cause: error });
@@ -196,7 +246,7 @@ async function requests(batch: { path: string; body: unknown }[], tallyPrefix: s
     tally.accepted++;
     // What the page says ("Protected 3 recordings.", "Released 2 holds.") counts recordings that exist.
     if (batch.length === 1 && ['/protect', '/keep-until', '/unprotect'].includes(path)) {
-      const existing = [...namedIds(body)].map((named) => recordings.get(named)).filter((recording) => recording !== undefined);
+      const existing = [...namedIds(body, recordings)].map((named) => recordings.get(named)).filter((recording) => recording !== undefined);
       const { changed } = outcome.value as { changed: number };
       const expected =
         path === '/protect'
@@ -217,7 +267,8 @@ async function requests(batch: { path: string; body: unknown }[], tallyPrefix: s
   // A sweep started by "Sweep now" runs on after the answer: its effects count for these requests.
   await ui.running;
   const after = everything();
-  const namedBy = (path: string) => new Set(batch.filter((sent) => sent.path === path).flatMap((sent) => [...namedIds(sent.body)]));
+  const namedBy = (path: string) =>
+    new Set(batch.filter((sent) => sent.path === path).flatMap((sent) => [...namedIds(sent.body, recordings)]));
   const deleted = namedBy('/delete');
   const released = namedBy('/unprotect');
   const mayGo = new Set<string>();
@@ -535,9 +586,28 @@ function strip(record: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined));
 }
 
+/** The browser's filter, as "select all N matches" sends it. */
+const filter = () =>
+  fc
+    .record({
+      cameras: optional(mostly(fc.array(cameraName(), { maxLength: 3 }))),
+      cls: optional(mostly(fc.constantFrom('continuous', 'event'))),
+      protection: optional(mostly(fc.constantFrom('only', 'none'))),
+      since: optional(future()),
+      until: optional(future()),
+    })
+    .map(strip);
+
+/** An action's recordings: ids one by one, or every match of a filter. */
+const selection = (): fc.Arbitrary<Record<string, unknown>> =>
+  fc.oneof({ weight: 4, arbitrary: fc.record({ ids: ids() }) }, { weight: 1, arbitrary: fc.record({ filter: mostly(filter()) }) });
+
 const bodies: Record<string, () => fc.Arbitrary<unknown>> = {
   '/dashboard': () => body(fc.constant({})),
-  '/preview': () => body(fc.constant({})),
+  '/preview': () =>
+    body(
+      fc.record({ camera: optional(cameraName()), reason: optional(mostly(fc.constantFrom('age', 'quota', 'cap', 'floor'))) }).map(strip),
+    ),
   '/sweep': () => body(fc.constant({})),
   '/command': () => body(fc.constant({})),
   '/events': () => body(fc.record({ limit: optional(fc.oneof(fc.integer({ min: 1, max: 500 }), hostileScalar())) }).map(strip)),
@@ -571,12 +641,23 @@ const bodies: Record<string, () => fc.Arbitrary<unknown>> = {
         })
         .map(strip),
     ),
-  '/protect': () => body(fc.record({ ids: ids() })),
-  '/unprotect': () => body(fc.record({ ids: ids() })),
-  '/keep-until': () => body(fc.record({ ids: ids(), until: future() })),
-  '/delete/preview': () => body(fc.record({ ids: ids() })),
-  '/delete': () => body(fc.record({ ids: ids() })),
-  '/export': () => body(fc.record({ ids: ids() })),
+  '/protect': () => body(selection()),
+  '/unprotect': () => body(selection()),
+  '/keep-until': () => body(fc.tuple(selection(), future()).map(([chosen, until]) => ({ ...chosen, until }))),
+  '/delete/preview': () => body(selection()),
+  '/delete': () => body(selection()),
+  '/export': () => body(selection()),
+  '/poll': () => body(fc.constant({})),
+  '/media': () =>
+    body(
+      fc
+        .record({
+          id: id(),
+          part: optional(mostly(fc.constantFrom('recording', 'thumbnail'))),
+          offset: optional(mostly(fc.integer({ min: 0, max: 2_000_000 }))),
+        })
+        .map(strip),
+    ),
   '/accept-missing': () => body(fc.record({ camera: cameraName() })),
 };
 

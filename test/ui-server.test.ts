@@ -102,7 +102,7 @@ test('answers requests over IPC, streams sweep progress, and ends when the UI di
   const refused = await request('/protect', { ids: 'all' });
   expect(refused).toEqual({
     success: false,
-    data: { message: expect.stringMatching(/^The request was not accepted: ids: /), error: { code: 'invalid' } },
+    data: { message: expect.stringMatching(/^The request was not accepted: the selection /), error: { code: 'invalid' } },
   });
   const unknown = await request('/format-disk', {});
   expect(unknown.success).toBe(false);

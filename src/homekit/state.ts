@@ -3,10 +3,9 @@
  * HAP types, so every case is unit-testable; the accessory classes only copy these values out.
  */
 import type { FilesystemStatus, StatusReport } from '../retention/engine.js';
-import type { RetentionEvent } from '../store/store.js';
+import { isUnderMargin, storageProblems } from '../retention/problems.js';
 
-/** Sweep events that mean a limit cannot be met by deleting what may be deleted (rules §6.4). */
-const UNSATISFIABLE_KINDS = new Set(['quota_unsatisfiable', 'cap_unsatisfiable']);
+export { isUnderFloor } from '../retention/problems.js';
 
 export interface StorageState {
   /** The disk-pressure sensor is "on" (contact open, occupancy or leak detected). */
@@ -24,29 +23,11 @@ export interface StorageState {
   levels: Map<string, number>;
 }
 
-/** rules §6.4: the sensor is on while a disk is under its floor, and off again once a sweep (or anything) brought it back. */
-export const isUnderFloor = (fs: FilesystemStatus): boolean =>
-  fs.freeBytes !== null && fs.floorBytes !== null && fs.freeBytes < fs.floorBytes;
-
-/**
- * rules §6.5: the battery warns before the floor is reached, while free space is within 10 % above it
- * (and after a floor sweep, which frees just enough to reach the floor). Compared as free × 10 <
- * floor × 11 so that floating point (50e9 × 1.1 = 55000000000.00001) cannot move the boundary.
- */
-const isUnderMargin = (fs: FilesystemStatus): boolean =>
-  fs.freeBytes !== null && fs.floorBytes !== null && fs.freeBytes * 10 < fs.floorBytes * 11;
-
 export function freePercent(fs: FilesystemStatus): number | null {
   if (fs.freeBytes === null || fs.totalBytes === null || fs.totalBytes <= 0) {
     return null;
   }
   return Math.max(0, Math.min(100, Math.round((fs.freeBytes / fs.totalBytes) * 100)));
-}
-
-/** The events of the last real (not dry-run) sweep; the store keeps its report as stored JSON. */
-function lastSweepEvents(status: StatusReport): RetentionEvent[] {
-  const report = status.lastSweep?.report as { events?: unknown } | null | undefined;
-  return Array.isArray(report?.events) ? (report.events as RetentionEvent[]) : [];
 }
 
 /**
@@ -60,20 +41,10 @@ export function storageState(
   sweepError: string | null = null,
   lastLevels: ReadonlyMap<string, number> = new Map(),
 ): StorageState {
-  const reasons: string[] = [];
-  for (const fs of status.filesystems.filter(isUnderFloor)) {
-    reasons.push(`free space under the floor on the disk of ${fs.cameras.join(', ')}${fs.folder ? ` mounted at ${fs.folder}` : ''}`);
-  }
-  for (const event of lastSweepEvents(status).filter((e) => UNSATISFIABLE_KINDS.has(e.kind))) {
-    reasons.push(event.camera ? `[${event.camera}] ${event.message}` : event.message);
-  }
-  // A folder found missing since the last scan is unavailable now (rules §3.1), not at the next sweep.
+  // The settings screen's banner reads the same list (retention/problems.ts).
+  const reasons = storageProblems(status).flatMap((problem) => problem.reasons);
   const missingNow = new Set(status.filesystems.filter((fs) => fs.folderMissing).flatMap((fs) => fs.cameras));
   const unavailable = status.cameras.filter((camera) => !camera.available || missingNow.has(camera.name));
-  for (const camera of unavailable) {
-    const why = camera.available ? 'its folder is missing' : camera.unavailableReason;
-    reasons.push(`camera ${camera.name} unavailable${why ? ` (${why})` : ''}`);
-  }
 
   const levels = new Map(lastLevels);
   const shown: number[] = [];

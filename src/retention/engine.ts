@@ -13,6 +13,7 @@ import { indexLocation, migrateDatabase, moveAside } from '../store/recover.js';
 import { type BrowseOrder, type CameraRow, type RecordingDetail, type RecordingFilter, type Severity, Store } from '../store/store.js';
 import { adoptChangedCameraKeys } from './camera-keys.js';
 import type { EngineContext } from './context.js';
+import { isInsideCamera } from './inside-camera.js';
 import { isExporting, isHeld, isInProgress, liveKeepUntil } from './deletable.js';
 import { deleteRecordingsNow, type ManualDeleteResult } from './delete-by-hand.js';
 import { type DiskProbe, type FilesystemStatus, filesystemsOf, readFolder, realDisk } from './disk.js';
@@ -22,6 +23,7 @@ import { isPaused, setPaused } from './pause.js';
 import type { SweepReport } from './report.js';
 import { tellHoldsSync } from './reconcile.js';
 import { runSweep, type SweepOptions } from './sweep.js';
+import { dailyFigures, dayEnds, GROWTH_WINDOW_DAYS, measuredGrowth, recordUsage } from './usage.js';
 
 /**
  * An export lease: a sweep leaves a leased recording alone until the lease ends. Renewed every third
@@ -39,6 +41,8 @@ export interface CameraStatus {
   key: string;
   available: boolean;
   unavailableReason: string | null;
+  /** For an unavailable camera, the nearest folder above its own that exists: where a disk may be unmounted. */
+  missingBelow: string | null;
   recordings: number;
   bytes: number;
   eventRecordings: number;
@@ -82,6 +86,15 @@ export interface BrowsedRecording {
   keepUntil: number | null;
   exporting: boolean;
   inProgress: boolean;
+  /** It has an image sidecar, which the settings screen shows beside it. */
+  thumbnail: boolean;
+}
+
+const IMAGE = /\.(jpe?g|png|webp)$/i;
+
+/** A recording's thumbnail: the first image among its sidecars (names relative to its folder). */
+export function thumbnailOf(sidecars: string[]): string | undefined {
+  return sidecars.find((name) => IMAGE.test(name));
 }
 
 export interface DeletionPreview {
@@ -91,16 +104,46 @@ export interface DeletionPreview {
   excluded: { protected: number; exporting: number; inProgress: number; missing: number };
 }
 
+export interface DiskForecast {
+  cameras: string[];
+  /** The cameras' bytes on this disk now. */
+  bytes: number;
+  totalBytes: number | null;
+  freeBytes: number | null;
+  floorBytes: number | null;
+  /** Measured net growth (recording less deletions); the recording rate while under a day is measured. */
+  bytesPerDay: number;
+  /** Over how many days the growth was measured; null when it is the recording rate instead. */
+  measuredDays: number | null;
+  /** Where usage settles: the rules' figure, bounded by the free space above the floor. */
+  holdsAt: number;
+  /** What holds usage: the cameras' rules, or the floor (or the disk's end, without a floor) before them. */
+  limitedBy: 'rules' | 'floor' | 'disk';
+  /** Days until the floor (or the disk's end) is reached at the measured growth; null when the rules hold usage first. */
+  daysUntilLimit: number | null;
+}
+
 export interface Forecast {
   cameras: { name: string; bytesPerDay: number; bytes: number; holdsAt: number }[];
   bytesPerDay: number;
   totalBytes: number;
   capBytes: number | null;
-  /** Where retention (age, quotas, cap) holds total usage at the recent rate. */
+  /** Where retention (age, quotas, floor, cap) holds total usage, each disk bounded by its own room. */
   holdsAt: number;
-  /** Days until the cap is reached at the recent rate; null when retention holds usage below it. */
+  /** Days until the cap is reached at the measured growth; null when usage is held below it. */
   daysUntilCap: number | null;
-  filesystems: { cameras: string[]; bytesPerDay: number; daysUntilFloor: number | null }[];
+  filesystems: DiskForecast[];
+}
+
+export interface StorageHistory {
+  /** The end of each day (the last is now). */
+  days: number[];
+  /** Each camera's measured bytes per day; null on a day nothing measured it. */
+  cameras: { name: string; bytes: (number | null)[] }[];
+  /** All cameras together; null on a day one of them was not measured. */
+  total: (number | null)[];
+  capBytes: number | null;
+  disks: { cameras: string[]; totalBytes: number }[];
 }
 
 /**
@@ -264,7 +307,7 @@ export class RetentionEngine {
         logAtSeverity(this.ctx.log, event.severity, event.message);
         this.store.addEvent({ ...event, time: Date.now() });
       });
-      return this.config.cameras.map((camera) =>
+      const scans = this.config.cameras.map((camera) =>
         scanCamera(this.store, camera, {
           minAgeMs: this.config.minAgeSeconds * SECOND_MS,
           acceptMissing: options.acceptMissing?.includes(camera.name),
@@ -272,6 +315,8 @@ export class RetentionEngine {
           timeZone: this.config.timezone,
         }),
       );
+      recordUsage(this.store, this.ctx.log);
+      return scans;
     } finally {
       this.store.lock.release();
     }
@@ -291,6 +336,7 @@ export class RetentionEngine {
         key: camera.indexKey,
         available: row.available,
         unavailableReason: row.unavailableReason,
+        missingBelow: row.available ? null : nearestExistingFolder(dirname(camera.path)),
         recordings: row.recordingCount,
         bytes: row.bytes,
         eventRecordings: row.eventCount,
@@ -516,22 +562,57 @@ export class RetentionEngine {
     withTotal = true,
   ): { recordings: BrowsedRecording[]; total: { count: number; bytes: number } | null } {
     const byId = this.camerasById();
-    const cameraIds = filter.cameraNames?.length
-      ? filter.cameraNames.map((name) => {
-          const camera = this.cameraByName(name);
-          if (!camera) {
-            throw new RecordingNotFoundError(`no camera named "${name}"`);
-          }
-          return this.cameraRow(camera).id;
-        })
-      : [...byId.keys()];
-    const storeFilter = { ...filter, cameraIds };
+    const storeFilter = this.storeFilter(filter);
     const now = Date.now();
     const recordings = this.store
       .browse(storeFilter, order, limit)
       .map((recording) => this.describeRecording(recording, byId.get(recording.cameraId)!, now));
     // Counting reads every matching row (BENCHMARKS.md, "Figures the code points at"); later pages reuse the first's.
     return { recordings, total: withTotal ? this.store.browseTotals(storeFilter) : null };
+  }
+
+  /** The ids of every recording a browser filter matches, up to `limit`: "select all N matches". */
+  matchingIds(filter: Omit<RecordingFilter, 'cameraIds'> & { cameraNames?: string[] }, limit: number): number[] {
+    return this.store.matchingIds(this.storeFilter(filter), limit);
+  }
+
+  private storeFilter(filter: Omit<RecordingFilter, 'cameraIds'> & { cameraNames?: string[] }): RecordingFilter {
+    const { cameraNames, ...rest } = filter;
+    const cameraIds = cameraNames?.length
+      ? cameraNames.map((name) => {
+          const camera = this.cameraByName(name);
+          if (!camera) {
+            throw new RecordingNotFoundError(`no camera named "${name}"`);
+          }
+          return this.cameraRow(camera).id;
+        })
+      : [...this.camerasById().keys()];
+    return { ...rest, cameraIds };
+  }
+
+  /**
+   * The file of a recording (or of its thumbnail, its first image sidecar), by id only: the path is
+   * the index's, checked to lie inside its camera's folder (no link on the way), never the caller's.
+   */
+  recordingFile(id: number, part: 'recording' | 'thumbnail'): { path: string; name: string } {
+    const recording = this.store.recording(id);
+    const camera = recording && this.camerasById().get(recording.cameraId);
+    if (!recording || !camera) {
+      throw new RecordingNotFoundError('that recording is no longer there (deleted since the list was shown)');
+    }
+    let relPath = recording.relPath;
+    if (part === 'thumbnail') {
+      const image = thumbnailOf(recording.sidecars);
+      if (!image) {
+        throw new RecordingNotFoundError('that recording has no thumbnail');
+      }
+      const folder = dirname(recording.relPath);
+      relPath = folder === '.' ? image : `${folder}/${image}`;
+    }
+    if (!isInsideCamera(camera.path, relPath)) {
+      throw new RecordingNotFoundError('that file is not inside its camera folder any more');
+    }
+    return { path: join(camera.path, relPath), name: relPath.split('/').pop()! };
   }
 
   private camerasById(): Map<number, CameraConfig> {
@@ -551,6 +632,7 @@ export class RetentionEngine {
       keepUntil: liveKeepUntil(recording, now),
       exporting: isExporting(recording, now),
       inProgress: isInProgress(recording, now, this.config.minAgeSeconds * SECOND_MS),
+      thumbnail: thumbnailOf(recording.sidecars) !== undefined,
     };
   }
 
@@ -593,31 +675,34 @@ export class RetentionEngine {
   }
 
   /**
-   * Each camera's bytes on disk at the end of each of the last `days` days. The index holds only
-   * what is still there, so a day's figure is what is still there and ended by then, plus what the
-   * sweeps after it deleted (those recordings were older, so they were there too).
+   * Each camera's bytes at the end of each of the last `days` days as measured then (usage.ts), their
+   * total, and the lines the chart compares them with: the total cap and each disk's capacity.
    */
-  storageHistory(days: number, now = Date.now()): { days: number[]; cameras: { name: string; bytes: number[] }[] } {
-    const ends = Array.from({ length: days }, (_, i) => (Math.floor(now / DAY_MS) - (days - 1 - i)) * DAY_MS + DAY_MS);
-    ends[ends.length - 1] = now;
-    const sweeps = this.store.sweepHistory(ends[0]! - DAY_MS);
-    const cameras = this.config.cameras.map((camera) => {
-      const buckets = this.store.bytesByEndBucket(this.cameraRow(camera).id, DAY_MS);
-      const bytes = ends.map((end) => {
-        const present = buckets.filter((b) => b.bucket * DAY_MS < end).reduce((sum, b) => sum + b.bytes, 0);
-        const deletedSince = sweeps
-          .filter((sweep) => sweep.startedAt > end)
-          .reduce((sum, sweep) => sum + (sweep.byCamera[camera.name]?.bytes ?? 0), 0);
-        return present + deletedSince;
-      });
-      return { name: camera.name, bytes };
+  storageHistory(days: number, now = Date.now()): StorageHistory {
+    const ends = dayEnds(days, now);
+    const since = ends[0]! - DAY_MS;
+    const cameras = this.config.cameras.map((camera) => ({
+      name: camera.name,
+      bytes: dailyFigures(this.store.usageHistory(this.cameraRow(camera).id, since), ends).map((sample) => sample?.bytes ?? null),
+    }));
+    const total = ends.map((_, day) => {
+      const figures = cameras.map((camera) => camera.bytes[day] ?? null);
+      return figures.some((figure) => figure === null) ? null : figures.reduce((sum: number, figure) => sum + figure!, 0);
     });
-    return { days: ends, cameras };
+    const disks = this.status().filesystems.filter((fs) => fs.totalBytes !== null);
+    return {
+      days: ends,
+      cameras,
+      total,
+      capBytes: bytesOfGB(this.config.maxTotalGB) ?? null,
+      disks: disks.map((fs) => ({ cameras: fs.cameras, totalBytes: fs.totalBytes! })),
+    };
   }
 
   /**
-   * The plain-words forecast: each camera's recording rate over the last week, where its age and
-   * quota rules would hold it, and from that when each disk reaches its floor and when the cap is hit.
+   * The forecast in plain figures, per disk: where the cameras' age and quota rules would hold their
+   * usage at the recent recording rate, bounded by what the disk can hold above its floor (the floor
+   * rule deletes before the disk fills), and when that bound is reached at the measured growth.
    */
   forecast(now = Date.now()): Forecast {
     const status = this.status();
@@ -633,28 +718,49 @@ export class RetentionEngine {
         holdsAt = Math.min(holdsAt, bytesOfGB(camera.storageQuotaGB));
       }
       holdsAt = Math.max(holdsAt, row.protectedBytes);
-      return { name: camera.name, bytesPerDay: perDay.continuous + perDay.event, bytes: row.bytes, holdsAt };
+      return { name: camera.name, bytesPerDay: perDay.continuous + perDay.event, bytes: row.bytes, holdsAt, id: row.id };
     });
     const capBytes = bytesOfGB(this.config.maxTotalGB) ?? null;
-    const total = cameras.reduce((sum, c) => sum + c.bytes, 0);
-    const uncappedHold = cameras.reduce((sum, c) => sum + c.holdsAt, 0);
-    const rate = cameras.reduce((sum, c) => sum + c.bytesPerDay, 0);
-    const daysUntil = (room: number, growth: number, ceiling: number) =>
-      room <= 0 ? 0 : growth > 0 && ceiling > room ? room / growth : null;
+    const historySince = now - GROWTH_WINDOW_DAYS * DAY_MS;
     const filesystems = status.filesystems.map((fs) => {
       const mine = cameras.filter((c) => fs.cameras.includes(c.name));
-      const growth = mine.reduce((sum, c) => sum + c.bytesPerDay, 0);
-      const headroom = fs.freeBytes === null || fs.floorBytes === null ? null : fs.freeBytes - fs.floorBytes;
-      const extra = mine.reduce((sum, c) => sum + Math.max(0, c.holdsAt - c.bytes), 0);
-      return { cameras: fs.cameras, bytesPerDay: growth, daysUntilFloor: headroom === null ? null : daysUntil(headroom, growth, extra) };
+      const bytes = mine.reduce((sum, c) => sum + c.bytes, 0);
+      const rulesHoldAt = mine.reduce((sum, c) => sum + c.holdsAt, 0);
+      // The cameras can grow into the free space down to the floor, never past it: the floor rule deletes first.
+      const ceiling = fs.freeBytes === null ? null : bytes + Math.max(0, fs.freeBytes - (fs.floorBytes ?? 0));
+      const growth = measuredGrowth(
+        mine.map((c) => this.store.usageHistory(c.id, historySince)),
+        now,
+      );
+      const holdsAt = ceiling === null ? rulesHoldAt : Math.min(rulesHoldAt, ceiling);
+      const bytesPerDay = growth?.bytesPerDay ?? mine.reduce((sum, c) => sum + c.bytesPerDay, 0);
+      const limitedBy: 'rules' | 'floor' | 'disk' =
+        ceiling !== null && rulesHoldAt > ceiling ? (fs.floorBytes === null ? 'disk' : 'floor') : 'rules';
+      const daysUntilLimit =
+        limitedBy === 'rules' || ceiling === null ? null : ceiling <= bytes ? 0 : bytesPerDay > 0 ? (ceiling - bytes) / bytesPerDay : null;
+      return {
+        cameras: fs.cameras,
+        bytes,
+        totalBytes: fs.totalBytes,
+        freeBytes: fs.freeBytes,
+        floorBytes: fs.floorBytes,
+        bytesPerDay,
+        measuredDays: growth?.days ?? null,
+        holdsAt,
+        limitedBy,
+        daysUntilLimit,
+      };
     });
+    const total = cameras.reduce((sum, c) => sum + c.bytes, 0);
+    const heldAt = filesystems.reduce((sum, fs) => sum + fs.holdsAt, 0);
+    const rate = filesystems.reduce((sum, fs) => sum + fs.bytesPerDay, 0);
     return {
-      cameras,
+      cameras: cameras.map(({ id: _id, ...camera }) => camera),
       bytesPerDay: rate,
       totalBytes: total,
       capBytes,
-      holdsAt: capBytes === null ? uncappedHold : Math.min(capBytes, uncappedHold),
-      daysUntilCap: capBytes === null ? null : daysUntil(capBytes - total, rate, uncappedHold - total),
+      holdsAt: capBytes === null ? heldAt : Math.min(capBytes, heldAt),
+      daysUntilCap: capBytes === null || heldAt <= capBytes ? null : total >= capBytes ? 0 : rate > 0 ? (capBytes - total) / rate : null,
       filesystems,
     };
   }
@@ -713,6 +819,14 @@ function announce(store: Store, log: Logger, movedAside: { to: string; reason: s
       { holds: restoredHolds, switches: restoredSwitches },
     );
   }
+}
+
+function nearestExistingFolder(path: string): string {
+  let folder = path;
+  while (!existsSync(folder) && dirname(folder) !== folder) {
+    folder = dirname(folder);
+  }
+  return folder;
 }
 
 /** Whether `target` already holds a byte-equal copy of `source`, something else, or nothing. */

@@ -21,6 +21,7 @@ import { planInput, recordingSource } from './plan-input.js';
 import { reconcile } from './reconcile.js';
 import { finishInterruptedDeletes } from './recovery.js';
 import { emptyReport, summaryLine, type SweepReport } from './report.js';
+import { recordUsage } from './usage.js';
 
 export interface SweepOptions extends CarryOutOptions {
   dryRun?: boolean;
@@ -73,6 +74,8 @@ export async function runSweep(ctx: EngineContext, options: SweepOptions = {}): 
     if (summary) {
       tellSummary(summary, report, raise);
     }
+    // What the sweep leaves (or, in a dry run, what the scan found) is this hour's measured usage.
+    recordUsage(store, log);
     if (!dryRun) {
       tidyUp(ctx, report.deleted.count < COMPACT_AFTER_AT_MOST);
     }

@@ -192,4 +192,19 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE recordings ADD COLUMN dev INTEGER;
   ALTER TABLE recordings ADD COLUMN ino INTEGER;
   `,
+  /* 7 */ `
+  -- Each camera's usage as measured by a scan or a sweep, the last measurement of each hour: the
+  -- settings screen's chart and forecast read the past from here instead of reconstructing it from
+  -- what is left on disk. Pruned to a year.
+  CREATE TABLE usage_history (
+    camera_id INTEGER NOT NULL,
+    hour INTEGER NOT NULL,
+    measured_at INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    event_bytes INTEGER NOT NULL,
+    event_count INTEGER NOT NULL,
+    PRIMARY KEY (camera_id, hour)
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { RecordingClass } from '../config/types.js';
+import { HOUR_MS } from '../config/units.js';
 import { type IndexOpenOptions, inTransaction, openIndex } from './database.js';
 import { type HoldState, HoldsJournal, type JournalEntry, journalPathFor, SWITCH_HOLDER } from './journal.js';
 import { FileLock } from './file-lock.js';
@@ -33,6 +34,15 @@ export interface CameraRow {
   protectedBytes: number;
   eventCount: number;
   eventBytes: number;
+}
+
+/** One measurement of a camera's usage (the usage history's row of an hour). */
+export interface UsageSample {
+  at: number;
+  bytes: number;
+  count: number;
+  eventBytes: number;
+  eventCount: number;
 }
 
 /** What the planner and the sweeper need of a recording. */
@@ -1270,6 +1280,14 @@ export class Store {
     ).map(toRecording);
   }
 
+  /** The ids of the recordings a browser filter matches, up to `limit`. */
+  matchingIds(filter: RecordingFilter, limit: number): number[] {
+    const { where, params } = filterWhere(filter);
+    return (this.sql(`SELECT id FROM recordings WHERE ${where.join(' AND ')} LIMIT ?`).all(...params, limit) as { id: number }[]).map(
+      (row) => row.id,
+    );
+  }
+
   /** How many recordings, and bytes, match a browser filter (the "N recordings" above the list). */
   browseTotals(filter: RecordingFilter): { count: number; bytes: number } {
     const { where, params } = filterWhere(filter);
@@ -1290,21 +1308,39 @@ export class Store {
     return out;
   }
 
-  /** A camera's indexed bytes summed per bucket of end time (the storage chart's starting point). */
-  bytesByEndBucket(cameraId: number, bucketMs: number): { bucket: number; bytes: number }[] {
-    return this.sql(
-      'SELECT CAST(end_time / ? AS INTEGER) AS bucket, SUM(size) AS bytes FROM recordings WHERE camera_id = ? GROUP BY bucket ORDER BY bucket',
-    ).all(bucketMs, cameraId) as { bucket: number; bytes: number }[];
+  /**
+   * Every camera's totals now, as this hour's row of the usage history (a later measurement in the
+   * same hour replaces it); rows older than `keepMs` go.
+   */
+  recordUsage(now: number, keepMs: number): void {
+    const hour = Math.floor(now / HOUR_MS);
+    this.sql(
+      `INSERT INTO usage_history (camera_id, hour, measured_at, bytes, count, event_bytes, event_count)
+       SELECT id, ?, ?, bytes, recording_count, event_bytes, event_count FROM cameras WHERE true
+       ON CONFLICT (camera_id, hour) DO UPDATE SET measured_at = excluded.measured_at, bytes = excluded.bytes,
+         count = excluded.count, event_bytes = excluded.event_bytes, event_count = excluded.event_count`,
+    ).run(hour, now);
+    this.sql('DELETE FROM usage_history WHERE hour < ?').run(Math.floor((now - keepMs) / HOUR_MS));
   }
 
-  /** Real sweeps started since `since`, oldest first, with what each deleted per camera. */
-  sweepHistory(since: number): { startedAt: number; byCamera: Record<string, { count: number; bytes: number }> }[] {
-    const rows = this.sql(
-      'SELECT started_at, report FROM sweeps WHERE dry_run = 0 AND started_at >= ? AND report IS NOT NULL ORDER BY started_at',
-    ).all(since) as { started_at: number; report: string }[];
-    return rows.map((row) => ({
-      startedAt: row.started_at,
-      byCamera: (JSON.parse(row.report) as { byCamera?: Record<string, { count: number; bytes: number }> }).byCamera ?? {},
+  /** A camera's measured usage since `since`, oldest first. */
+  usageHistory(cameraId: number, since: number): UsageSample[] {
+    return (
+      this.sql(
+        'SELECT measured_at, bytes, count, event_bytes, event_count FROM usage_history WHERE camera_id = ? AND hour >= ? ORDER BY hour',
+      ).all(cameraId, Math.floor(since / HOUR_MS)) as {
+        measured_at: number;
+        bytes: number;
+        count: number;
+        event_bytes: number;
+        event_count: number;
+      }[]
+    ).map((row) => ({
+      at: row.measured_at,
+      bytes: row.bytes,
+      count: row.count,
+      eventBytes: row.event_bytes,
+      eventCount: row.event_count,
     }));
   }
 

@@ -15,15 +15,20 @@ import { REASONS } from '../retention/reasons.js';
 import { summaryLine, type SweepReport } from '../retention/report.js';
 import { SweepLockHeldError } from '../store/lock.js';
 import { PLATFORM_NAME } from '../settings.js';
+import { storageProblems } from '../retention/problems.js';
+import { readChunk } from './media.js';
 import {
   acceptMissingRequest,
   browseRequest,
   emptyRequest,
   eventsRequest,
-  idsRequest,
+  filterSchema,
   InvalidRequestError,
   keepUntilRequest,
+  mediaRequest,
   parseRequest,
+  previewRequest,
+  selectionRequest,
 } from './requests.js';
 import { locationFileIn } from '../store/recover.js';
 import { dryRunCommand } from './cli-command.js';
@@ -36,6 +41,13 @@ const HISTORY_DAYS = 14;
 const PACKAGE_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** A preview lists this many of the recordings it would delete; the counts cover all of them. */
 const PREVIEW_LIST = 200;
+/** The preview's filters by camera and reason pick from this many planned deletions. */
+const PREVIEW_PLANNED = 200_000;
+/** "Select all N matches" acts on at most this many recordings in one go. */
+export const MAX_FILTER_SELECTION = 100_000;
+/** The warnings list reaches back this far in the event log. */
+const WARNINGS_SINCE_MS = 7 * 24 * 3_600_000;
+const WARNINGS_SHOWN = 20;
 
 export type Push = (event: string, data: unknown) => void;
 export type Handler = (body: unknown) => Promise<unknown>;
@@ -46,6 +58,17 @@ export interface SettingsUiOptions {
   storagePath: string;
   /** Streams an event to the open page (pushEvent of the plugin-ui-utils server). */
   push: Push;
+  /**
+   * A line for the Homebridge log. The Homebridge UI pipes this process's stdout into its own log
+   * (prefixed with the plugin's name), which hb-service writes to homebridge.log.
+   */
+  log?: (line: string) => void;
+}
+
+type Filter = ReturnType<typeof filterSchema.parse>;
+
+function browseFilter(filter: Filter) {
+  return { cameraNames: filter.cameras, cls: filter.cls, protection: filter.protection, since: filter.since, until: filter.until };
 }
 
 /** "Delete 45 recordings (3.2 GB): 30 continuous, 15 event; 4 protected recordings are excluded" */
@@ -118,7 +141,14 @@ export function nextScheduledSweep(config: RetentionConfig): string | null {
 
 export class SettingsUi {
   private engine: RetentionEngine | undefined;
-  private loaded: { mtimeMs: number; disabledCameras: { index: number; name?: string; issues: string[] }[] } | undefined;
+  private loaded:
+    | {
+        mtimeMs: number;
+        disabledCameras: { index: number; name?: string; issues: string[] }[];
+        /** Cameras whose events' retention was left to its default (3 × the continuous days). */
+        eventDefault: Set<string>;
+      }
+    | undefined;
   /** A sweep or export started here and not finished: the engine is not swapped under it. */
   private busy = 0;
   /** The sweep started by "Sweep now", for tests and for a second click. */
@@ -161,6 +191,11 @@ export class SettingsUi {
         name: camera.name,
         issues: camera.issues.map(formatIssue),
       })),
+      eventDefault: new Set(
+        ((block as { cameras?: { name?: unknown; eventRetentionDays?: unknown }[] }).cameras ?? [])
+          .filter((camera) => camera?.eventRetentionDays === undefined && typeof camera?.name === 'string')
+          .map((camera) => camera.name as string),
+      ),
     };
     return this.engine;
   }
@@ -170,20 +205,25 @@ export class SettingsUi {
     const routes: Record<string, (body: unknown) => unknown> = {
       '/dashboard': (body) => this.dashboard(parseRequest(emptyRequest, body)),
       '/recordings': (body) => this.recordings(parseRequest(browseRequest, body)),
-      '/protect': (body) => ({ changed: this.current().protect(parseRequest(idsRequest, body).ids, SETTINGS_UI) }),
-      '/unprotect': (body) => ({ changed: this.current().unprotect(parseRequest(idsRequest, body).ids) }),
+      '/protect': (body) => ({ changed: this.current().protect(this.selected(parseRequest(selectionRequest, body)), SETTINGS_UI) }),
+      '/unprotect': (body) => ({ changed: this.current().unprotect(this.selected(parseRequest(selectionRequest, body))) }),
       '/keep-until': (body) => {
-        const { ids, until } = parseRequest(keepUntilRequest, body);
-        return { changed: this.current().protect(ids, SETTINGS_UI, until) };
+        const request = parseRequest(keepUntilRequest, body);
+        return { changed: this.current().protect(this.selected(request), SETTINGS_UI, request.until) };
       },
       '/delete/preview': (body) => {
-        const preview = this.current().deletionPreview(parseRequest(idsRequest, body).ids);
+        const ids = this.selected(parseRequest(selectionRequest, body));
+        // Asked before the confirmation, not after it: a sweep running elsewhere (the CLI) refuses now.
+        this.refuseWhileSweeping();
+        const preview = this.current().deletionPreview(ids);
         return { ...preview, message: deletionMessage(preview) };
       },
-      '/delete': (body) => this.deleteSelected(parseRequest(idsRequest, body).ids),
-      '/preview': (body) => this.preview(parseRequest(emptyRequest, body)),
+      '/delete': (body) => this.deleteSelected(this.selected(parseRequest(selectionRequest, body))),
+      '/preview': (body) => this.preview(parseRequest(previewRequest, body)),
       '/sweep': (body) => this.sweepNow(parseRequest(emptyRequest, body)),
-      '/export': (body) => this.exportSelected(parseRequest(idsRequest, body).ids),
+      '/poll': (body) => this.poll(parseRequest(emptyRequest, body)),
+      '/media': (body) => this.media(parseRequest(mediaRequest, body)),
+      '/export': (body) => this.exportSelected(this.selected(parseRequest(selectionRequest, body))),
       '/accept-missing': (body) => this.acceptMissing(parseRequest(acceptMissingRequest, body).camera),
       '/events': (body) => ({ events: this.current().store.recentEvents(parseRequest(eventsRequest, body).limit) }),
       // Needs no engine: the page shows it even while the config is broken.
@@ -213,16 +253,26 @@ export class SettingsUi {
         throw error;
       }
     }
-    const holder = engine.store.lock.holder();
+    const status = engine.status();
+    const since = Date.now() - WARNINGS_SINCE_MS;
     return {
-      status: engine.status(),
-      sweepRunning: holder ? { purpose: holder.purpose, since: new Date(holder.acquiredAt).toISOString() } : null,
+      status,
+      // The banner: the same list the HomeKit sensor's reasons come from.
+      problems: storageProblems(status),
+      rules: engine.config.cameras.map((camera) => ({
+        name: camera.name,
+        continuousDays: camera.retentionDays,
+        eventDays: camera.eventRetentionDays,
+        eventDefault: this.loaded?.eventDefault.has(camera.name) ?? false,
+        quotaBytes: status.cameras.find((c) => c.name === camera.name)?.quotaBytes ?? null,
+      })),
+      sweepRunning: this.sweepRunning(),
       nextSweep: nextScheduledSweep(engine.config),
       schedule: engine.config.schedule,
       warnings: engine.store
-        .recentEvents(100)
-        .filter((event) => event.severity !== 'info')
-        .slice(0, 10),
+        .recentEvents(500)
+        .filter((event) => event.severity !== 'info' && event.time >= since)
+        .slice(0, WARNINGS_SHOWN),
       history: engine.storageHistory(HISTORY_DAYS),
       forecast: engine.forecast(),
       disabledCameras: this.loaded?.disabledCameras ?? [],
@@ -230,12 +280,61 @@ export class SettingsUi {
     };
   }
 
+  private sweepRunning(): { purpose: string; since: string } | null {
+    const holder = this.current().store.lock.holder();
+    return holder ? { purpose: holder.purpose, since: new Date(holder.acquiredAt).toISOString() } : null;
+  }
+
+  private refuseWhileSweeping(): void {
+    const holder = this.current().store.lock.holder();
+    if (holder) {
+      throw new SweepLockHeldError(holder);
+    }
+  }
+
+  /** What the page polls every 30 s: cheap (no scan), enough to see that a sweep started or ended elsewhere. */
+  private poll(_body: object) {
+    const last = this.current().store.lastSweepRun();
+    return { sweepRunning: this.sweepRunning(), lastSweep: last ? { startedAt: last.startedAt, status: last.status } : null };
+  }
+
+  /** The recordings an action names: its ids, or every match of its filter (bounded). */
+  private selected(request: { ids?: number[]; filter?: Filter }): number[] {
+    if (request.ids) {
+      return request.ids;
+    }
+    const ids = this.current().matchingIds(browseFilter(request.filter!), MAX_FILTER_SELECTION + 1);
+    if (ids.length > MAX_FILTER_SELECTION) {
+      throw new RequestError(
+        `That filter matches more than ${MAX_FILTER_SELECTION.toLocaleString('en-US')} recordings, more than one action can take. Narrow it to a camera or a date range and try again.`,
+        { code: 'invalid' },
+      );
+    }
+    if (ids.length === 0) {
+      throw new RequestError('No recordings match the filter any more: nothing was changed.', { code: 'invalid' });
+    }
+    return ids;
+  }
+
+  private media(request: ReturnType<typeof mediaRequest.parse>) {
+    const file = this.current().recordingFile(request.id, request.part);
+    return readChunk(file.path, file.name, request.offset);
+  }
+
   private recordings(request: ReturnType<typeof browseRequest.parse>) {
     const by = request.sort === 'largest' || request.sort === 'smallest' ? 'size' : 'time';
     const descending = request.sort === 'newest' || request.sort === 'largest';
+    // Jump to a date: the first page starts there (newest first: before it), as if the page before had ended there.
+    const after =
+      request.after ??
+      (request.startAt !== undefined && by === 'time'
+        ? descending
+          ? { value: request.startAt, cls: 0 as const, relPath: '', id: 1 }
+          : { value: request.startAt - 1, cls: 1 as const, relPath: '\u{10FFFF}', id: Number.MAX_SAFE_INTEGER }
+        : undefined);
     const page = this.current().browse(
-      { cameraNames: request.cameras, cls: request.cls, protection: request.protection, since: request.since, until: request.until },
-      { by, descending, after: request.after },
+      browseFilter(request),
+      { by, descending, after },
       // One more than asked tells whether there is a next page without counting.
       request.limit + 1,
       request.after === undefined,
@@ -284,8 +383,12 @@ export class SettingsUi {
     };
   }
 
-  private async preview(_body: object) {
-    const report = await this.current().sweep({ dryRun: true, trigger: SETTINGS_UI });
+  /** What the next sweep would delete, with totals by camera and reason; the list can be narrowed to one of each. */
+  private async preview(request: ReturnType<typeof previewRequest.parse>) {
+    const report = await this.current().sweep({ dryRun: true, trigger: SETTINGS_UI, deletionListLimit: PREVIEW_PLANNED });
+    const matching = (report.deletions ?? []).filter(
+      (d) => (request.camera === undefined || d.camera === request.camera) && (request.reason === undefined || d.reason === request.reason),
+    );
     return {
       message: previewMessage(report),
       deleted: report.deleted,
@@ -294,7 +397,8 @@ export class SettingsUi {
       byClass: report.byClass,
       spared: report.spared,
       events: report.events,
-      deletions: (report.deletions ?? []).slice(0, PREVIEW_LIST),
+      matching: { count: matching.length, bytes: matching.reduce((sum, d) => sum + d.size, 0) },
+      deletions: matching.slice(0, PREVIEW_LIST),
     };
   }
 
@@ -324,15 +428,21 @@ export class SettingsUi {
         onProgress: (progress) => this.options.push('sweep-progress', { ...progress, planned: total }),
       })
       .then(
-        (report) =>
+        (report) => {
+          // Like the sweeps of the schedule and the CLI, this one ends with its summary line in the log.
+          this.options.log?.(`${summaryLine(report)} (started from the settings screen)`);
           this.options.push('sweep-done', {
             ok: report.status === 'done',
             message: summaryLine(report),
             deleted: report.deleted,
             failures: report.failures.length,
             planned: total,
-          }),
-        (error: unknown) => this.options.push('sweep-done', { ok: false, message: toRequestError(error).message, planned: total }),
+          });
+        },
+        (error: unknown) => {
+          this.options.log?.(`The sweep started from the settings screen failed: ${toRequestError(error).message}`);
+          this.options.push('sweep-done', { ok: false, message: toRequestError(error).message, planned: total });
+        },
       )
       .finally(() => {
         this.busy--;
