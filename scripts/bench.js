@@ -1,12 +1,13 @@
 // Speed at scale (issue 5): `npm run bench` (builds dist/, then runs this file).
 //
-//   node scripts/bench.js [--runs N] [--scale F] [--quick] [--only SECTIONS] [--loop-disk]
+//   node scripts/bench.js [--runs N] [--scale F] [--quick] [--only SECTIONS] [--loop-disk] [--nas-sizes N,M] [--nas-delay MS]
 //
 //   --runs N      runs per figure; the table gives the median (default 3)
 //   --scale F     multiplies every size (default 1: 100,000 recordings swept, 1,000,000 indexed)
 //   --quick       a run of about a minute: --scale 0.1 unless --scale is given
-//   --only LIST   comma-separated sections: rows, sweep-disk, sweep-tmpfs, loop, growth, idle
+//   --only LIST   comma-separated sections: rows, sweep-disk, sweep-tmpfs, loop, growth, idle, nas
 //   --loop-disk   item 7 also on the real disk (adds a few minutes at scale 1)
+//   --nas-sizes   the NAS rows' sizes (default 10000,100000 × scale); --nas-delay: ms each way (0.5)
 //
 // What it measures (numbers as in the issue):
 //   1. sweep vs raw unlink: K one-byte recordings (100 per folder, all with one mtime 30 days ago)
@@ -23,6 +24,9 @@
 //   6. peak RSS of the sweeps of item 1 and of the idle sweep.
 //   7. event-loop delay of the process hosting EngineWorker while it sweeps item 1's tree.
 //   8. item 1's sweep (tmpfs) at 10k, 100k and 300k recordings: microseconds per recording.
+//   9. a simulated NAS (scripts/nas-sim.js, issue 15): 10k and 100k 1 KiB recordings in day/hour
+//      folders; find -delete, `xargs -P16 rm`, the first sweep, a second sweep after new files, an
+//      idle sweep against `find -type d`; peak RSS of each. Needs root; skipped with a line without.
 //
 // Every speed figure is also given as a ratio to a reference measured in the same run (the median
 // of the per-run ratios), so the table holds on a noisy shared machine. The index always lives on
@@ -76,10 +80,16 @@ const UNLINK_CANDIDATES = [
   { concurrency: 16, pool: 16 },
   { concurrency: 64, pool: 64 },
 ];
-const TARGETS = { sweepFind: 1.0, sweepPlain: 1.5, idleMs: 500, rescan: 0.05, rssMB: 150, p99Ms: 20 };
-const SECTIONS = ['rows', 'sweep-disk', 'sweep-tmpfs', 'loop', 'growth', 'idle'];
+const TARGETS = { sweepFind: 1.0, sweepPlain: 1.5, idleMs: 500, rescan: 0.05, rssMB: 150, p99Ms: 20, nasXargs: 1.2, nasIdle: 1.5 };
+const SECTIONS = ['rows', 'sweep-disk', 'sweep-tmpfs', 'loop', 'growth', 'idle', 'nas'];
+/** The NAS rows (item 9): recordings per hour folder (the issue's 10,000 in 20 folders), and their size. */
+const NAS_PER_FOLDER = 500;
+const NAS_BYTES = 1024;
 
 const folderName = (f) => `d${String(f).padStart(5, '0')}`;
+/** The NAS rows' folders, as recorders make them: a folder per day, one per hour in it (2026-10-01/00). */
+const recorderFolderName = (f) =>
+  `${new Date(Date.UTC(2026, 9, 1) + Math.floor(f / 24) * DAY_MS).toISOString().slice(0, 10)}/${String(f % 24).padStart(2, '0')}`;
 const fileName = (i) => `seg-${String(i).padStart(7, '0')}.mp4`;
 const filePath = (root, i, per) => join(root, folderName(Math.floor(i / per)), fileName(i));
 const median = (values) => {
@@ -106,18 +116,21 @@ function answer(result) {
 }
 
 const CHILD_MODES = {
-  /** Folders [from, to) of a tree: files `seg-N.mp4` (one byte, or empty), mtime baseMs + N × stepMs. */
+  /**
+   * Folders [from, to) of a tree: files `seg-N.mp4` (spec.bytes long, one byte by default, or empty),
+   * mtime baseMs + N × stepMs; in folders d00000... or, with spec.recorder, day/hour folders.
+   */
   mktree([specJson]) {
     const spec = JSON.parse(specJson);
-    const byte = Buffer.from('x');
+    const content = Buffer.alloc(spec.bytes ?? 1, 'x');
     const folderTime = spec.folderMs / 1000;
     for (let f = spec.from; f < spec.to; f++) {
-      const folder = join(spec.dir, folderName(f));
+      const folder = join(spec.dir, spec.recorder ? recorderFolderName(f) : folderName(f));
       mkdirSync(folder, { recursive: true });
       for (let i = f * spec.per; i < Math.min(spec.files, (f + 1) * spec.per); i++) {
         const fd = openSync(join(folder, fileName(i)), 'w');
         if (!spec.empty) {
-          writeSync(fd, byte);
+          writeSync(fd, content);
         }
         const time = (spec.baseMs + i * spec.stepMs) / 1000;
         futimesSync(fd, time, time);
@@ -125,6 +138,9 @@ const CHILD_MODES = {
       }
       // The scan re-reads folders modified within 2 s of a scan: these look long settled.
       utimesSync(folder, folderTime, folderTime);
+      if (spec.recorder) {
+        utimesSync(join(folder, '..'), folderTime, folderTime);
+      }
     }
   },
 
@@ -311,7 +327,7 @@ const CHILD_MODES = {
 // The orchestrator: processes, folders, mounts, and clean-up
 // ---------------------------------------------------------------------------------------------
 
-const state = { root: undefined, mounts: [], children: new Set(), cleaned: false };
+const state = { root: undefined, mounts: [], children: new Set(), cleaned: false, nas: undefined };
 const began = performance.now();
 /** Progress on stderr, stamped with the seconds since the start; the table alone goes to stdout. */
 const say = (text) =>
@@ -329,6 +345,7 @@ function cleanup() {
       // already gone
     }
   }
+  state.nas?.stop();
   for (const dir of [...state.mounts].reverse()) {
     unmount(dir);
   }
@@ -412,11 +429,18 @@ const RSS_HOOK = `data:text/javascript,${encodeURIComponent(
 let rssFiles = 0;
 
 /** Runs `node ARGS` and also returns its peak RSS in MB (10^6 bytes). */
-async function runNode(args, env = {}) {
+function runNode(args, env = {}) {
+  return runMeasured(process.execPath, args, env);
+}
+
+/** Runs a command and also returns its peak RSS in MB; without /usr/bin/time only node commands have one. */
+async function runMeasured(command, args, env = {}) {
   const rssFile = join(state.root, `rss-${rssFiles++}.txt`);
   const result = HAVE_TIME
-    ? await run('/usr/bin/time', ['-f', '%M', '-o', rssFile, process.execPath, ...args], env)
-    : await run(process.execPath, ['--import', RSS_HOOK, ...args], { ...env, BENCH_RSS_FILE: rssFile });
+    ? await run('/usr/bin/time', ['-f', '%M', '-o', rssFile, command, ...args], env)
+    : command === process.execPath
+      ? await run(command, ['--import', RSS_HOOK, ...args], { ...env, BENCH_RSS_FILE: rssFile })
+      : await run(command, args, env);
   let rssMB = NaN;
   try {
     const kib = Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop());
@@ -433,25 +457,37 @@ async function helper(mode, args, env = {}) {
   return { ...JSON.parse(result.stdout.trim().split('\n').pop()), wallMs: result.ms, rssMB: result.rssMB };
 }
 
-/** `files` recordings in folders of PER_FOLDER, written by parallel helpers; folder mtimes in the past. */
+/**
+ * `files` recordings in folders of `per` (PER_FOLDER), written by parallel helpers; folder mtimes in
+ * the past. `firstFolder` starts the folders (and the file numbers) further on, to add to a tree.
+ */
 async function makeTree(
   dir,
   files,
-  { empty = false, baseMs = Date.now() - 30 * DAY_MS, stepMs = 0, folderMs = Date.now() - 30 * DAY_MS } = {},
+  {
+    empty = false,
+    baseMs = Date.now() - 30 * DAY_MS,
+    stepMs = 0,
+    folderMs = Date.now() - 30 * DAY_MS,
+    per = PER_FOLDER,
+    bytes = 1,
+    recorder = false,
+    firstFolder = 0,
+  } = {},
 ) {
   mkdirSync(dir, { recursive: true });
-  const folders = Math.ceil(files / PER_FOLDER);
+  const folders = Math.ceil(files / per);
   const parts = folders >= 20 ? Math.min(4, os.availableParallelism()) : 1;
   const jobs = [];
   for (let p = 0; p < parts; p++) {
-    const from = Math.floor((folders * p) / parts);
-    const to = Math.floor((folders * (p + 1)) / parts);
+    const from = firstFolder + Math.floor((folders * p) / parts);
+    const to = firstFolder + Math.floor((folders * (p + 1)) / parts);
     jobs.push(
       run(process.execPath, [
         SELF,
         '--child',
         'mktree',
-        JSON.stringify({ dir, files, per: PER_FOLDER, from, to, empty, baseMs, stepMs, folderMs }),
+        JSON.stringify({ dir, files: firstFolder * per + files, per, from, to, empty, baseMs, stepMs, folderMs, bytes, recorder }),
       ]).then((result) => check(result, 'mktree')),
     );
   }
@@ -919,12 +955,190 @@ async function idleSection(label, base, opts, results) {
   rmSync(storage, { recursive: true, force: true });
 }
 
+/**
+ * Item 9: the simulated NAS (scripts/nas-sim.js: sshfs to a local sshd, 0.5 ms each way). Its disk
+ * is a tmpfs on this machine, so the time is the link's and sshfs's, not this machine's disk. Per
+ * size and run, on identical trees of 1 KiB recordings in day/hour folders: find -delete, the
+ * parallel xargs rm, the first sweep (index, then delete), a second sweep after an hour of new
+ * expired recordings (against xargs on an identical hour), and an idle sweep of a tree indexed
+ * beforehand (against find -type d). Every timed step gets a fresh mount: cold caches, as a NAS an
+ * hour after the last sweep.
+ */
+async function nasSection(opts, results, notes) {
+  const { nasUnavailable, startNas } = await import(pathToFileURL(join(ROOT, 'scripts', 'nas-sim.js')).href);
+  const why = nasUnavailable();
+  if (why) {
+    notes.push(`no NAS rows: the simulated NAS ${why}`);
+    say(`\n[9] simulated NAS: skipped, it ${why}`);
+    row(9, 'NAS rows: skipped', `the simulated NAS ${why}`);
+    return;
+  }
+  const most = Math.max(...opts.nasSizes);
+  const disk = mountTmpfs(join(state.root, 'nas-disk'), 5 * most, 5 * most);
+  if (!disk) {
+    throw new Error('the NAS disk (a tmpfs) could not be mounted');
+  }
+  const nas = await startNas({ delayMs: opts.nasDelay, workDir: join(state.root, 'nas-sshd') });
+  state.nas = nas;
+  const mounts = join(state.root, 'nas-mnt');
+  /** Mounts the NAS folder `name` (a folder of the tmpfs), runs `work` on its mount point, unmounts. */
+  const onNas = async (name, work) => {
+    const mountPoint = await nas.mount(join(disk, name), join(mounts, name));
+    try {
+      return await work(mountPoint);
+    } finally {
+      nas.unmount(mountPoint);
+    }
+  };
+  const tree = (name, files, extra = {}) =>
+    makeTree(join(disk, name), files, { per: NAS_PER_FOLDER, bytes: NAS_BYTES, recorder: true, ...extra });
+  const shell = async (what, command) => {
+    const result = check(await runMeasured('/bin/sh', ['-c', command]), what);
+    return { ms: result.ms, rssMB: result.rssMB };
+  };
+  const quote = (path) => `'${path.replace(/'/g, "'\\''")}'`;
+  const xargs = (dir) => shell('xargs rm', `find ${quote(dir)} -type f -print0 | xargs -0 -P 16 -n 64 rm -f`);
+  try {
+    say(`\n[9] simulated NAS (sshfs, ${opts.nasDelay} ms each way): ${opts.nasSizes.map(fmtCount).join(', ')} recordings`);
+    for (const size of opts.nasSizes) {
+      const hour = Math.max(NAS_PER_FOLDER, Math.round(size / 10 / NAS_PER_FOLDER) * NAS_PER_FOLDER);
+      const started = performance.now();
+      // The idle tree: young recordings (a day old, retention 30 days), indexed once, not timed.
+      const idleStorage = join(state.root, `storage-nas-idle-${size}`);
+      await tree(`idle-${size}`, size, { baseMs: Date.now() - DAY_MS, folderMs: Date.now() - DAY_MS });
+      const idleConfig = writeBlock(idleStorage, join(mounts, `idle-${size}`), 30);
+      const indexed = await onNas(`idle-${size}`, () => cliSweep(idleConfig));
+      if (indexed.added !== size) {
+        throw new Error(`NAS idle tree: the first sweep indexed ${indexed.added} of ${size}`);
+      }
+      const runs = [];
+      for (let r = 0; r < opts.runs; r++) {
+        const measured = {};
+        const names = {
+          find: `find-${size}-${r}`,
+          xargs: `xargs-${size}-${r}`,
+          sweep: `sweep-${size}-${r}`,
+          xargsHour: `xhour-${size}-${r}`,
+        };
+        for (const name of [names.find, names.xargs, names.sweep]) {
+          await tree(name, size);
+        }
+        await tree(names.xargsHour, hour, { firstFolder: size / NAS_PER_FOLDER });
+        const storage = join(state.root, `storage-nas-${size}-${r}`);
+        const config = writeBlock(storage, join(mounts, names.sweep), 7);
+        const steps = {
+          find: () => onNas(names.find, (dir) => shell('find -delete', `find ${quote(dir)} -type f -delete`)),
+          xargs: () => onNas(names.xargs, (dir) => xargs(dir)),
+          sweep: async () => {
+            const sweep = await onNas(names.sweep, () => cliSweep(config));
+            if (sweep.deleted !== size) {
+              throw new Error(`NAS first sweep deleted ${sweep.deleted} of ${size}`);
+            }
+            // An hour of new recordings, expired too, written after the first sweep: the next sweep indexes and deletes them.
+            await tree(names.sweep, hour, { firstFolder: size / NAS_PER_FOLDER });
+            const second = await onNas(names.sweep, () => cliSweep(config));
+            if (second.deleted !== hour || second.added !== hour) {
+              throw new Error(`NAS second sweep indexed ${second.added} and deleted ${second.deleted} of ${hour}`);
+            }
+            measured.second = second;
+            return sweep;
+          },
+          xargsHour: () => onNas(names.xargsHour, (dir) => xargs(dir)),
+          walk: () => onNas(`idle-${size}`, (dir) => shell('find -type d', `find ${quote(dir)} -type d > /dev/null`)),
+          idle: async () => {
+            const idle = await onNas(`idle-${size}`, () => cliSweep(idleConfig));
+            if (idle.deleted !== 0) {
+              throw new Error(`NAS idle sweep deleted ${idle.deleted}`);
+            }
+            return idle;
+          },
+        };
+        const order = ['find', 'xargs', 'sweep', 'xargsHour', 'walk', 'idle'];
+        for (let i = 0; i < order.length; i++) {
+          const step = order[(i + r) % order.length]; // rotated per run, as in item 1
+          measured[step] = await steps[step]();
+        }
+        runs.push(measured);
+        const fmtStep = (m) => `${fmtMs(m.ms)} (${fmtMB(m.rssMB)})`;
+        say(
+          `  ${fmtCount(size)} run ${r + 1}: find -delete ${fmtStep(measured.find)}, xargs rm ${fmtStep(measured.xargs)}, ` +
+            `first sweep ${fmtStep(measured.sweep)} (engine ${fmtMs(measured.sweep.engineMs)}); second sweep of ${fmtCount(hour)} ${fmtStep(measured.second)}, ` +
+            `xargs of ${fmtCount(hour)} ${fmtStep(measured.xargsHour)}; idle sweep ${fmtStep(measured.idle)} (engine ${fmtMs(measured.idle.engineMs)}), find -type d ${fmtStep(measured.walk)}`,
+        );
+        for (const name of Object.values(names)) {
+          rmSync(join(disk, name), { recursive: true, force: true });
+        }
+        rmSync(storage, { recursive: true, force: true });
+      }
+      rmSync(join(disk, `idle-${size}`), { recursive: true, force: true });
+      rmSync(idleStorage, { recursive: true, force: true });
+      say(`  ${fmtCount(size)}: ${fmtMs(performance.now() - started)} for ${opts.runs} runs`);
+      nasRows(size, hour, runs, results);
+    }
+  } finally {
+    nas.stop();
+    state.nas = undefined;
+    unmount(disk);
+  }
+}
+
+function nasRows(size, hour, runs, results) {
+  const med = (pick) => median(runs.map(pick));
+  const ratio = (pick) => med(pick);
+  const n = fmtCount(size);
+  const sweep = med((m) => m.sweep.ms);
+  const vsXargs = ratio((m) => m.sweep.ms / m.xargs.ms);
+  const vsFind = ratio((m) => m.sweep.ms / m.find.ms);
+  row(
+    9,
+    `NAS: first sweep ${n} (index, delete): CLI`,
+    `${fmtMs(sweep)} (${((sweep * 1000) / size).toFixed(0)} µs/rec)`,
+    `xargs -P16 -n64 rm: ${fmtMs(med((m) => m.xargs.ms))}`,
+    fmtRatio(vsXargs),
+    `≤ ${TARGETS.nasXargs}`,
+    verdict(vsXargs, TARGETS.nasXargs),
+  );
+  row(
+    9,
+    `NAS: first sweep ${n} (index, delete): CLI`,
+    fmtMs(sweep),
+    `find -type f -delete: ${fmtMs(med((m) => m.find.ms))}`,
+    fmtRatio(vsFind),
+    '< 1.0',
+    vsFind < 1 ? 'PASS' : 'FAIL',
+  );
+  row(
+    9,
+    `NAS: second sweep, ${fmtCount(hour)} new expired: CLI`,
+    fmtMs(med((m) => m.second.ms)),
+    `xargs rm of ${fmtCount(hour)}: ${fmtMs(med((m) => m.xargsHour.ms))}`,
+    fmtRatio(ratio((m) => m.second.ms / m.xargsHour.ms)),
+  );
+  const idleRatio = ratio((m) => m.idle.ms / m.walk.ms);
+  row(
+    9,
+    `NAS: idle sweep, ${n} indexed: CLI (its engine's part)`,
+    `${fmtMs(med((m) => m.idle.ms))} (${fmtMs(med((m) => m.idle.engineMs))})`,
+    `find -type d: ${fmtMs(med((m) => m.walk.ms))}`,
+    fmtRatio(idleRatio),
+    `≤ ${TARGETS.nasIdle}`,
+    verdict(idleRatio, TARGETS.nasIdle),
+  );
+  row(
+    9,
+    `NAS ${n}: peak RSS first sweep; second; idle`,
+    `${fmtMB(med((m) => m.sweep.rssMB))}; ${fmtMB(med((m) => m.second.rssMB))}; ${fmtMB(med((m) => m.idle.rssMB))}`,
+    `find ${fmtMB(med((m) => m.find.rssMB))}, xargs ${fmtMB(med((m) => m.xargs.rssMB))}, find -type d ${fmtMB(med((m) => m.walk.rssMB))}`,
+  );
+  results.rss.push([`NAS first sweep ${n} (item 9)`, med((m) => m.sweep.rssMB)]);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Main
 // ---------------------------------------------------------------------------------------------
 
 function parseOptions(argv) {
-  const options = { runs: 3, scale: undefined, quick: false, only: SECTIONS, loopDisk: false };
+  const options = { runs: 3, scale: undefined, quick: false, only: SECTIONS, loopDisk: false, nasSizes: undefined, nasDelay: 0.5 };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -939,6 +1153,12 @@ function parseOptions(argv) {
       options.scale = Number(value());
     } else if (arg === '--quick') {
       options.quick = true;
+    } else if (arg === '--nas-sizes') {
+      options.nasSizes = value()
+        .split(',')
+        .map((n) => Number(n.trim()));
+    } else if (arg === '--nas-delay') {
+      options.nasDelay = Number(value());
     } else if (arg === '--loop-disk') {
       options.loopDisk = true;
     } else if (arg === '--only') {
@@ -951,7 +1171,7 @@ function parseOptions(argv) {
         readFileSync(SELF, 'utf8')
           .split('\n')
           .filter((l) => l.startsWith('//'))
-          .slice(0, 9)
+          .slice(0, 11)
           .map((l) => l.slice(3))
           .join('\n') + '\n',
       );
@@ -971,7 +1191,14 @@ function parseOptions(argv) {
   if (unknown.length) {
     throw new Error(`--only: unknown section ${unknown.join(', ')} (known: ${SECTIONS.join(', ')})`);
   }
+  if (options.nasSizes && !options.nasSizes.every((n) => Number.isInteger(n) && n >= NAS_PER_FOLDER && n % NAS_PER_FOLDER === 0)) {
+    throw new Error(`--nas-sizes must be whole multiples of ${NAS_PER_FOLDER}, comma-separated`);
+  }
+  if (!(options.nasDelay >= 0)) {
+    throw new Error('--nas-delay must be a number of milliseconds, 0 or more');
+  }
   const size = (n, min = 100) => Math.max(min, Math.round((n * options.scale) / PER_FOLDER) * PER_FOLDER);
+  const nasSize = (n) => Math.max(NAS_PER_FOLDER, Math.round((n * options.scale) / NAS_PER_FOLDER) * NAS_PER_FOLDER);
   return {
     ...options,
     k: size(100_000),
@@ -981,6 +1208,7 @@ function parseOptions(argv) {
     rowsDelete: size(100_000),
     idleFiles: size(1_000_000, 1000),
     due: size(100_000),
+    nasSizes: options.nasSizes ?? [nasSize(10_000), nasSize(100_000)],
   };
 }
 
@@ -1069,6 +1297,9 @@ async function main() {
         unmount(mounted);
       }
     }
+  }
+  if (want('nas')) {
+    await section('nas', () => nasSection(opts, results, notes));
   }
   for (const [what, mb] of results.rss) {
     row(6, `peak RSS, ${what}`, fmtMB(mb), '', '', `≤ ${TARGETS.rssMB} MB`, verdict(mb, TARGETS.rssMB));
