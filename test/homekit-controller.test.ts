@@ -16,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import hapController from 'hap-controller';
+import { FileLock } from '../src/store/file-lock.js';
 import { liveLock } from './helpers/lock.js';
 import { freePort } from './helpers/ports.js';
 import { type Bridge, type HomebridgeRun, newBridge, startHomebridge, stopHomebridge, waitForLog } from './helpers/homebridge-process.js';
@@ -160,8 +161,15 @@ function query<T>(sql: string, ...params: (string | number)[]): T[] {
   }
 }
 
+/** The lock the kernel keeps beside the index (rules §3.9), held here as a CLI sweep holds it. */
+let kernelLock: FileLock | undefined;
+
 /** Holds the sweep lock as a live process on this host would (this test's own pid), as a CLI sweep does. */
 function holdSweepLock(): void {
+  kernelLock = new FileLock(join(storage, 'nvr-retention', 'index.db.lock'), 'single');
+  if (!kernelLock.tryTake()) {
+    throw new Error('the sweep lock is taken already');
+  }
   const db = index();
   liveLock(db, 'sweep (cli)');
   db.close();
@@ -169,6 +177,8 @@ function holdSweepLock(): void {
 
 function releaseSweepLock(): void {
   query('DELETE FROM sweep_lock WHERE pid = ?', process.pid);
+  kernelLock?.release();
+  kernelLock = undefined;
 }
 
 function cli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
