@@ -5,7 +5,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from '@jest/globals';
 import type { RetentionEngine } from '../src/retention/engine.js';
@@ -29,34 +28,13 @@ import {
   writeRecording,
 } from './helpers/tree.js';
 import { staleLock } from './helpers/lock.js';
+import { MOUNT_PROBLEM, mountTest } from './helpers/mounts.js';
 
 // ---- mounts ------------------------------------------------------------------------------------
 
-/** Why real mounts cannot be used here, or undefined when they can (root, and mount(8) allowed). */
-function mountProblem(): string | undefined {
-  if (process.getuid?.() !== 0) {
-    return 'mount tests need root (they bind-mount and mount tmpfs)';
-  }
-  const probe = fs.mkdtempSync(join(os.tmpdir(), 'nvr-mount-probe-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe], { stdio: 'pipe' });
-    execFileSync('umount', [probe], { stdio: 'pipe' });
-    return undefined;
-  } catch (error) {
-    const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim();
-    return `mount is not permitted here (${stderr || (error as Error).message})`;
-  } finally {
-    fs.rmSync(probe, { recursive: true, force: true });
-  }
-}
-
-const MOUNT_PROBLEM = mountProblem();
 if (MOUNT_PROBLEM) {
   console.warn(`sweep.test.ts: skipping the tests that need real mounts: ${MOUNT_PROBLEM}`);
 }
-/** `test`, or `test.skip` with the reason in its title when mounts are not possible. */
-const mountTest = (title: string, body: () => Promise<void>) =>
-  MOUNT_PROBLEM ? test.skip(`${title} [skipped: ${MOUNT_PROBLEM}]`, body) : test(title, body);
 
 let mounts: string[] = [];
 

@@ -1106,18 +1106,13 @@ export class Store {
         now,
         overridable,
       );
-      return {
-        result: rows.length,
-        entries: this.entriesByCamera(rows, (camera, paths) => ({
-          op: 'protect',
-          camera: camera.name,
-          folder: camera.path,
-          paths,
-          by,
-          at: now,
-        })),
-      };
+      return { result: rows.length, entries: this.protectEntries(rows, by, now) };
     });
+  }
+
+  /** The journal's protect lines for rows that `by` just held, one per camera. */
+  private protectEntries(rows: { camera_id: number; rel_path: string }[], by: string, now: number): JournalEntry[] {
+    return this.entriesByCamera(rows, (camera, paths) => ({ op: 'protect', camera: camera.name, folder: camera.path, paths, by, at: now }));
   }
 
   unprotect(ids: number[]): number {
@@ -1139,17 +1134,7 @@ export class Store {
       const rows = this.sql(
         'UPDATE recordings SET protected = 1, protected_by = ?, protected_at = ? WHERE camera_id = ? AND end_time >= ? AND protected = 0 RETURNING camera_id, rel_path',
       ).all(by, now, cameraId, since) as { camera_id: number; rel_path: string }[];
-      return {
-        result: rows.length,
-        entries: this.entriesByCamera(rows, (camera, paths) => ({
-          op: 'protect',
-          camera: camera.name,
-          folder: camera.path,
-          paths,
-          by,
-          at: now,
-        })),
-      };
+      return { result: rows.length, entries: this.protectEntries(rows, by, now) };
     });
   }
 
