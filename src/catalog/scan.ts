@@ -91,18 +91,10 @@ interface Walk {
   result: ScanResult;
 }
 
-/**
- * Brings one camera's rows in line with its folder (rules §3.1, reconcile). Folders whose mtime has
- * not moved since the last scan are not listed again; only their subfolders and their youngest
- * files are looked at, so a rescan of an unchanged tree costs one stat per folder, not per file.
- * Additions are written as they are found; removals wait until the whole camera is seen, because an
- * unmounted NAS must never read as an empty camera.
- */
-export function scanCamera(store: Store, camera: CameraConfig, options: ScanOptions): ScanResult {
-  const row = store.ensureCamera(camera.name, camera.indexKey);
-  const now = Date.now();
-  const result: ScanResult = {
-    camera: row,
+/** A scan that found nothing yet: what a camera's scan starts from, and what one that never ran reports. */
+export function emptyScanResult(camera: CameraRow): ScanResult {
+  return {
+    camera,
     available: true,
     added: 0,
     updated: 0,
@@ -115,6 +107,19 @@ export function scanCamera(store: Store, camera: CameraConfig, options: ScanOpti
     nameTimeMisses: { count: 0 },
     unreadableFolders: [],
   };
+}
+
+/**
+ * Brings one camera's rows in line with its folder (rules §3.1, reconcile). Folders whose mtime has
+ * not moved since the last scan are not listed again; only their subfolders and their youngest
+ * files are looked at, so a rescan of an unchanged tree costs one stat per folder, not per file.
+ * Additions are written as they are found; removals wait until the whole camera is seen, because an
+ * unmounted NAS must never read as an empty camera.
+ */
+export function scanCamera(store: Store, camera: CameraConfig, options: ScanOptions): ScanResult {
+  const row = store.ensureCamera(camera.name, camera.indexKey);
+  const now = Date.now();
+  const result = emptyScanResult(row);
 
   const rootProblem = checkRoot(camera.path);
   if (rootProblem) {

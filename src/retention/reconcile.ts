@@ -4,7 +4,7 @@
  * names that cannot be used, clocks that run ahead.
  */
 import { join } from 'node:path';
-import { scanCamera, type ScanResult } from '../catalog/scan.js';
+import { emptyScanResult, scanCamera, type ScanResult } from '../catalog/scan.js';
 import { describeOverlap, identityOverlaps } from '../config/folder-identity.js';
 import { pathsMeet } from '../config/schema.js';
 import type { CameraConfig } from '../config/types.js';
@@ -191,19 +191,5 @@ function refuseOverlapping(ctx: EngineContext, camera: CameraConfig, why: string
   const reason = `${why}; nothing of it is deleted until the folders are apart again`;
   store.setCameraAvailability(row.id, false, reason, Date.now());
   raise({ kind: 'camera_overlap', camera: camera.name, severity: 'error', message: `camera unavailable: ${reason}`, reason });
-  return {
-    camera: store.camera(row.id),
-    available: false,
-    reason,
-    added: 0,
-    updated: 0,
-    removed: 0,
-    missing: 0,
-    foldersRead: 0,
-    foldersSkipped: 0,
-    unreadableNames: [],
-    unreadableFolders: [],
-    overlaps: { count: 0 },
-    nameTimeMisses: { count: 0 },
-  };
+  return { ...emptyScanResult(store.camera(row.id)), available: false, reason };
 }
