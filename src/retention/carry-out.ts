@@ -155,7 +155,7 @@ export async function carryOut(
       inFlight = undefined;
       unsettled = result;
       reportBatch(batch, result);
-      outcome = { keptIds: result.keptIds, freeBytes: remeasure(ctx, filesystems) };
+      outcome = { keptIds: result.keptIds, freeBytes: remeasure(ctx, filesystems), nextBatchSize: deleter.preferredBatchSize() };
       if (result.stopped) {
         break;
       }

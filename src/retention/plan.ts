@@ -89,6 +89,11 @@ export interface BatchOutcome {
   keptIds: number[];
   /** Free bytes measured after the batch, by filesystem id (the sweeper re-measures for the floor). */
   freeBytes?: Map<string, number>;
+  /**
+   * The batch size the sweeper asks for from now on: larger over a network, where a batch must span
+   * several folders (deletion/file-deleter.ts). A batch size set in the input wins.
+   */
+  nextBatchSize?: number;
 }
 
 export interface PlanSummary {
@@ -103,6 +108,8 @@ export interface PlanSummary {
 }
 
 export const DEFAULT_BATCH_SIZE = 500;
+/** A batch over a network: the NAS bench's trees have 500 recordings in a folder, so it spans about 8 folders. */
+export const NETWORK_BATCH_SIZE = 4096;
 /** A floor that is still short after this many measured rounds is left for the next sweep. */
 const MAX_FLOOR_ROUNDS = 20;
 
@@ -402,6 +409,9 @@ function* handOver(state: PlanState, batch: Deletion[], hooks: TakeHooks): Gener
   }
   for (const [id, bytes] of outcome?.freeBytes ?? []) {
     state.free.set(id, bytes);
+  }
+  if (state.input.batchSize === undefined) {
+    state.batchSize = outcome?.nextBatchSize ?? DEFAULT_BATCH_SIZE;
   }
   return kept.size < batch.length;
 }

@@ -7,7 +7,8 @@ import { rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { CameraConfig } from '../../config/types.js';
 import type { Store } from '../../store/store.js';
-import { defaultUnlinkConcurrency, inParallel } from './overlapped.js';
+import { inParallel } from '../../runtime/in-parallel.js';
+import { defaultUnlinkConcurrency } from './overlapped.js';
 
 /** Folders by camera id: the parents of files that were deleted. */
 export type TouchedFolders = Map<number, Set<string>>;

@@ -5,10 +5,18 @@
  * One pass per batch: each file's checks are steps of its own deletion, right before its unlink
  * (steps.ts), so no file waits a whole batch between its last check and its unlink (issue 11; it
  * was two passes, all checks then all unlinks).
+ *
+ * Over a network (a NAS: one file after another takes a round trip each) the calls in flight follow the round
+ * trip (concurrency.ts), the files go one folder after another in turn (runtime/folder-order.ts), and the
+ * planner is asked for larger batches, so that a batch spans several folders.
  */
 import { performance } from 'node:perf_hooks';
 import { runInPlace } from './in-place.js';
-import { defaultUnlinkConcurrency, type LstatCost, runOverlapped } from './overlapped.js';
+import { inTurnByFolder } from '../../runtime/folder-order.js';
+import { NETWORK_BATCH_SIZE } from '../plan.js';
+import { NAS_MAX_IN_FLIGHT, RoundTripLimit } from './concurrency.js';
+import { folderOf } from './folder-pins.js';
+import { defaultUnlinkConcurrency, fixedInFlight, type InFlight, type LstatCost, runOverlapped } from './overlapped.js';
 import { type PassCursor, passCursor } from './pass-cursor.js';
 import { type DeletionJob, deletionSteps, type FileOutcome, UNTRIED } from './steps.js';
 
@@ -33,6 +41,8 @@ const PROBE_EVERY = 8;
 /** A probe is this many files, or less when they take longer than PROBE_MS (a slow way is not tried for long). */
 const PROBE_FILES = 32;
 const PROBE_MS = 5;
+/** Deleting one file at a time costs microseconds on a local disk (120 µs with online discard), a millisecond or more on a NAS. */
+const ROUND_TRIP_MS = 0.5;
 
 export class FileDeleter {
   /** Milliseconds per file, a moving average per way; unmeasured at first. */
@@ -40,19 +50,52 @@ export class FileDeleter {
   private batches = 0;
   /** Overlapped, a quick lstat is made on this thread (overlapped.ts); measured across batches. */
   private readonly lstatCost: LstatCost = {};
+  private readonly roundTrip = new RoundTripLimit();
+  private readonly inFlight: InFlight;
 
-  constructor(private readonly options: FileDeletionOptions = {}) {}
+  constructor(private readonly options: FileDeletionOptions = {}) {
+    const fixed = options.unlinkConcurrency;
+    const local = defaultUnlinkConcurrency();
+    this.inFlight =
+      fixed !== undefined
+        ? fixedInFlight(fixed)
+        : {
+            most: Math.max(local, NAS_MAX_IN_FLIGHT),
+            limit: () => (this.overNetwork() ? this.roundTrip.limit : local),
+            unlinkTook: (ms) => {
+              if (this.overNetwork()) {
+                this.roundTrip.observe(ms);
+              }
+            },
+          };
+  }
+
+  /**
+   * Whether the files are reached over a network: deleted one after another, each takes a round
+   * trip, not microseconds. (Their lstat may not tell: a NAS client answers it from the attributes
+   * that came with the folder listing.)
+   */
+  overNetwork(): boolean {
+    return (this.msPerFile['in place'] ?? 0) >= ROUND_TRIP_MS;
+  }
+
+  /** The batch size to ask the planner for, or undefined for its own (a local disk). */
+  preferredBatchSize(): number | undefined {
+    return this.overNetwork() ? NETWORK_BATCH_SIZE : undefined;
+  }
 
   async deleteAll(jobs: DeletionJob[]): Promise<FileOutcome[]> {
     // Each way is first tried on a few files, then measured again now and then: load and disk change.
     const probing = this.batches++ % PROBE_EVERY === 0;
     const outcomes = new Array<FileOutcome>(jobs.length);
     let next = 0;
+    let order: number[] | undefined;
     const run = async (way: FileDeletionWay, files: number, budgetMs = Infinity) => {
       const first = next;
       const started = performance.now();
       const cursor = passCursor<FileOutcome>({
         first,
+        order,
         count: files,
         budgetMs,
         outcomes,
@@ -70,6 +113,7 @@ export class FileDeleter {
     };
     const fixed = this.options.fileDeletion ?? 'adaptive';
     if (fixed !== 'adaptive') {
+      order = this.orderOfTheRest(jobs, 0);
       await run(fixed, jobs.length);
       return outcomes;
     }
@@ -79,20 +123,36 @@ export class FileDeleter {
         await run(way, PROBE_FILES, PROBE_MS);
       }
     }
+    order = this.orderOfTheRest(jobs, next);
     await run(costs.overlapped! < costs['in place']! ? 'overlapped' : 'in place', jobs.length - next);
     return outcomes;
+  }
+
+  /**
+   * The positions from `first` on: over a network one folder after another in turn (unlinks in one
+   * folder wait for each other, a round trip each), otherwise as planned, oldest first.
+   */
+  private orderOfTheRest(jobs: DeletionJob[], first: number): number[] | undefined {
+    if (!this.overNetwork()) {
+      return undefined;
+    }
+    const rest = jobs.slice(first).map((job) => `${job.recording.cameraId}/${folderOf(job.recording.relPath)}`);
+    return [...Array.from({ length: first }, (_, i) => i), ...inTurnByFolder(rest).map((i) => first + i)];
   }
 
   describeCosts(): string {
     const cost = (way: FileDeletionWay) =>
       this.msPerFile[way] === undefined ? 'not measured' : `${Math.round(this.msPerFile[way] * 1000)} µs a file`;
-    return `in place ${cost('in place')}, overlapped ${cost('overlapped')}`;
+    const network = this.overNetwork()
+      ? `; over a network, ${this.roundTrip.limit} in flight, round trip ${this.roundTrip.roundTripMs.toFixed(2)} ms`
+      : '';
+    return `in place ${cost('in place')}, overlapped ${cost('overlapped')}${network}`;
   }
 
   private runWay(way: FileDeletionWay, cursor: PassCursor<FileOutcome>): Promise<void> {
     if (way === 'in place') {
       return runInPlace(cursor);
     }
-    return runOverlapped(cursor, this.options.unlinkConcurrency ?? defaultUnlinkConcurrency(), this.lstatCost);
+    return runOverlapped(cursor, this.inFlight, this.lstatCost);
   }
 }

@@ -6,6 +6,8 @@ import { lstat, readdir, unlink } from 'node:fs/promises';
 import type { PassCursor } from './pass-cursor.js';
 import { lstatSync, type Stats } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { inParallel } from '../../runtime/in-parallel.js';
+import { CallGate } from './concurrency.js';
 import type { CallAnswer, FileCall, Steps } from './steps.js';
 
 /**
@@ -34,24 +36,38 @@ export interface LstatCost {
 const QUICK_LSTAT_MS = 0.2;
 const REMEASURE_EVERY = 64;
 
-export async function runOverlapped<T>(
-  cursor: PassCursor<T>,
-  inFlight = defaultUnlinkConcurrency(),
-  lstatCost: LstatCost = {},
-): Promise<void> {
-  await inParallel(inFlight, async () => {
-    for (let i = cursor.take(); i !== undefined; i = cursor.take()) {
-      cursor.answer(i, cursor.stopRequested() ? cursor.untried : await answerSteps(cursor.steps(i), lstatCost));
+/** How many calls a run keeps in flight, asked before each file; told how long each unlink took. */
+export interface InFlight {
+  /** The most that `limit` can ever be: this many workers pull files. */
+  most: number;
+  limit(): number;
+  unlinkTook?(ms: number): void;
+}
+
+export async function runOverlapped<T>(cursor: PassCursor<T>, inFlight: InFlight, lstatCost: LstatCost = {}): Promise<void> {
+  const gate = new CallGate(() => inFlight.limit());
+  await inParallel(inFlight.most, async () => {
+    for (;;) {
+      await gate.enter();
+      try {
+        const i = cursor.take();
+        if (i === undefined) {
+          return;
+        }
+        cursor.answer(i, cursor.stopRequested() ? cursor.untried : await answerSteps(cursor.steps(i), lstatCost, inFlight));
+      } finally {
+        gate.leave();
+      }
     }
   });
 }
 
-/** Runs `worker` `count` times at once and waits for all of them: each worker pulls its own next item. */
-export async function inParallel(count: number, worker: () => Promise<void>): Promise<void> {
-  await Promise.all(Array.from({ length: Math.max(1, count) }, worker));
+/** A fixed number in flight (folder removal, tests that fix the way). */
+export function fixedInFlight(count: number): InFlight {
+  return { most: count, limit: () => count };
 }
 
-async function answerSteps<T>(steps: Steps<T>, lstatCost: LstatCost): Promise<T> {
+async function answerSteps<T>(steps: Steps<T>, lstatCost: LstatCost, inFlight: InFlight): Promise<T> {
   let step = steps.next({});
   while (!step.done) {
     const quick =
@@ -59,7 +75,7 @@ async function answerSteps<T>(steps: Steps<T>, lstatCost: LstatCost): Promise<T>
       (lstatCost.ms === undefined ||
         lstatCost.ms < QUICK_LSTAT_MS ||
         (lstatCost.count = (lstatCost.count ?? 0) + 1) % REMEASURE_EVERY === 0);
-    step = steps.next(quick ? lstatHere(step.value.path, lstatCost) : await answerCall(step.value));
+    step = steps.next(quick ? lstatHere(step.value.path, lstatCost) : await answerCall(step.value, inFlight));
   }
   return step.value;
 }
@@ -76,7 +92,8 @@ function lstatHere(path: string, lstatCost: LstatCost): CallAnswer {
   }
 }
 
-async function answerCall({ op, path }: FileCall): Promise<CallAnswer> {
+async function answerCall({ op, path }: FileCall, inFlight: InFlight): Promise<CallAnswer> {
+  const started = performance.now();
   try {
     if (op === 'lstat') {
       return identityAnswer(await lstat(path));
@@ -85,6 +102,7 @@ async function answerCall({ op, path }: FileCall): Promise<CallAnswer> {
       return { entries: (await readdir(path)).length };
     }
     await unlink(path);
+    inFlight.unlinkTook?.(performance.now() - started);
     return {};
   } catch (error) {
     return { error: error as NodeJS.ErrnoException };

@@ -1,6 +1,5 @@
 /**
- * One pass over a batch's files (all checks, or all unlinks) as a cursor that either way of running
- * the steps pulls files from: it hands out the next file while the pass may go on (not past its
+ * A run over a batch's files as a cursor that either way of running the steps pulls files from: it hands out the next file while the pass may go on (not past its
  * count, nor past its time budget) and collects each file's outcome.
  */
 import { performance } from 'node:perf_hooks';
@@ -16,9 +15,13 @@ export interface PassCursor<T> {
   readonly untried: T;
 }
 
-/** A cursor over `outcomes` from `first`, for at most `count` files or about `budgetMs`. */
+/**
+ * A cursor over `outcomes` from position `first`, for at most `count` files or about `budgetMs`.
+ * Position p is file `order[p]` when an order is given (runtime/folder-order.ts), file p otherwise.
+ */
 export function passCursor<T>(options: {
   first: number;
+  order?: readonly number[];
   count: number;
   budgetMs: number;
   outcomes: T[];
@@ -31,13 +34,18 @@ export function passCursor<T>(options: {
   let next = options.first;
   let over = false;
   return {
+    /** The position after the last file handed out. */
     get next() {
       return next;
     },
     take() {
       // A run past its budget ends after the files it has started.
       over ||= next > options.first && performance.now() - started > options.budgetMs;
-      return next < end && !over ? next++ : undefined;
+      if (next >= end || over) {
+        return undefined;
+      }
+      const position = next++;
+      return options.order ? options.order[position] : position;
     },
     steps: options.steps,
     answer(index, outcome) {
