@@ -1,10 +1,11 @@
-import { accessSync, constants, lstatSync, readdirSync, readFileSync, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { CameraConfig, RecordingClass } from '../config/types.js';
 import type { CameraRow, FolderRow, IgnoredFiles, IndexedFile, Store } from '../store/store.js';
 import { type Classifier, extensionOf, type FolderGroup, groupFolder, makeClassifier } from './classify.js';
 import { type CameraLayout, cameraLayout } from './layout.js';
+import { type FolderAhead, FOLDERS_AHEAD, ScanCalls, tookRoundTrip } from './look-ahead.js';
 
 export { SWITCH_HOLDER } from '../store/journal.js';
 import { SWITCH_HOLDER } from '../store/journal.js';
@@ -69,10 +70,14 @@ export interface ScanResult {
    * gone; the rest of the camera is swept (rules §3.1).
    */
   unreadableFolders: string[];
+  /** The camera folder answered at a network's pace (a NAS): its deletions go many at a time, in larger batches. */
+  overNetwork: boolean;
 }
 
 interface Walk {
   camera: CameraConfig;
+  /** Every lstat, listing and access check of the scan goes through here (look-ahead.ts). */
+  calls: ScanCalls;
   row: CameraRow;
   classifier: Classifier;
   layout: CameraLayout;
@@ -106,6 +111,7 @@ export function emptyScanResult(camera: CameraRow): ScanResult {
     overlaps: { count: 0 },
     nameTimeMisses: { count: 0 },
     unreadableFolders: [],
+    overNetwork: false,
   };
 }
 
@@ -115,19 +121,48 @@ export function emptyScanResult(camera: CameraRow): ScanResult {
  * files are looked at, so a rescan of an unchanged tree costs one stat per folder, not per file.
  * Additions are written as they are found; removals wait until the whole camera is seen, because an
  * unmounted NAS must never read as an empty camera.
+ *
+ * This one makes its calls one after another; `scanCameraAhead` makes them together over a network.
  */
 export function scanCamera(store: Store, camera: CameraConfig, options: ScanOptions): ScanResult {
+  const steps = scanSteps(store, camera, options, false);
+  let step = steps.next();
+  while (!step.done) {
+    step = steps.next();
+  }
+  return step.value;
+}
+
+/** The same scan, for a caller that can wait: over a network the next folders' calls are made together (look-ahead.ts). */
+export async function scanCameraAhead(store: Store, camera: CameraConfig, options: ScanOptions): Promise<ScanResult> {
+  const steps = scanSteps(store, camera, options, true);
+  let step = steps.next();
+  while (!step.done) {
+    await step.value.calls.lookAhead(step.value.folders);
+    step = steps.next();
+  }
+  return step.value;
+}
+
+/** A scan that may pause before the next folders, for their calls to be made ahead. */
+type ScanSteps = Generator<{ calls: ScanCalls; folders: FolderAhead[] }, ScanResult, void>;
+
+function* scanSteps(store: Store, camera: CameraConfig, options: ScanOptions, mayLookAhead: boolean): ScanSteps {
   const row = store.ensureCamera(camera.name, camera.indexKey);
   const now = Date.now();
   const result = emptyScanResult(row);
 
+  const rootCheckStarted = performance.now();
   const rootProblem = checkRoot(camera.path);
   if (rootProblem) {
     return markUnavailable(store, result, rootProblem, now);
   }
+  result.overNetwork = tookRoundTrip(performance.now() - rootCheckStarted);
+  const calls = new ScanCalls(camera.path, mayLookAhead && result.overNetwork);
 
   const walk: Walk = {
     camera,
+    calls,
     row,
     classifier: makeClassifier(camera),
     layout: cameraLayout(camera, options.cameras ?? [camera], options.timeZone),
@@ -145,26 +180,35 @@ export function scanCamera(store: Store, camera: CameraConfig, options: ScanOpti
     const root = store.ensureFolder(row.id, '', null);
     const stack: FolderRow[] = [root];
     while (stack.length > 0) {
-      // Folders are visited in transactions of about WRITE_SLICE_MS: one commit per folder cost more
-      // than the inserts. What a slice found is committed even when it ends in an error or a stop.
-      let interruption: unknown;
-      store.transaction(() => {
-        const sliceEnd = performance.now() + WRITE_SLICE_MS;
-        try {
-          do {
-            if (options.shouldStop?.()) {
-              throw new ScanStoppedError();
-            }
-            const folder = stack.pop()!;
-            stack.push(...visitFolder(store, walk, folder));
-          } while (stack.length > 0 && performance.now() < sliceEnd);
-        } catch (error) {
-          interruption = error;
-        }
-      });
-      if (interruption) {
-        throw interruption;
+      // Over a network the next folders are taken off the stack and their calls made together first;
+      // otherwise the stack itself is walked.
+      const round = calls.ahead ? stack.splice(-FOLDERS_AHEAD) : stack;
+      if (calls.ahead) {
+        yield { calls, folders: round.map((folder) => ({ relPath: folder.relPath, willList: (stats) => !isUnchanged(folder, stats) })) };
       }
+      while (round.length > 0) {
+        // Folders are visited in transactions of about WRITE_SLICE_MS: one commit per folder cost more
+        // than the inserts. What a slice found is committed even when it ends in an error or a stop.
+        let interruption: unknown;
+        store.transaction(() => {
+          const sliceEnd = performance.now() + WRITE_SLICE_MS;
+          try {
+            do {
+              if (options.shouldStop?.()) {
+                throw new ScanStoppedError();
+              }
+              const folder = round.pop()!;
+              stack.push(...visitFolder(store, walk, folder));
+            } while (round.length > 0 && performance.now() < sliceEnd);
+          } catch (error) {
+            interruption = error;
+          }
+        });
+        if (interruption) {
+          throw interruption;
+        }
+      }
+      calls.forget();
     }
   } catch (error) {
     if (error instanceof ScanStoppedError) {
@@ -245,7 +289,7 @@ function visitFolder(store: Store, walk: Walk, folder: FolderRow): FolderRow[] {
   const absolute = join(walk.camera.path, folder.relPath);
   let stats: Stats;
   try {
-    stats = lstatSync(absolute);
+    stats = walk.calls.lstat(absolute);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT' && folder.relPath !== '') {
       forgetFolder(store, walk, folder.relPath);
@@ -264,15 +308,14 @@ function visitFolder(store: Store, walk: Walk, folder: FolderRow): FolderRow[] {
   }
 
   // A chmod leaves the mtime alone: a folder that cannot be listed any more must be noticed even unchanged.
-  if (folder.relPath !== '' && !canList(absolute)) {
+  if (folder.relPath !== '' && !canList(walk, absolute)) {
     return skipUnreadable(walk, folder);
   }
   // Another folder at the same path (a copy moved in, a disk mounted there) is read afresh, whatever its mtime.
-  const sameFolder = folder.dev === stats.dev && folder.ino === stats.ino;
-  if (!sameFolder) {
+  if (!isSameFolder(folder, stats)) {
     walk.folderIdentities.push([folder.id, stats.dev, stats.ino]);
   }
-  if (sameFolder && folder.mtimeMs !== null && folder.mtimeMs === stats.mtimeMs) {
+  if (isUnchanged(folder, stats)) {
     walk.result.foldersSkipped++;
     refreshRecentFiles(store, walk, folder);
     return store.childFolders(folder.id);
@@ -291,15 +334,24 @@ function visitFolder(store: Store, walk: Walk, folder: FolderRow): FolderRow[] {
   }
 }
 
+function isSameFolder(folder: FolderRow, stats: Stats): boolean {
+  return folder.dev === stats.dev && folder.ino === stats.ino;
+}
+
+/** The folder the last scan listed, with the same mtime: not listed again. */
+function isUnchanged(folder: FolderRow, stats: Stats): boolean {
+  return isSameFolder(folder, stats) && folder.mtimeMs !== null && folder.mtimeMs === stats.mtimeMs;
+}
+
 /** No permission to list a folder or to look at what is in it (the process's user, not a failing disk). */
 function isNoPermission(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException).code;
   return code === 'EACCES' || code === 'EPERM';
 }
 
-function canList(path: string): boolean {
+function canList(walk: Walk, path: string): boolean {
   try {
-    accessSync(path, constants.R_OK | constants.X_OK);
+    walk.calls.checkListable(path);
     return true;
   } catch (error) {
     if (isNoPermission(error)) {
@@ -317,7 +369,7 @@ function skipUnreadable(walk: Walk, folder: FolderRow): FolderRow[] {
 }
 
 function readFolder(store: Store, walk: Walk, folder: FolderRow, absolute: string, stats: Stats): FolderRow[] {
-  const entries = readdirSync(absolute, { withFileTypes: true });
+  const entries = walk.calls.readdir(absolute);
   walk.result.foldersRead++;
   const fileNames: string[] = [];
   const folderNames = new Set<string>();
@@ -325,7 +377,7 @@ function readFolder(store: Store, walk: Walk, folder: FolderRow, absolute: strin
     if (entry.name.startsWith('.')) {
       continue;
     }
-    if (entry.name.includes(REPLACEMENT_CHARACTER) && !exists(join(absolute, entry.name))) {
+    if (entry.name.includes(REPLACEMENT_CHARACTER) && !exists(walk, join(absolute, entry.name))) {
       walk.result.unreadableNames.push(childPath(folder.relPath, entry.name));
       continue;
     }
@@ -392,7 +444,7 @@ function indexFile(store: Store, walk: Walk, folder: FolderRow, relPath: string,
   const absolute = join(walk.camera.path, relPath);
   let stats: Stats;
   try {
-    stats = lstatSync(absolute);
+    stats = walk.calls.lstat(absolute);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       if (known) {
@@ -417,7 +469,7 @@ function indexFile(store: Store, walk: Walk, folder: FolderRow, relPath: string,
   const presentSidecars: string[] = [];
   for (const sidecar of sidecars) {
     try {
-      const sidecarStats = lstatSync(join(folderPath, sidecar));
+      const sidecarStats = walk.calls.lstat(join(folderPath, sidecar));
       if (sidecarStats.isFile()) {
         size += sidecarStats.size;
         presentSidecars.push(sidecar);
@@ -512,9 +564,9 @@ function isTooLong(error: unknown): boolean {
 }
 
 /** False only when the name does not lead to anything: a name that Node could not decode. */
-function exists(path: string): boolean {
+function exists(walk: Walk, path: string): boolean {
   try {
-    lstatSync(path);
+    walk.calls.lstat(path);
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code !== 'ENOENT';
@@ -602,7 +654,7 @@ function noteIgnored(store: Store, walk: Walk, folder: FolderRow, names: string[
     }
     let size: number;
     try {
-      size = lstatSync(join(walk.camera.path, folder.relPath, name)).size;
+      size = walk.calls.lstat(join(walk.camera.path, folder.relPath, name)).size;
     } catch {
       continue; // Gone since the listing.
     }
@@ -664,12 +716,12 @@ function filesBelow(walk: Walk, folderRelPath: string): string[] {
   while (pending.length > 0) {
     const below = pending.pop()!;
     const absolute = join(walk.camera.path, folderRelPath, below);
-    for (const entry of readdirSync(absolute, { withFileTypes: true })) {
+    for (const entry of walk.calls.readdir(absolute)) {
       const relName = childPath(below, entry.name);
       if (entry.name.startsWith('.')) {
         continue;
       }
-      if (entry.name.includes(REPLACEMENT_CHARACTER) && !exists(join(absolute, entry.name))) {
+      if (entry.name.includes(REPLACEMENT_CHARACTER) && !exists(walk, join(absolute, entry.name))) {
         walk.result.unreadableNames.push(childPath(folderRelPath, relName));
       } else if (entry.isDirectory()) {
         pending.push(relName);
@@ -686,7 +738,7 @@ function mainFile(walk: Walk, folderRelPath: string, files: string[]): string | 
   const recordings = files.filter((name) => !name.includes('/') && walk.classifier.isRecordingName(name));
   const sizeOf = (name: string) => {
     try {
-      return lstatSync(join(walk.camera.path, folderRelPath, name)).size;
+      return walk.calls.lstat(join(walk.camera.path, folderRelPath, name)).size;
     } catch {
       return -1;
     }

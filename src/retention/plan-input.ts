@@ -8,7 +8,7 @@ import type { CameraConfig } from '../config/types.js';
 import { bytesOfGB, DAY_MS, SECOND_MS } from '../config/units.js';
 import type { EngineContext, Raise } from './context.js';
 import type { Store } from '../store/store.js';
-import type { CameraPolicy, FilesystemFigures, PlanInput, RecordingSource } from './plan.js';
+import { type CameraPolicy, type FilesystemFigures, NETWORK_BATCH_SIZE, type PlanInput, type RecordingSource } from './plan.js';
 
 export type MeasuredFilesystem = FilesystemFigures & { path: string };
 
@@ -90,7 +90,8 @@ export function planInput(
       capBytes: bytesOfGB(config.maxTotalGB),
       floorBytes: bytesOfGB(config.minFreeGB),
       floorOnly: options.floorOnly,
-      batchSize: options.batchSize,
+      // Over a network a batch must span several folders: unlinks in one folder wait for each other.
+      batchSize: options.batchSize ?? (scans.some((scan) => scan.available && scan.overNetwork) ? NETWORK_BATCH_SIZE : undefined),
     },
     filesystems,
     cameraById: new Map(policies.map((policy, i) => [policy.id, config.cameras[i]!])),

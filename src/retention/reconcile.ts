@@ -4,7 +4,7 @@
  * names that cannot be used, clocks that run ahead.
  */
 import { join } from 'node:path';
-import { emptyScanResult, scanCamera, type ScanResult } from '../catalog/scan.js';
+import { emptyScanResult, scanCameraAhead, type ScanResult } from '../catalog/scan.js';
 import { describeOverlap, identityOverlaps } from '../config/folder-identity.js';
 import { pathsMeet } from '../config/schema.js';
 import type { CameraConfig } from '../config/types.js';
@@ -19,21 +19,23 @@ import { formatBytes, plural } from './format.js';
  */
 const CLOCK_AHEAD_TOLERANCE_MS = 10 * MINUTE_MS;
 
-export function reconcile(
+export async function reconcile(
   ctx: EngineContext,
   options: { acceptMissing?: string[]; shouldStop?: () => boolean },
   raise: Raise,
-): ScanResult[] {
+): Promise<ScanResult[]> {
   const { store, config, log } = ctx;
   tellHoldsSync(store.syncHoldsFromJournal(), raise);
   const overlapping = overlapsByIdentity(config.cameras);
-  return config.cameras.map((camera, i) => {
+  const scans: ScanResult[] = [];
+  for (const [i, camera] of config.cameras.entries()) {
     const overlap = overlapping.get(i);
     if (overlap !== undefined) {
-      return refuseOverlapping(ctx, camera, overlap, raise);
+      scans.push(refuseOverlapping(ctx, camera, overlap, raise));
+      continue;
     }
     const wasAvailable = store.cameraByPath(camera.indexKey)?.available ?? true;
-    const scan = scanCamera(store, camera, {
+    const scan = await scanCameraAhead(store, camera, {
       minAgeMs: config.minAgeSeconds * SECOND_MS,
       acceptMissing: options.acceptMissing?.includes(camera.name),
       shouldStop: options.shouldStop,
@@ -90,8 +92,9 @@ export function reconcile(
     log.debug(
       `[${camera.name}] scan: ${scan.added} new, ${scan.updated} changed, ${scan.removed} gone; ${scan.foldersRead} folders read, ${scan.foldersSkipped} unchanged`,
     );
-    return scan;
-  });
+    scans.push(scan);
+  }
+  return scans;
 }
 
 /** Ignored files warn past either share: a missing extension (Blue Iris .bvr, Dahua .dav) must never be silent. */

@@ -57,7 +57,7 @@ export async function runSweep(ctx: EngineContext, options: SweepOptions = {}): 
     if (!dryRun) {
       finishInterruptedDeletes(ctx);
     }
-    const scans = reconcile(ctx, options, raise);
+    const scans = await reconcile(ctx, options, raise);
     report.cameras = scans.map((scan) => ({
       name: scan.camera.name,
       available: scan.available,
