@@ -61,6 +61,7 @@ import { unlink } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -85,6 +86,10 @@ const SECTIONS = ['rows', 'sweep-disk', 'sweep-tmpfs', 'loop', 'growth', 'idle',
 /** The NAS rows (item 9): recordings per hour folder (the issue's 10,000 in 20 folders), and their size. */
 const NAS_PER_FOLDER = 500;
 const NAS_BYTES = 1024;
+/** The idle tree's mount: nodes keep their numbers (as NFS and SMB give the server's inode numbers), sshfs caches nothing. */
+const NAS_IDLE_MOUNT = ['-o', 'noforget', '-o', 'dir_cache=no'];
+/** Longer than the kernel keeps a FUSE entry or attribute (1 s): the next call about it goes to the NAS. */
+const NAS_COLD_MS = 1500;
 
 const folderName = (f) => `d${String(f).padStart(5, '0')}`;
 /** The NAS rows' folders, as recorders make them: a folder per day, one per hour in it (2026-10-01/00). */
@@ -1003,14 +1008,22 @@ async function nasSection(opts, results, notes) {
     for (const size of opts.nasSizes) {
       const hour = Math.max(NAS_PER_FOLDER, Math.round(size / 10 / NAS_PER_FOLDER) * NAS_PER_FOLDER);
       const started = performance.now();
-      // The idle tree: young recordings (a day old, retention 30 days), indexed once, not timed.
+      // The idle tree: young recordings (a day old, retention 30 days), indexed once, not timed. It
+      // stays mounted, as a NAS does between sweeps (a fresh mount would give every file a new
+      // device and inode number, which a scan must read as other files); sshfs caches nothing on it
+      // and the kernel's entries time out after a second, so each timed walk meets a cold NAS.
       const idleStorage = join(state.root, `storage-nas-idle-${size}`);
       await tree(`idle-${size}`, size, { baseMs: Date.now() - DAY_MS, folderMs: Date.now() - DAY_MS });
-      const idleConfig = writeBlock(idleStorage, join(mounts, `idle-${size}`), 30);
-      const indexed = await onNas(`idle-${size}`, () => cliSweep(idleConfig));
+      const idleMount = await nas.mount(join(disk, `idle-${size}`), join(mounts, `idle-${size}`), NAS_IDLE_MOUNT);
+      const idleConfig = writeBlock(idleStorage, idleMount, 30);
+      const indexed = await cliSweep(idleConfig);
       if (indexed.added !== size) {
         throw new Error(`NAS idle tree: the first sweep indexed ${indexed.added} of ${size}`);
       }
+      const coldIdle = async (work) => {
+        await sleep(NAS_COLD_MS);
+        return work(idleMount);
+      };
       const runs = [];
       for (let r = 0; r < opts.runs; r++) {
         const measured = {};
@@ -1044,9 +1057,9 @@ async function nasSection(opts, results, notes) {
             return sweep;
           },
           xargsHour: () => onNas(names.xargsHour, (dir) => xargs(dir)),
-          walk: () => onNas(`idle-${size}`, (dir) => shell('find -type d', `find ${quote(dir)} -type d > /dev/null`)),
+          walk: () => coldIdle((dir) => shell('find -type d', `find ${quote(dir)} -type d > /dev/null`)),
           idle: async () => {
-            const idle = await onNas(`idle-${size}`, () => cliSweep(idleConfig));
+            const idle = await coldIdle(() => cliSweep(idleConfig));
             if (idle.deleted !== 0) {
               throw new Error(`NAS idle sweep deleted ${idle.deleted}`);
             }
@@ -1070,6 +1083,7 @@ async function nasSection(opts, results, notes) {
         }
         rmSync(storage, { recursive: true, force: true });
       }
+      nas.unmount(idleMount);
       rmSync(join(disk, `idle-${size}`), { recursive: true, force: true });
       rmSync(idleStorage, { recursive: true, force: true });
       say(`  ${fmtCount(size)}: ${fmtMs(performance.now() - started)} for ${opts.runs} runs`);

@@ -115,12 +115,15 @@ export async function startNas({ delayMs = 0.5, workDir } = {}) {
   const nas = {
     port,
     delayMs,
-    /** Mounts `remote` (a folder of this machine, as the NAS's disk) at `mountPoint` through the delayed link. */
-    async mount(remote, mountPoint) {
+    /**
+     * Mounts `remote` (a folder of this machine, as the NAS's disk) at `mountPoint` through the delayed
+     * link; `options` are more sshfs options (`['-o', 'dir_cache=no']`).
+     */
+    async mount(remote, mountPoint, options = []) {
       mkdirSync(mountPoint, { recursive: true });
       const started = Date.now();
       for (;;) {
-        const result = spawnSync('sshfs', [`root@127.0.0.1:${remote}`, mountPoint, ...sshOptions], { encoding: 'utf8' });
+        const result = spawnSync('sshfs', [`root@127.0.0.1:${remote}`, mountPoint, ...sshOptions, ...options], { encoding: 'utf8' });
         if (result.status === 0) {
           mounts.push(mountPoint);
           return mountPoint;
