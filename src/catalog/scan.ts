@@ -70,7 +70,10 @@ export interface ScanResult {
    * gone; the rest of the camera is swept (rules §3.1).
    */
   unreadableFolders: string[];
-  /** The camera folder answered at a network's pace (a NAS): its deletions go many at a time, in larger batches. */
+  /**
+   * The camera folder answered at a network's pace (a NAS; a cached answer may hide one): the scan
+   * made its calls ahead, and the sweep's batches are larger.
+   */
   overNetwork: boolean;
 }
 
@@ -157,8 +160,8 @@ function* scanSteps(store: Store, camera: CameraConfig, options: ScanOptions, ma
   if (rootProblem) {
     return markUnavailable(store, result, rootProblem, now);
   }
-  result.overNetwork = tookRoundTrip(performance.now() - rootCheckStarted);
-  const calls = new ScanCalls(camera.path, mayLookAhead && result.overNetwork);
+  const calls = new ScanCalls(camera.path, mayLookAhead && tookRoundTrip(performance.now() - rootCheckStarted));
+  result.overNetwork = calls.ahead;
 
   const walk: Walk = {
     camera,

@@ -216,7 +216,7 @@ async function runCommand(engine: RetentionEngine, command: string, args: string
       if (unknown.length) {
         throw new UsageError(`--accept-missing: no camera named ${unknown.map((name) => `"${name}"`).join(', ')}`);
       }
-      const results = engine.scan({ acceptMissing: values['accept-missing'] });
+      const results = await engine.scanAhead({ acceptMissing: values['accept-missing'] });
       const cameras = results.map((r) => ({
         name: r.camera.name,
         available: r.available,

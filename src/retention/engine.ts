@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { makeMatcher } from '../catalog/classify.js';
-import { scanCamera, SWITCH_HOLDER, type ScanResult } from '../catalog/scan.js';
+import { scanCamera, scanCameraAhead, type ScanOptions, SWITCH_HOLDER, type ScanResult } from '../catalog/scan.js';
 import { cameraFolderHolding } from '../config/schema.js';
 import type { CameraConfig, RecordingClass, RetentionConfig } from '../config/types.js';
 import { bytesOfGB, DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS } from '../config/units.js';
@@ -299,27 +299,54 @@ export class RetentionEngine {
     setPaused(this.store, paused);
   }
 
-  /** Reconcile only (rules §3.1), under the sweep lock. */
+  /** Reconcile only (rules §3.1), under the sweep lock, one call after another. */
   scan(options: { acceptMissing?: string[] } = {}): ScanResult[] {
+    this.beginScan();
+    try {
+      const scans = this.config.cameras.map((camera) => scanCamera(this.store, camera, this.scanOptions(camera, options)));
+      recordUsage(this.store, this.ctx.log);
+      return scans;
+    } finally {
+      this.store.lock.release();
+    }
+  }
+
+  /** The same, with the calls made ahead over a network (rules §3.1): the command's `scan`. */
+  async scanAhead(options: { acceptMissing?: string[] } = {}): Promise<ScanResult[]> {
+    this.beginScan();
+    try {
+      const scans: ScanResult[] = [];
+      for (const camera of this.config.cameras) {
+        scans.push(await scanCameraAhead(this.store, camera, this.scanOptions(camera, options)));
+      }
+      recordUsage(this.store, this.ctx.log);
+      return scans;
+    } finally {
+      this.store.lock.release();
+    }
+  }
+
+  /** Takes the sweep lock and brings the journal's holds into the index, as a sweep does first. */
+  private beginScan(): void {
     this.store.lock.acquire('scan');
     try {
       tellHoldsSync(this.store.syncHoldsFromJournal(), (event) => {
         logAtSeverity(this.ctx.log, event.severity, event.message);
         this.store.addEvent({ ...event, time: Date.now() });
       });
-      const scans = this.config.cameras.map((camera) =>
-        scanCamera(this.store, camera, {
-          minAgeMs: this.config.minAgeSeconds * SECOND_MS,
-          acceptMissing: options.acceptMissing?.includes(camera.name),
-          cameras: this.config.cameras,
-          timeZone: this.config.timezone,
-        }),
-      );
-      recordUsage(this.store, this.ctx.log);
-      return scans;
-    } finally {
+    } catch (error) {
       this.store.lock.release();
+      throw error;
     }
+  }
+
+  private scanOptions(camera: CameraConfig, options: { acceptMissing?: string[] }): ScanOptions {
+    return {
+      minAgeMs: this.config.minAgeSeconds * SECOND_MS,
+      acceptMissing: options.acceptMissing?.includes(camera.name),
+      cameras: this.config.cameras,
+      timeZone: this.config.timezone,
+    };
   }
 
   cameraRow(camera: CameraConfig): CameraRow {

@@ -8,7 +8,8 @@ import type { CameraConfig } from '../config/types.js';
 import { bytesOfGB, DAY_MS, SECOND_MS } from '../config/units.js';
 import type { EngineContext, Raise } from './context.js';
 import type { Store } from '../store/store.js';
-import { type CameraPolicy, type FilesystemFigures, NETWORK_BATCH_SIZE, type PlanInput, type RecordingSource } from './plan.js';
+import { NETWORK_BATCH_SIZE } from './deletion/file-deleter.js';
+import type { CameraPolicy, FilesystemFigures, PlanInput, RecordingSource } from './plan.js';
 
 export type MeasuredFilesystem = FilesystemFigures & { path: string };
 

@@ -108,8 +108,6 @@ export interface PlanSummary {
 }
 
 export const DEFAULT_BATCH_SIZE = 500;
-/** A batch over a network: the NAS bench's trees have 500 recordings in a folder, so it spans about 8 folders. */
-export const NETWORK_BATCH_SIZE = 4096;
 /** A floor that is still short after this many measured rounds is left for the next sweep. */
 const MAX_FLOOR_ROUNDS = 20;
 

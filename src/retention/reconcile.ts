@@ -90,7 +90,7 @@ export async function reconcile(
     }
     raiseLayoutFindings(camera.name, scan, raise);
     log.debug(
-      `[${camera.name}] scan: ${scan.added} new, ${scan.updated} changed, ${scan.removed} gone; ${scan.foldersRead} folders read, ${scan.foldersSkipped} unchanged`,
+      `[${camera.name}] scan: ${scan.added} new, ${scan.updated} changed, ${scan.removed} gone; ${scan.foldersRead} folders read, ${scan.foldersSkipped} unchanged${scan.overNetwork ? ' (over a network: calls made ahead, many at a time)' : ''}`,
     );
     scans.push(scan);
   }

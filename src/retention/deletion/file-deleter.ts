@@ -13,7 +13,6 @@
 import { performance } from 'node:perf_hooks';
 import { runInPlace } from './in-place.js';
 import { inTurnByFolder } from '../../runtime/folder-order.js';
-import { NETWORK_BATCH_SIZE } from '../plan.js';
 import { NAS_MAX_IN_FLIGHT, RoundTripLimit } from './concurrency.js';
 import { folderOf } from './folder-pins.js';
 import { defaultUnlinkConcurrency, fixedInFlight, type InFlight, type LstatCost, runOverlapped } from './overlapped.js';
@@ -41,6 +40,8 @@ const PROBE_EVERY = 8;
 /** A probe is this many files, or less when they take longer than PROBE_MS (a slow way is not tried for long). */
 const PROBE_FILES = 32;
 const PROBE_MS = 5;
+/** A batch over a network: the NAS bench's trees have 500 recordings in a folder, so it spans about 8 folders. */
+export const NETWORK_BATCH_SIZE = 4096;
 /** Deleting one file at a time costs microseconds on a local disk (120 µs with online discard), a millisecond or more on a NAS. */
 const ROUND_TRIP_MS = 0.5;
 
@@ -50,17 +51,19 @@ export class FileDeleter {
   private batches = 0;
   /** Overlapped, a quick lstat is made on this thread (overlapped.ts); measured across batches. */
   private readonly lstatCost: LstatCost = {};
-  private readonly roundTrip = new RoundTripLimit();
+  private readonly roundTrip: RoundTripLimit;
   private readonly inFlight: InFlight;
 
   constructor(private readonly options: FileDeletionOptions = {}) {
     const fixed = options.unlinkConcurrency;
     const local = defaultUnlinkConcurrency();
+    // No more than the thread pool serves: beyond it, calls only wait in line (the Homebridge process keeps 4 threads).
+    this.roundTrip = new RoundTripLimit(Math.min(NAS_MAX_IN_FLIGHT, local));
     this.inFlight =
       fixed !== undefined
         ? fixedInFlight(fixed)
         : {
-            most: Math.max(local, NAS_MAX_IN_FLIGHT),
+            most: local,
             limit: () => (this.overNetwork() ? this.roundTrip.limit : local),
             unlinkTook: (ms) => {
               if (this.overNetwork()) {
