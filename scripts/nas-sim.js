@@ -63,6 +63,7 @@ function must(result, what) {
  * port, and returns how to mount a folder through it. `stop()` unmounts whatever it mounted and
  * ends sshd; call it in a finally (the bench also calls it on Ctrl-C).
  */
+/** @param {{ delayMs?: number, workDir?: string }} [options] */
 export async function startNas({ delayMs = 0.5, workDir } = {}) {
   const reason = nasUnavailable();
   if (reason) {
@@ -119,6 +120,7 @@ export async function startNas({ delayMs = 0.5, workDir } = {}) {
      * Mounts `remote` (a folder of this machine, as the NAS's disk) at `mountPoint` through the delayed
      * link; `options` are more sshfs options (`['-o', 'dir_cache=no']`).
      */
+    /** @param {string} remote @param {string} mountPoint @param {string[]} [options] @returns {Promise<string>} */
     async mount(remote, mountPoint, options = []) {
       mkdirSync(mountPoint, { recursive: true });
       const started = Date.now();
