@@ -5,15 +5,24 @@
  * made ahead is answered from memory (the same answer, error or not, the call would have given a
  * moment before), anything else is made there and then. On a local disk nothing is made ahead: a
  * call costs microseconds there, less than handing it to another thread.
+ *
+ * Which it is: a network filesystem by its type (network-filesystem.ts) is looked ahead on from the
+ * start; any other is measured as the scan goes: every lstat made here (one after another) is
+ * timed, and while looking ahead, the first folder of each round is looked at here first, on its
+ * own, to keep measuring. A listing is not timed: a folder of thousands of names takes long anywhere.
  */
 import { accessSync, constants, type Dirent, lstatSync, readdirSync, type Stats } from 'node:fs';
 import { access, lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { inTurnByFolder } from '../runtime/folder-order.js';
+import { isNetworkFilesystem } from './network-filesystem.js';
 import { inParallel } from '../runtime/in-parallel.js';
 
-/** A camera folder whose listing took longer than this is reached over a network (a local one takes microseconds). */
+/** An lstat that takes longer than this, on average, is a network round trip (a local one takes microseconds). */
 const ROUND_TRIP_MS = 0.5;
+/** The average is over about this many lstats, so that one slow answer (a disk seek, a pause) does not decide. */
+const AVERAGE_OVER = 8;
 /** Calls in flight while looking ahead: as many as a NAS answers together without the recorder noticing (BENCHMARKS.md). */
 const CALLS_IN_FLIGHT = 32;
 /** Folders looked at together, and the most files whose lstat is made ahead in one go (memory stays small in a flat folder). */
@@ -28,24 +37,53 @@ export interface FolderAhead {
   willList: (stats: Stats) => boolean;
 }
 
-/** Whether a camera folder whose lstat and listing took `ms` is reached over a network. */
-export function tookRoundTrip(ms: number): boolean {
-  return ms >= ROUND_TRIP_MS;
-}
-
 export class ScanCalls {
   private readonly stats = new Map<string, Answer<Stats>>();
   private readonly listings = new Map<string, Answer<Dirent[]>>();
   private readonly listable = new Map<string, Answer<void>>();
+  /** What an lstat made here costs, a moving average; undefined until one was made. */
+  private lstatMs: number | undefined;
+  /** Whether the calls ever took a network's round trip during this scan. */
+  private slowSeen = false;
+
+  private readonly networkFilesystem: boolean;
 
   constructor(
     private readonly cameraPath: string,
-    /** Whether calls are made ahead at all: over a network only. */
-    readonly ahead: boolean,
-  ) {}
+    /** Whether calls may be made ahead at all: only a caller that can wait for them. */
+    private readonly mayLookAhead: boolean,
+  ) {
+    this.networkFilesystem = isNetworkFilesystem(cameraPath);
+  }
+
+  /** Whether calls are made ahead now: a network filesystem, or lstats that take a network's round trip. */
+  get ahead(): boolean {
+    return this.mayLookAhead && (this.networkFilesystem || this.slowNow);
+  }
+
+  /** Whether the folder is reached over a network: by its filesystem's type, or by its lstats at any time of this scan. */
+  get overNetwork(): boolean {
+    return this.networkFilesystem || this.slowSeen;
+  }
+
+  /** Whether the lstats made here take a network's round trip, on average. */
+  private get slowNow(): boolean {
+    return (this.lstatMs ?? 0) >= ROUND_TRIP_MS;
+  }
 
   lstat(path: string): Stats {
-    return answered(this.stats.get(path)) ?? lstatSync(path);
+    const made = this.stats.get(path);
+    if (made !== undefined) {
+      return answered(made)!;
+    }
+    const started = performance.now();
+    try {
+      return lstatSync(path);
+    } finally {
+      const ms = performance.now() - started;
+      this.lstatMs = this.lstatMs === undefined ? ms : this.lstatMs + (ms - this.lstatMs) / AVERAGE_OVER;
+      this.slowSeen ||= this.slowNow;
+    }
   }
 
   readdir(path: string): Dirent[] {
@@ -74,10 +112,12 @@ export class ScanCalls {
    * folder's lstat and access check, and for those it will list, the listing and its files' lstat.
    */
   async lookAhead(folders: FolderAhead[]): Promise<void> {
-    if (!this.ahead) {
+    if (!this.ahead || folders.length === 0) {
       return;
     }
     const paths = folders.map((folder) => join(this.cameraPath, folder.relPath));
+    // Measured on its own, one a round: whether the disk still answers at a network's pace.
+    await this.make(this.stats, paths[0]!, () => Promise.resolve(this.lstat(paths[0]!)));
     await this.inFlight(paths.map((path) => () => this.make(this.stats, path, () => lstat(path))));
     await this.inFlight(paths.map((path) => () => this.make(this.listable, path, () => access(path, constants.R_OK | constants.X_OK))));
     const listed = paths.filter((path, i) => {

@@ -5,7 +5,7 @@ import type { CameraConfig, RecordingClass } from '../config/types.js';
 import type { CameraRow, FolderRow, IgnoredFiles, IndexedFile, Store } from '../store/store.js';
 import { type Classifier, extensionOf, type FolderGroup, groupFolder, makeClassifier } from './classify.js';
 import { type CameraLayout, cameraLayout } from './layout.js';
-import { type FolderAhead, FOLDERS_AHEAD, ScanCalls, tookRoundTrip } from './look-ahead.js';
+import { type FolderAhead, FOLDERS_AHEAD, ScanCalls } from './look-ahead.js';
 
 export { SWITCH_HOLDER } from '../store/journal.js';
 import { SWITCH_HOLDER } from '../store/journal.js';
@@ -71,8 +71,8 @@ export interface ScanResult {
    */
   unreadableFolders: string[];
   /**
-   * The camera folder answered at a network's pace (a NAS; a cached answer may hide one): the scan
-   * made its calls ahead, and the sweep's batches are larger.
+   * The camera folder is on a network filesystem, or its calls took a network's round trip at some
+   * time of the scan: the sweep's batches are larger.
    */
   overNetwork: boolean;
 }
@@ -155,13 +155,11 @@ function* scanSteps(store: Store, camera: CameraConfig, options: ScanOptions, ma
   const now = Date.now();
   const result = emptyScanResult(row);
 
-  const rootCheckStarted = performance.now();
   const rootProblem = checkRoot(camera.path);
   if (rootProblem) {
     return markUnavailable(store, result, rootProblem, now);
   }
-  const calls = new ScanCalls(camera.path, mayLookAhead && tookRoundTrip(performance.now() - rootCheckStarted));
-  result.overNetwork = calls.ahead;
+  const calls = new ScanCalls(camera.path, mayLookAhead);
 
   const walk: Walk = {
     camera,
@@ -184,12 +182,14 @@ function* scanSteps(store: Store, camera: CameraConfig, options: ScanOptions, ma
     const stack: FolderRow[] = [root];
     while (stack.length > 0) {
       // Over a network the next folders are taken off the stack and their calls made together first;
-      // otherwise the stack itself is walked.
-      const round = calls.ahead ? stack.splice(-FOLDERS_AHEAD) : stack;
-      if (calls.ahead) {
+      // otherwise the stack itself is walked, until its calls turn out to take round trips.
+      const ahead = calls.ahead;
+      const round = ahead ? stack.splice(-FOLDERS_AHEAD) : stack;
+      if (ahead) {
         yield { calls, folders: round.map((folder) => ({ relPath: folder.relPath, willList: (stats) => !isUnchanged(folder, stats) })) };
       }
-      while (round.length > 0) {
+      const sameWay = () => ahead || !calls.ahead;
+      while (round.length > 0 && sameWay()) {
         // Folders are visited in transactions of about WRITE_SLICE_MS: one commit per folder cost more
         // than the inserts. What a slice found is committed even when it ends in an error or a stop.
         let interruption: unknown;
@@ -202,7 +202,7 @@ function* scanSteps(store: Store, camera: CameraConfig, options: ScanOptions, ma
               }
               const folder = round.pop()!;
               stack.push(...visitFolder(store, walk, folder));
-            } while (round.length > 0 && performance.now() < sliceEnd);
+            } while (round.length > 0 && sameWay() && performance.now() < sliceEnd);
           } catch (error) {
             interruption = error;
           }
@@ -213,6 +213,7 @@ function* scanSteps(store: Store, camera: CameraConfig, options: ScanOptions, ma
       }
       calls.forget();
     }
+    result.overNetwork = calls.overNetwork;
   } catch (error) {
     if (error instanceof ScanStoppedError) {
       throw error;
