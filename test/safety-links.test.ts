@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import { RetentionEngine } from '../src/retention/engine.js';
 import { silentLogger } from '../src/retention/logger.js';
-import { folderName, makeTree, midBatch, missing, mountTmpfs, PER_FOLDER, recordingPath, unmountAll } from './helpers/deletion-safety.js';
+import { copyWhatIsLeft, folderName, makeTree, midBatch, missing, mountTmpfs, PER_FOLDER, recordingPath, unmountAll } from './helpers/deletion-safety.js';
 import { buildConfig, makeSandbox, type Sandbox } from './helpers/tree.js';
 
 // Sweeps of tens of thousands of real files, several times: minutes on a loaded machine.
@@ -107,7 +107,7 @@ describe.each(['in place', 'overlapped'] as const)('deleting %s', (way) => {
       if (swapBatches.includes(batch) && call === SWAP_AT_CALL) {
         // The folder of this batch's files 400..499: the same names and mtimes outside, then the swap.
         const folder = folderName((batch * BATCH) / PER_FOLDER + 4);
-        fs.cpSync(join(front, folder), join(outside, folder), { recursive: true, preserveTimestamps: true });
+        copyWhatIsLeft(join(front, folder), join(outside, folder));
         outsideFiles.push(...allFiles(join(outside, folder)));
         fs.renameSync(join(front, folder), join(front, `${folder}.away`));
         fs.symlinkSync(join(outside, folder), join(front, folder));

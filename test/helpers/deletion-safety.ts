@@ -60,6 +60,27 @@ export function makeTree(dir: string, count: number, firstAgeMs = 30 * DAY_MS): 
   }
 }
 
+/**
+ * Copies the files of folder `from` that are still there into `to`, mtimes kept. Mid-batch the
+ * overlapped way has unlinks in flight in that folder, so a file listed may be gone when it is
+ * copied; `fs.cpSync` would throw out of the hook and fail the sweep.
+ */
+export function copyWhatIsLeft(from: string, to: string): void {
+  fs.mkdirSync(to, { recursive: true });
+  for (const name of fs.readdirSync(from)) {
+    try {
+      const { atime, mtime } = fs.statSync(join(from, name));
+      fs.copyFileSync(join(from, name), join(to, name));
+      fs.utimesSync(join(to, name), atime, mtime);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        throw error;
+      }
+      fs.rmSync(join(to, name), { force: true });
+    }
+  }
+}
+
 export interface MidBatch {
   onProgress: () => void;
   shouldStop: () => boolean;
