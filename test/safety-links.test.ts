@@ -9,7 +9,17 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import { RetentionEngine } from '../src/retention/engine.js';
 import { silentLogger } from '../src/retention/logger.js';
-import { copyWhatIsLeft, folderName, makeTree, midBatch, missing, mountTmpfs, PER_FOLDER, recordingPath, unmountAll } from './helpers/deletion-safety.js';
+import {
+  copyWhatIsLeft,
+  folderName,
+  makeTree,
+  midBatch,
+  missing,
+  mountTmpfs,
+  PER_FOLDER,
+  recordingPath,
+  unmountAll,
+} from './helpers/deletion-safety.js';
 import { buildConfig, makeSandbox, type Sandbox } from './helpers/tree.js';
 
 // Sweeps of tens of thousands of real files, several times: minutes on a loaded machine.
