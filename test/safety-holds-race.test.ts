@@ -99,7 +99,12 @@ test('item 5: after a SIGKILLed sweep, protect FILE on a row it left claimed: th
       db.close();
     }
   };
-  for (let n = 0; n < tries; n++) {
+  // A kill can land after the whole claimed batch is unlinked (a batch of 500 on a tmpfs takes a few
+  // milliseconds, and a busy machine delays this poll): such a try left nothing to protect and is tried again.
+  const mostAttempts = 4 * tries;
+  let attempts = 0;
+  while (protectedFiles.length < tries && attempts < mostAttempts) {
+    attempts++;
     // What the previous dead sweep left claimed: the next sweep finishes it first; a new claim is what counts.
     const leftover = new Set(claimedRows().map((row) => row.id));
     const child = spawn(process.execPath, [CLI, 'sweep', '--config', configFile], { stdio: 'ignore' });
@@ -115,15 +120,18 @@ test('item 5: after a SIGKILLed sweep, protect FILE on a row it left claimed: th
     }
     await exited;
     const present = claimed.map((row) => join(front, row.rel_path)).filter((path) => fs.existsSync(path));
-    expect(present.length).toBeGreaterThan(0);
+    if (present.length === 0) {
+      continue;
+    }
     const target = present[present.length - 1]!;
     said.push(cli('protect', target));
     protectedFiles.push(target);
   }
+  expect(protectedFiles).toHaveLength(tries);
   // The next sweep finishes what the dead ones started, and the rest of the camera goes.
   cli('sweep');
   console.log(
-    `item 5: ${tries} SIGKILLed sweeps, ${missing(protectedFiles)} of ${protectedFiles.length} files protected afterwards deleted`,
+    `item 5: ${tries} SIGKILLed sweeps (${attempts} killed in all), ${missing(protectedFiles)} of ${protectedFiles.length} files protected afterwards deleted`,
   );
   expect(said).toEqual(Array.from({ length: tries }, () => 'Protected 1 recording.'));
   expect(missing(protectedFiles)).toBe(0);
