@@ -8,6 +8,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { CallGate, NAS_MAX_IN_FLIGHT, RoundTripLimit } from '../src/retention/deletion/concurrency.js';
 import { inTurnByFolder } from '../src/runtime/folder-order.js';
+import { RoundTripMeter } from '../src/runtime/round-trip-meter.js';
 
 /** Feeds `limit` a window of answers, each taking `ms`: as many answers as calls were in flight. */
 function window(limit: RoundTripLimit, ms: number): void {
@@ -116,5 +117,39 @@ describe('the order of the files over a network', () => {
   test('a batch all in one folder keeps its order; an empty one has none', () => {
     expect(inTurnByFolder(['x', 'x', 'x'])).toEqual([0, 1, 2]);
     expect(inTurnByFolder([])).toEqual([]);
+  });
+});
+
+describe('telling a network from a local disk by the time calls take', () => {
+  test('calls of microseconds with a pause among them are a local disk; calls that all take a round trip are a network', () => {
+    const local = new RoundTripMeter();
+    expect(local.quickestMs).toBeUndefined();
+    expect(local.overNetwork).toBe(false);
+    for (const ms of [0.004, 0.005, 12, 0.004, 30, 0.006, 8, 0.005, 25]) {
+      local.observe(ms);
+    }
+    expect(local.overNetwork).toBe(false);
+    expect(local.quickestMs).toBe(0.004);
+
+    const nas = new RoundTripMeter();
+    for (const ms of [1.1, 0.95, 14, 1.3, 1.0]) {
+      nas.observe(ms);
+    }
+    expect(nas.overNetwork).toBe(true);
+    expect(nas.quickestMs).toBe(0.95);
+  });
+
+  test('only the last few calls count: a disk that gets quick, or slow, is seen as it is now', () => {
+    const meter = new RoundTripMeter();
+    for (let i = 0; i < 20; i++) {
+      meter.observe(1.2);
+    }
+    expect(meter.overNetwork).toBe(true);
+    meter.observe(0.01);
+    expect(meter.overNetwork).toBe(false);
+    for (let i = 0; i < 8; i++) {
+      meter.observe(2);
+    }
+    expect(meter.overNetwork).toBe(true);
   });
 });

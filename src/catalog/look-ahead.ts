@@ -16,13 +16,10 @@ import { access, lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { inTurnByFolder } from '../runtime/folder-order.js';
+import { RoundTripMeter } from '../runtime/round-trip-meter.js';
 import { isNetworkFilesystem } from './network-filesystem.js';
 import { inParallel } from '../runtime/in-parallel.js';
 
-/** An lstat that takes longer than this, on average, is a network round trip (a local one takes microseconds). */
-const ROUND_TRIP_MS = 0.5;
-/** The average is over about this many lstats, so that one slow answer (a disk seek, a pause) does not decide. */
-const AVERAGE_OVER = 8;
 /** Calls in flight while looking ahead: as many as a NAS answers together without the recorder noticing (BENCHMARKS.md). */
 const CALLS_IN_FLIGHT = 32;
 /** Folders looked at together, and the most files whose lstat is made ahead in one go (memory stays small in a flat folder). */
@@ -41,8 +38,8 @@ export class ScanCalls {
   private readonly stats = new Map<string, Answer<Stats>>();
   private readonly listings = new Map<string, Answer<Dirent[]>>();
   private readonly listable = new Map<string, Answer<void>>();
-  /** What an lstat made here costs, a moving average; undefined until one was made. */
-  private lstatMs: number | undefined;
+  /** What the lstats made here cost, one after another. */
+  private readonly lstats = new RoundTripMeter();
   /** Whether the calls ever took a network's round trip during this scan. */
   private slowSeen = false;
 
@@ -66,9 +63,9 @@ export class ScanCalls {
     return this.networkFilesystem || this.slowSeen;
   }
 
-  /** Whether the lstats made here take a network's round trip, on average. */
+  /** Whether the lstats made here take a network's round trip, even the quickest of the last few. */
   private get slowNow(): boolean {
-    return (this.lstatMs ?? 0) >= ROUND_TRIP_MS;
+    return this.lstats.overNetwork;
   }
 
   lstat(path: string): Stats {
@@ -80,8 +77,7 @@ export class ScanCalls {
     try {
       return lstatSync(path);
     } finally {
-      const ms = performance.now() - started;
-      this.lstatMs = this.lstatMs === undefined ? ms : this.lstatMs + (ms - this.lstatMs) / AVERAGE_OVER;
+      this.lstats.observe(performance.now() - started);
       this.slowSeen ||= this.slowNow;
     }
   }

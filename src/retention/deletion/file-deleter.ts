@@ -13,6 +13,7 @@
 import { performance } from 'node:perf_hooks';
 import { runInPlace } from './in-place.js';
 import { inTurnByFolder } from '../../runtime/folder-order.js';
+import { RoundTripMeter } from '../../runtime/round-trip-meter.js';
 import { NAS_MAX_IN_FLIGHT, RoundTripLimit } from './concurrency.js';
 import { folderOf } from './folder-pins.js';
 import { defaultUnlinkConcurrency, fixedInFlight, type InFlight, type LstatCost, runOverlapped } from './overlapped.js';
@@ -42,8 +43,6 @@ const PROBE_FILES = 32;
 const PROBE_MS = 5;
 /** A batch over a network: the NAS bench's trees have 500 recordings in a folder, so it spans about 8 folders. */
 export const NETWORK_BATCH_SIZE = 4096;
-/** Deleting one file at a time costs microseconds on a local disk (120 µs with online discard), a millisecond or more on a NAS. */
-const ROUND_TRIP_MS = 0.5;
 
 export class FileDeleter {
   /** Milliseconds per file, a moving average per way; unmeasured at first. */
@@ -52,6 +51,8 @@ export class FileDeleter {
   /** Overlapped, a quick lstat is made on this thread (overlapped.ts); measured across batches. */
   private readonly lstatCost: LstatCost = {};
   private readonly roundTrip: RoundTripLimit;
+  /** Each file deleted in place, timed: microseconds on a local disk (120 µs with online discard), a round trip or more on a NAS. */
+  private readonly inPlaceFiles = new RoundTripMeter();
   private readonly inFlight: InFlight;
 
   constructor(private readonly options: FileDeletionOptions = {}) {
@@ -79,7 +80,7 @@ export class FileDeleter {
    * that came with the folder listing.)
    */
   overNetwork(): boolean {
-    return (this.msPerFile['in place'] ?? 0) >= ROUND_TRIP_MS;
+    return this.inPlaceFiles.overNetwork;
   }
 
   /** The batch size to ask the planner for, or undefined for its own (a local disk). */
@@ -154,7 +155,7 @@ export class FileDeleter {
 
   private runWay(way: FileDeletionWay, cursor: PassCursor<FileOutcome>): Promise<void> {
     if (way === 'in place') {
-      return runInPlace(cursor);
+      return runInPlace(cursor, (ms) => this.inPlaceFiles.observe(ms));
     }
     return runOverlapped(cursor, this.inFlight, this.lstatCost);
   }

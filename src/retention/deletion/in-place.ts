@@ -12,16 +12,21 @@ import type { CallAnswer, FileCall, Steps } from './steps.js';
 /** Deleting in place gives the event loop a turn this often (the engine's thread answers requests). */
 const SLICE_MS = 20;
 
-export async function runInPlace<T>(cursor: PassCursor<T>): Promise<void> {
+/** Runs the cursor's files one after another; `fileTook` hears how long each file's steps took. */
+export async function runInPlace<T>(cursor: PassCursor<T>, fileTook?: (ms: number) => void): Promise<void> {
   for (;;) {
     const sliceStart = performance.now();
-    while (performance.now() - sliceStart < SLICE_MS) {
+    let now = sliceStart;
+    while (now - sliceStart < SLICE_MS) {
       const i = cursor.take();
       if (i === undefined) {
         return;
       }
       // A safe point: between recordings, never between a file and its row.
       cursor.answer(i, cursor.stopRequested() ? cursor.untried : answerSteps(cursor.steps(i)));
+      const before = now;
+      now = performance.now();
+      fileTook?.(now - before);
     }
     await yieldToLoop();
   }
