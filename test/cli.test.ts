@@ -387,16 +387,30 @@ describe('the installed command', () => {
   // process.execve came with Node 22.15; on an older Node the command runs with V8's default sizes.
   const canRestart = typeof (process as { execve?: unknown }).execve === 'function';
 
-  test('runs in a Node with a small young generation (less memory on a Pi), unless the user chose a size', () => {
+  test('runs in a Node with a small young generation and a slowly growing old one (less memory on a Pi), unless the user chose the sizes', () => {
     const plain = cliWith({ NODE_OPTIONS: '' }, 'status', '--verbose');
     expect(plain.code).toBe(0);
-    expect(plain.stderr).toMatch(
-      new RegExp(`^Node v\\S+, flags: ${canRestart ? '--max-semi-space-size=2' : 'none'}, NODE_OPTIONS: none, thread pool: 32$`, 'm'),
-    );
+    const ours = canRestart ? '--max-semi-space-size=2 --heap-growing-percent=50' : 'none';
+    expect(plain.stderr).toMatch(new RegExp(`^Node v\\S+, flags: ${ours}, NODE_OPTIONS: none, thread pool: 32$`, 'm'));
 
     const chosen = cliWith({ NODE_OPTIONS: '--max-semi-space-size=8', UV_THREADPOOL_SIZE: '6' }, 'status', '--verbose');
     expect(chosen.code).toBe(0);
-    expect(chosen.stderr).toMatch(/^Node v\S+, flags: none, NODE_OPTIONS: --max-semi-space-size=8, thread pool: 6$/m);
+    const rest = canRestart ? '--heap-growing-percent=50' : 'none';
+    expect(chosen.stderr).toMatch(new RegExp(`^Node v\\S+, flags: ${rest}, NODE_OPTIONS: --max-semi-space-size=8, thread pool: 6$`, 'm'));
+
+    const both = spawnSync(
+      process.execPath,
+      ['--max-semi-space-size=4', '--heap-growing-percent=80', CLI, 'status', '--verbose', '--config', configFile],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        env: { ...process.env, NODE_OPTIONS: '' },
+      },
+    );
+    expect(both.status).toBe(0);
+    expect(both.stderr).toMatch(
+      /^Node v\S+, flags: --max-semi-space-size=4 --heap-growing-percent=80, NODE_OPTIONS: none, thread pool: 32$/m,
+    );
 
     // Its exit codes and output are the CLI's own.
     const wrong = cliWith({ NODE_OPTIONS: '' }, 'protect', join(cams, 'front', 'nothing.mp4'));
