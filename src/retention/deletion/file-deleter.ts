@@ -41,6 +41,14 @@ const PROBE_EVERY = 8;
 /** A probe is this many files, or less when they take longer than PROBE_MS (a slow way is not tried for long). */
 const PROBE_FILES = 32;
 const PROBE_MS = 5;
+/**
+ * The overlapped way's probe: this many times the calls in flight, within OVERLAPPED_PROBE_MS. A
+ * probe of fewer files than are in flight measures one unlink's latency, not the throughput of many
+ * (on a disk with online discard 32 files overlapped measured 393 µs a file, against 175 µs in place
+ * and about 40 µs overlapped over a whole batch), and the sweep went in place.
+ */
+const OVERLAPPED_PROBE_ROUNDS = 4;
+const OVERLAPPED_PROBE_MS = 10;
 /** A batch over a network: the NAS bench's trees have 500 recordings in a folder, so it spans about 8 folders. */
 export const NETWORK_BATCH_SIZE = 4096;
 
@@ -122,10 +130,11 @@ export class FileDeleter {
       return outcomes;
     }
     const costs = this.msPerFile;
-    for (const way of ['in place', 'overlapped'] as const) {
-      if (probing || costs[way] === undefined) {
-        await run(way, PROBE_FILES, PROBE_MS);
-      }
+    if (probing || costs['in place'] === undefined) {
+      await run('in place', PROBE_FILES, PROBE_MS);
+    }
+    if (probing || costs.overlapped === undefined) {
+      await run('overlapped', OVERLAPPED_PROBE_ROUNDS * this.inFlight.limit(), OVERLAPPED_PROBE_MS);
     }
     order = this.orderOfTheRest(jobs, next);
     await run(costs.overlapped! < costs['in place']! ? 'overlapped' : 'in place', jobs.length - next);
