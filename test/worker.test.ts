@@ -6,6 +6,8 @@ import { afterEach, beforeEach, expect, test } from '@jest/globals';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { getHeapStatistics } from 'node:v8';
 import { DatabaseSync } from 'node:sqlite';
 import { parsePlatformConfigStrict } from '../src/config/schema.js';
 import { EngineWorker } from '../src/retention/engine-worker.js';
@@ -116,3 +118,43 @@ test('a protect switch turned on during a long sweep takes effect before the swe
   await engine.stop();
   expect(order).toEqual(['switch', 'sweep']);
 });
+
+/** A stand-in worker script (the engine's own cannot be made to run out of memory on purpose). */
+function workerScript(body: string): URL {
+  const file = join(root, `worker-${Math.random().toString(36).slice(2)}.mjs`);
+  writeFileSync(file, `import { parentPort } from 'node:worker_threads';\nimport { getHeapStatistics } from 'node:v8';\n${body}\n`);
+  return pathToFileURL(file);
+}
+
+test('the engine thread gets an old-generation ceiling of at most 1 GB, under the host default that lets V8 grow its heap fourfold', async () => {
+  const lines: string[] = [];
+  const engine = new EngineWorker(
+    config(oldTree(100)),
+    { ...quiet, info: (line) => lines.push(line) },
+    workerScript(`parentPort.postMessage({ type: 'log', level: 'info', message: String(getHeapStatistics().heap_size_limit) });`),
+  );
+  while (lines.length === 0) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  await engine.stop(100);
+  // The limit V8 reports counts the young generation's 8 MB (three times, for its semi-spaces) too.
+  expect(Number(lines[0])).toBeLessThanOrEqual((1024 + 3 * 8 + 8) * 2 ** 20);
+  expect(Number(lines[0])).toBeLessThanOrEqual(getHeapStatistics().heap_size_limit);
+});
+
+test('an engine thread that runs out of memory leaves Homebridge running, says so in the log, and fails its calls', async () => {
+  const errors: string[] = [];
+  const engine = new EngineWorker(
+    config(oldTree(100)),
+    { ...quiet, error: (line) => errors.push(line) },
+    workerScript(`const kept = []; for (;;) kept.push(new Array(100_000).fill(kept.length));`),
+  );
+  while (errors.length === 0) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  expect(errors).toEqual([
+    expect.stringMatching(/^The retention engine stopped \(.*memory.*\); nothing is swept or protected until Homebridge restarts\.$/),
+  ]);
+  await expect(engine.status()).rejects.toThrow(/not running/);
+  await engine.stop();
+}, 60_000);

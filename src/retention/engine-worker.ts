@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { RetentionConfig } from '../config/types.js';
 import type { StatusReport } from './engine.js';
@@ -19,6 +20,14 @@ import type {
  * one sweeps as fast: measured with `npm run bench -- --only loop`.
  */
 const YOUNG_GENERATION_MB = 8;
+/**
+ * A ceiling for the old generation, far above what the engine keeps (tens of MB at 100k recordings).
+ * V8 lets a heap grow between full collections by a factor it takes from the ceiling: up to 4 for
+ * the host's default here (about 4 GB), under 2 at 1 GB or less. With the default a 100k sweep left
+ * the Homebridge side at 138–158 MB, with this at about 125 MB (BENCHMARKS.md, "Figures the code points
+ * at"). Never above the host's own ceiling: a small machine keeps the smaller one V8 gave it.
+ */
+const OLD_GENERATION_MB = 1024;
 
 export class EngineWorkerError extends Error {
   constructor(name: string, message: string) {
@@ -42,6 +51,7 @@ export class EngineWorker {
     { resolve: (value: unknown) => void; reject: (error: Error) => void; onProgress?: (progress: unknown) => void }
   >();
   private exited = false;
+  private stopping = false;
 
   constructor(
     config: RetentionConfig,
@@ -51,13 +61,26 @@ export class EngineWorker {
   ) {
     this.worker = new Worker(workerUrl, {
       workerData: { config, stopFlag: this.stopFlag, locationFile: options.locationFile } satisfies WorkerInit,
-      resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+      resourceLimits: {
+        maxYoungGenerationSizeMb: YOUNG_GENERATION_MB,
+        maxOldGenerationSizeMb: Math.min(OLD_GENERATION_MB, Math.floor(getHeapStatistics().heap_size_limit / 2 ** 20)),
+      },
     });
     this.worker.on('message', (message: WorkerMessage) => this.receive(message));
-    this.worker.on('error', (error) => this.failAll(error));
+    let failure: Error | undefined;
+    this.worker.on('error', (error) => {
+      failure = error;
+      this.failAll(error);
+    });
     this.worker.on('exit', (code) => {
       this.exited = true;
-      this.failAll(new Error(`the retention engine stopped (exit code ${code})`));
+      if (!this.stopping) {
+        // Nothing restarts it: the log must say why sweeps and switches stopped working.
+        this.log.error(
+          `The retention engine stopped (${failure?.message ?? `exit code ${code}`}); nothing is swept or protected until Homebridge restarts.`,
+        );
+      }
+      this.failAll(new Error(`the retention engine stopped (${failure?.message ?? `exit code ${code}`})`));
     });
   }
 
@@ -91,6 +114,7 @@ export class EngineWorker {
     if (this.exited) {
       return;
     }
+    this.stopping = true;
     Atomics.store(new Int32Array(this.stopFlag), 0, 1);
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<void>((resolve) => {
