@@ -16,6 +16,8 @@
 //      overlapped fs.promises.unlink, whichever was fastest in a calibration on the same disk), on
 //      identical trees. Also the same sweep of a tree indexed beforehand (by `nvr-retention scan`),
 //      the steady state where recordings were indexed while young: the difference is the index's cost.
+//      And the plain unlinker doing only the per-file checks the rules require of any sweep (an
+//      lstat through the pinned folder, a hold lookup, a claim and a row delete per batch): a floor.
 //   2. rows: deleting 100,000 of 1,000,000 indexed rows with Store.deleteRecordings in transactions
 //      of 500 (as the sweeper does), against one autocommitted DELETE per row on a copy of the index.
 //   3. idle sweep over 1,000,000 recordings in 10,000 unchanged folders (tmpfs), CLI and in-process.
@@ -40,6 +42,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import {
   closeSync,
+  constants as fsConstants,
   copyFileSync,
   cpSync,
   existsSync,
@@ -171,6 +174,83 @@ const CHILD_MODES = {
       );
     }
     answer({ ms: performance.now() - started, files: files.length });
+  },
+
+  /**
+   * The plain unlinker with the checks that the rules require of any sweep (issue 11), and nothing
+   * else: a floor for item 1's sweep, not the engine's code. Untimed: a table of one row per file
+   * with its hold columns in SQLite (WAL, on the real disk), each file's inode and mtime, each
+   * folder opened without following links. Timed, per batch of 500: the rows claimed in a
+   * transaction on the disk (synchronous FULL); then each file's lstat through its open folder
+   * (/proc/self/fd/N/name) compared with what was recorded, its hold looked up, its unlink, with
+   * `concurrency` in flight as the plain unlinker; then the batch's rows deleted in one transaction.
+   */
+  async 'checked-unlink'([dir, count, per, concurrency, dbPath]) {
+    const { DatabaseSync } = await import('node:sqlite');
+    const byFd = process.platform === 'linux';
+    const folders = new Map();
+    const files = [];
+    for (let i = 0; i < Number(count); i++) {
+      const folder = join(dir, folderName(Math.floor(i / Number(per))));
+      if (!folders.has(folder)) {
+        const fd = openSync(folder, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NOFOLLOW);
+        folders.set(folder, byFd ? `/proc/self/fd/${fd}` : folder);
+      }
+      const path = `${folders.get(folder)}/${fileName(i)}`;
+      const stats = lstatSync(path);
+      files.push({ id: i + 1, path, ino: stats.ino, mtimeMs: stats.mtimeMs });
+    }
+    const db = new DatabaseSync(dbPath);
+    db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+      CREATE TABLE rows (id INTEGER PRIMARY KEY, protected INTEGER NOT NULL DEFAULT 0, keep_until INTEGER, deleting INTEGER NOT NULL DEFAULT 0)`);
+    const insert = db.prepare('INSERT INTO rows (id) VALUES (?)');
+    db.exec('BEGIN');
+    for (const file of files) {
+      insert.run(file.id);
+    }
+    db.exec('COMMIT');
+    const claim = db.prepare('UPDATE rows SET deleting = 1 WHERE id = ? AND protected = 0 AND NOT COALESCE(keep_until > ?, 0)');
+    const free = db.prepare('SELECT 1 FROM rows WHERE id = ? AND protected = 0 AND NOT COALESCE(keep_until > ?, 0)');
+    const remove = db.prepare('DELETE FROM rows WHERE id = ?');
+    const checkBeforeUnlink = (file) => {
+      const stats = lstatSync(file.path);
+      if (stats.ino !== file.ino || stats.mtimeMs !== file.mtimeMs || free.get(file.id, Date.now()) === undefined) {
+        throw new Error(`checked-unlink: ${file.path} did not pass its checks`);
+      }
+    };
+    const started = performance.now();
+    for (let first = 0; first < files.length; first += 500) {
+      const batch = files.slice(first, first + 500);
+      db.exec('PRAGMA synchronous = FULL; BEGIN');
+      for (const file of batch) {
+        claim.run(file.id, Date.now());
+      }
+      db.exec('COMMIT; PRAGMA synchronous = NORMAL');
+      if (Number(concurrency) === 0) {
+        for (const file of batch) {
+          checkBeforeUnlink(file);
+          unlinkSync(file.path);
+        }
+      } else {
+        let next = 0;
+        await Promise.all(
+          Array.from({ length: Number(concurrency) }, async () => {
+            while (next < batch.length) {
+              const file = batch[next++];
+              checkBeforeUnlink(file);
+              await unlink(file.path);
+            }
+          }),
+        );
+      }
+      db.exec('BEGIN');
+      for (const file of batch) {
+        remove.run(file.id);
+      }
+      db.exec('COMMIT');
+    }
+    answer({ ms: performance.now() - started, files: files.length });
+    db.close();
   },
 
   /** Item 4: first index and rescan, in-process (RetentionEngine.scan). */
@@ -620,6 +700,7 @@ async function sweepSection(label, base, onDisk, opts, results) {
       sweep: join(dir, 'sweep', 'cam'),
       find: join(dir, 'find', 'cam'),
       plain: join(dir, 'plain', 'cam'),
+      checked: join(dir, 'checked', 'cam'),
       indexed: join(dir, 'indexed', 'cam'),
     };
     const making = performance.now();
@@ -650,6 +731,13 @@ async function sweepSection(label, base, onDisk, opts, results) {
       find: async () => check(await run('find', [trees.find, '-type', 'f', '-delete']), 'find').ms,
       plain: async () =>
         (await helper('unlink', [trees.plain, 0, k, PER_FOLDER, plain.concurrency], { UV_THREADPOOL_SIZE: String(plain.pool) })).wallMs,
+      // Its setup (the rows, each file's identity) is not timed: what is timed is the deleting.
+      checked: async () =>
+        (
+          await helper('checked-unlink', [trees.checked, k, PER_FOLDER, plain.concurrency, join(state.root, `checked-${r}.db`)], {
+            UV_THREADPOOL_SIZE: String(plain.pool),
+          })
+        ).ms,
       sweep: async () => {
         const sweep = await cliSweep(config);
         if (sweep.deleted !== k) {
@@ -667,7 +755,7 @@ async function sweepSection(label, base, onDisk, opts, results) {
         return sweep.ms;
       },
     };
-    const order = ['find', 'plain', 'sweep', 'indexed'];
+    const order = ['find', 'plain', 'checked', 'sweep', 'indexed'];
     for (let i = 0; i < order.length; i++) {
       const step = order[(i + r) % order.length]; // rotated per run: no step is always first or last
       syncDisks();
@@ -676,13 +764,16 @@ async function sweepSection(label, base, onDisk, opts, results) {
     runs.push(measured);
     say(`  run ${r + 1}: trees made in ${fmtMs(madeMs)}, sync ${fmtMs(syncMs - syncedBefore)}`);
     say(
-      `  run ${r + 1}: sweep ${fmtMs(measured.sweep)} (engine ${fmtMs(measured.engineMs)}, ${fmtMB(measured.rssMB)}), indexed beforehand ${fmtMs(measured.indexed)}, find ${fmtMs(measured.find)}, plain ${fmtMs(measured.plain)}` +
+      `  run ${r + 1}: sweep ${fmtMs(measured.sweep)} (engine ${fmtMs(measured.engineMs)}, ${fmtMB(measured.rssMB)}), indexed beforehand ${fmtMs(measured.indexed)}, find ${fmtMs(measured.find)}, plain ${fmtMs(measured.plain)}, plain with the checks ${fmtMs(measured.checked)}` +
         `${measured.scan ? `; scan ${fmtMs(measured.scan.firstMs)}, rescan ${fmtMs(measured.scan.rescanMs)} (${measured.scan.skipped} folders skipped, ${measured.scan.readAgain} read)` : ''}`,
     );
     rmSync(dir, { recursive: true, force: true });
     rmSync(storage, { recursive: true, force: true });
     rmSync(indexedStorage, { recursive: true, force: true });
     rmSync(join(state.root, `storage-scan-${r}`), { recursive: true, force: true });
+    for (const suffix of ['', '-wal', '-shm']) {
+      rmSync(join(state.root, `checked-${r}.db${suffix}`), { force: true });
+    }
   }
   const sweep = median(runs.map((m) => m.sweep));
   results[label] = { sweep, runs, plain };
@@ -703,6 +794,14 @@ async function sweepSection(label, base, onDisk, opts, results) {
     fmtRatio(median(runs.map((m) => m.sweep / m.plain))),
     `≤ ${TARGETS.sweepPlain.toFixed(1)}`,
     verdict(median(runs.map((m) => m.sweep / m.plain)), TARGETS.sweepPlain),
+  );
+  // What the rules' per-file checks cost by themselves: the least any sweep that keeps them can take.
+  row(
+    1,
+    `  plain unlinker with the checks of the rules (a floor)`,
+    fmtMs(median(runs.map((m) => m.checked))),
+    'plain (as above); the sweep against it',
+    `${fmtRatio(median(runs.map((m) => m.checked / m.plain)))}; ${fmtRatio(median(runs.map((m) => m.sweep / m.checked)))}`,
   );
   // The same deletions without the first index: how much of the above is the index's cost.
   const indexed = median(runs.map((m) => m.indexed));
