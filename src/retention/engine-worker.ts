@@ -74,13 +74,12 @@ export class EngineWorker {
     });
     this.worker.on('exit', (code) => {
       this.exited = true;
+      const why = failure?.message ?? `exit code ${code}`;
       if (!this.stopping) {
         // Nothing restarts it: the log must say why sweeps and switches stopped working.
-        this.log.error(
-          `The retention engine stopped (${failure?.message ?? `exit code ${code}`}); nothing is swept or protected until Homebridge restarts.`,
-        );
+        this.log.error(`The retention engine stopped (${why}); nothing is swept or protected until Homebridge restarts.`);
       }
-      this.failAll(new Error(`the retention engine stopped (${failure?.message ?? `exit code ${code}`})`));
+      this.failAll(new Error(`the retention engine stopped (${why})`));
     });
   }
 
